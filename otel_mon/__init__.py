@@ -1,0 +1,3 @@
+"""otel-mon: an OpenTelemetry-native host monitoring agent."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,87 @@
+"""Build OTel instruments from the metric table and route their callbacks to point providers.
+
+Observable instruments are created once, from ``semconv.METRICS``; a callback never reads the host, it
+asks the provider registered for that name (the sampler's cached snapshot, the spool's counters, ...).
+A provider that raises degrades only its own metric: the error is logged once and the callback yields
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Union
+
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
+
+from otel_mon.semconv import METRICS, MetricSpec
+
+log = logging.getLogger(__name__)
+
+AttrValue = Union[str, int, float, bool]
+Point = tuple[float, Mapping[str, AttrValue]]
+Provider = Callable[[], Iterable[Point]]
+
+
+class Instruments:
+    """Every enabled metric of the table as an instrument; providers plug in by name."""
+
+    def __init__(self, meter: Meter, enabled: Callable[[MetricSpec], bool]) -> None:
+        self._providers: dict[str, Provider] = {}
+        self._failed: set[str] = set()
+        self._lock = threading.Lock()
+        self.histograms: dict[str, Histogram] = {}
+        self.specs: dict[str, MetricSpec] = {}
+        for spec in METRICS:
+            if not enabled(spec):
+                continue
+            self.specs[spec.name] = spec
+            self._create(meter, spec)
+
+    def _create(self, meter: Meter, spec: MetricSpec) -> None:
+        kwargs: dict[str, Any] = {"name": spec.name, "unit": spec.unit, "description": spec.description}
+        if spec.instrument == "histogram":
+            self.histograms[spec.name] = meter.create_histogram(**kwargs)
+            return
+        callback = self._callback(spec.name)
+        if spec.instrument == "counter":
+            meter.create_observable_counter(callbacks=[callback], **kwargs)
+        elif spec.instrument == "updowncounter":
+            meter.create_observable_up_down_counter(callbacks=[callback], **kwargs)
+        else:
+            meter.create_observable_gauge(callbacks=[callback], **kwargs)
+
+    def _callback(self, name: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            provider = self._providers.get(name)
+            if provider is None:
+                return []
+            try:
+                return [Observation(value, dict(attrs)) for value, attrs in provider()]
+            except Exception:  # a provider bug must not take the other metrics down
+                if name not in self._failed:
+                    self._failed.add(name)
+                    log.exception("metric provider failed", extra={"metric": name})
+                return []
+
+        return observe
+
+    def provide(self, name: str, provider: Provider) -> None:
+        """Route the callback of ``name`` to ``provider``; names outside the table are a programming error."""
+        from otel_mon.semconv import BY_NAME
+
+        if name not in BY_NAME:
+            raise KeyError(f"metric {name!r} is not declared in otel_mon/semconv.py")
+        with self._lock:
+            self._providers[name] = provider
+
+    def provide_many(self, names: Iterable[str], source: Callable[[str], Iterable[Point]]) -> None:
+        for name in names:
+            self.provide(name, lambda n=name: source(n))  # type: ignore[misc]
+
+    def record(self, name: str, value: float, attributes: Mapping[str, AttrValue]) -> None:
+        """Record into a synchronous histogram when it is enabled; a no-op otherwise."""
+        histogram = self.histograms.get(name)
+        if histogram is not None:
+            histogram.record(value, dict(attributes))
