@@ -1,0 +1,52 @@
+# The two commands of the README's quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: run test lint bench docs deps system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip check
+	touch $@
+
+deps: $(VENV)/.installed
+
+## run the agent with its embedded defaults: JSONL in ./data, /metrics and /health on 127.0.0.1:9464
+run: deps
+	$(BIN)/otel-mon run $(ARGS)
+
+## Debian packages the integration tests drive for real (installed when missing and we are root)
+system-deps:
+	@missing=""; \
+	command -v prometheus >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v prometheus-node-exporter >/dev/null 2>&1 || missing="$$missing prometheus-node-exporter"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (their integration tests will skip)"; fi; \
+	fi
+
+lint: deps
+	$(BIN)/ruff check otel_mon tests benchmarks
+	$(BIN)/mypy
+
+## the whole test suite: system packages, lint, types, unit and integration tests
+test: deps system-deps lint
+	$(BIN)/python -m otel_mon.docgen --check
+	$(BIN)/pytest -q $(ARGS)
+
+bench: deps system-deps
+	$(BIN)/python benchmarks/run_all.py
+
+docs: deps
+	$(BIN)/python -m otel_mon.docgen
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

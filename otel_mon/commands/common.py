@@ -1,0 +1,68 @@
+"""Options shared by the commands that load the settings, and turning them into flag overrides."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from otel_mon import config
+from otel_mon.config import ConfigError, Settings
+
+
+def add_settings_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("OTEL_MON_CONFIG"),
+                   help="YAML config file (default: none; env OTEL_MON_CONFIG)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any setting by its dotted key, e.g. --set http.port=9100 (repeatable)")
+    p.add_argument("--interval", help="collection interval, e.g. 10s, 500ms")
+    p.add_argument("--listen", metavar="HOST:PORT", help="address for /metrics, /health, /ready")
+    p.add_argument("--root-path", help="host root mounted in a container, e.g. /hostfs")
+    p.add_argument("--data-dir", help="spool directory (default ./data)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", choices=["text", "json"])
+
+
+def flag_overrides(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    flags: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            problems.append(f"--set: invalid value {item!r}: expected KEY=VALUE")
+            continue
+        flags[key.strip()] = value
+    if args.interval is not None:
+        flags["interval"] = args.interval
+    if args.listen is not None:
+        host, sep, port = args.listen.rpartition(":")
+        if not sep or not port:
+            problems.append(f"--listen: invalid value {args.listen!r}: expected HOST:PORT")
+        else:
+            flags["http.host"] = host.strip("[]") or "127.0.0.1"
+            flags["http.port"] = port
+    if args.root_path is not None:
+        flags["root_path"] = args.root_path
+    if args.data_dir is not None:
+        flags["spool.dir"] = args.data_dir
+    if args.log_level is not None:
+        flags["logging.level"] = args.log_level
+    if args.log_format is not None:
+        flags["logging.format"] = args.log_format
+    return flags, problems
+
+
+def load_settings(args: argparse.Namespace) -> Settings | None:
+    """The settings, or None after printing one line per problem to stderr (the caller exits 2)."""
+    flags, problems = flag_overrides(args)
+    try:
+        settings = config.load(args.config, flags=flags)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        settings = None
+    if problems:
+        for problem in problems:
+            print(f"otel-mon: config error: {problem}", file=sys.stderr)
+        return None
+    return settings

@@ -1,0 +1,58 @@
+"""``otel-mon run``: start the agent and serve until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+
+from otel_mon.commands.common import add_settings_options, load_settings
+from otel_mon.logsetup import configure_console
+
+log = logging.getLogger("otel_mon")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="run the agent (default: /metrics, /health on 127.0.0.1:9464)")
+    add_settings_options(p)
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    if settings is None:
+        return 2
+    configure_console(settings.logging.level, settings.logging.format)
+    from otel_mon.agent import Agent
+    from otel_mon.host.paths import HostPaths
+
+    reason = HostPaths(settings.root_path).check()
+    if reason:
+        print(f"otel-mon: config error: {reason}", file=sys.stderr)
+        return 2
+    try:
+        agent = Agent(settings)
+    except ValueError as exc:
+        print(f"otel-mon: config error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a locked spool directory, an unreadable certificate, ...
+        print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
+        return 1
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal received, stopping", extra={"signal": signal.Signals(signum).name})
+        agent.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        agent.start()
+    except OSError as exc:
+        print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
+        agent.stop()
+        return 1
+    agent.wait()
+    agent.stop()
+    return 0

@@ -1,0 +1,59 @@
+"""What a host domain collector returns, and the small helpers they share."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from otel_mon.config import Filter
+from otel_mon.instruments import Point
+
+Readings = dict[str, dict[str, float]]
+
+
+@dataclass
+class Collected:
+    """Points per metric name, plus headline readings (human units) for /health and the health rules."""
+
+    points: dict[str, list[Point]] = field(default_factory=dict)
+    readings: Readings = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (error.type, message), partial failures
+
+    def add(self, name: str, value: float, attrs: Mapping[str, str | int] | None = None) -> None:
+        self.points.setdefault(name, []).append((value, attrs or {}))
+
+    def reading(self, name: str, instance: str, value: float) -> None:
+        self.readings.setdefault(name, {})[instance] = value
+
+
+class Collector(Protocol):
+    """One host domain. ``collect`` reads each of its sources once and returns everything derived from them."""
+
+    name: str
+
+    def collect(self, now: float) -> Collected: ...
+
+
+def allowed(name: str, flt: Filter) -> bool:
+    if flt.include and not any(fnmatch.fnmatchcase(name, p) for p in flt.include):
+        return False
+    return not any(fnmatch.fnmatchcase(name, p) for p in flt.exclude)
+
+
+def read_text(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def rate(cur: float, prev: float | None, dt: float) -> float | None:
+    """Per-second rate of a counter; None on the first sample, after a reset, or without elapsed time."""
+    if prev is None or dt <= 0 or cur < prev:
+        return None
+    return (cur - prev) / dt
+
+
+def directions(rx: float, tx: float) -> Iterable[tuple[float, dict[str, str]]]:
+    yield rx, {"network.io.direction": "receive"}
+    yield tx, {"network.io.direction": "transmit"}

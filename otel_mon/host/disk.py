@@ -1,0 +1,33 @@
+"""Block device I/O counters (psutil reads /proc/diskstats under PROCFS_PATH)."""
+
+from __future__ import annotations
+
+import psutil
+
+from otel_mon.config import Filter
+from otel_mon.host.base import Collected, allowed
+
+
+class DiskCollector:
+    name = "disk"
+
+    def __init__(self, devices: Filter) -> None:
+        self.devices = devices
+
+    def collect(self, now: float) -> Collected:
+        out = Collected()
+        counters = psutil.disk_io_counters(perdisk=True, nowrap=True) or {}
+        for dev, c in counters.items():
+            if not allowed(dev, self.devices):
+                continue
+            for direction, nbytes, ops, ms, merged in (
+                ("read", c.read_bytes, c.read_count, c.read_time, c.read_merged_count),
+                ("write", c.write_bytes, c.write_count, c.write_time, c.write_merged_count),
+            ):
+                attrs = {"system.device": dev, "disk.io.direction": direction}
+                out.add("system.disk.io", nbytes, attrs)
+                out.add("system.disk.operations", ops, attrs)
+                out.add("system.disk.operation_time", ms / 1000.0, attrs)
+                out.add("system.disk.merged", merged, attrs)
+            out.add("system.disk.io_time", c.busy_time / 1000.0, {"system.device": dev})
+        return out

@@ -1,0 +1,81 @@
+"""Filesystem space per real mount, stated with a deadline under the root path.
+
+Mounts come from the mount table (PID 1's under a root path, as hostmetrics does); each is stated at its
+translated path but reported with the mountpoint the host sees. Hung mounts are skipped, counted and logged
+once per episode.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from otel_mon.config import FilesystemConfig
+from otel_mon.host.base import Collected, allowed, read_text
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.procfs import Mount, parse_mounts
+from otel_mon.host.statfs import StatPool
+
+log = logging.getLogger(__name__)
+
+
+def select_mounts(mounts: list[Mount], cfg: FilesystemConfig) -> list[Mount]:
+    """Mounts passing the filters; a mountpoint mounted over keeps only its last (visible) entry."""
+    chosen: dict[str, Mount] = {}
+    for m in mounts:
+        if allowed(m.fstype, cfg.types) and allowed(m.mountpoint, cfg.mountpoints) and allowed(m.device, cfg.devices):
+            chosen.pop(m.mountpoint, None)
+            chosen[m.mountpoint] = m
+    return list(chosen.values())
+
+
+class FilesystemCollector:
+    name = "filesystem"
+
+    def __init__(self, paths: HostPaths, cfg: FilesystemConfig) -> None:
+        self.paths = paths
+        self.cfg = cfg
+        self.pool = StatPool(cfg.timeout)
+        self._reported_stuck: set[str] = set()
+
+    def collect(self, now: float) -> Collected:
+        out = Collected()
+        mounts = select_mounts(parse_mounts(read_text(self.paths.mounts_file())), self.cfg)
+        by_path = {self.paths.rootfs(m.mountpoint): m for m in mounts}
+        results, stuck = self.pool.stat_all(list(by_path))
+        for path in stuck:
+            mp = by_path[path].mountpoint
+            out.errors.append(("timeout", f"statfs {mp} timed out after {self.cfg.timeout:g}s"))
+            if mp not in self._reported_stuck:
+                self._reported_stuck.add(mp)
+                log.warning("filesystem stat timed out; skipping the mount until it answers",
+                            extra={"mountpoint": mp, "timeout_s": self.cfg.timeout})
+        for mp in list(self._reported_stuck):
+            if not any(by_path[p].mountpoint == mp for p in stuck):
+                self._reported_stuck.discard(mp)
+                log.info("filesystem answers again", extra={"mountpoint": mp})
+        for path, st in results.items():
+            m = by_path[path]
+            if isinstance(st, OSError):
+                out.errors.append((type(st).__name__, f"statfs {m.mountpoint}: {st.strerror}"))
+                continue
+            self._emit(out, m, st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail)
+        return out
+
+    @staticmethod
+    def _emit(out: Collected, m: Mount, frsize: int, blocks: int, bfree: int, bavail: int) -> None:
+        base = {
+            "system.device": m.device,
+            "system.filesystem.type": m.fstype,
+            "system.filesystem.mode": "ro" if "ro" in m.options else "rw",
+            "system.filesystem.mountpoint": m.mountpoint,
+        }
+        used = (blocks - bfree) * frsize
+        free = bavail * frsize
+        reserved = (bfree - bavail) * frsize
+        for state, value in (("used", used), ("free", free), ("reserved", reserved)):
+            out.add("system.filesystem.usage", value, {**base, "system.filesystem.state": state})
+        out.add("system.filesystem.limit", blocks * frsize, base)
+        if used + free > 0:
+            util = used / (used + free)
+            out.add("system.filesystem.utilization", util, base)
+            out.reading("filesystem", m.mountpoint, round(100.0 * util, 3))

@@ -1,0 +1,43 @@
+"""Per-interface network counters (psutil reads /proc/net/dev under PROCFS_PATH) and their rates."""
+
+from __future__ import annotations
+
+import psutil
+
+from otel_mon.config import Filter
+from otel_mon.host.base import Collected, allowed, rate
+
+
+class NetworkCollector:
+    name = "network"
+
+    def __init__(self, interfaces: Filter) -> None:
+        self.interfaces = interfaces
+        self._prev: dict[str, tuple[float, int, int]] = {}
+
+    def collect(self, now: float) -> Collected:
+        out = Collected()
+        seen: dict[str, tuple[float, int, int]] = {}
+        for nic, c in (psutil.net_io_counters(pernic=True, nowrap=True) or {}).items():
+            if not allowed(nic, self.interfaces):
+                continue
+            for direction, nbytes, packets, errors, dropped in (
+                ("receive", c.bytes_recv, c.packets_recv, c.errin, c.dropin),
+                ("transmit", c.bytes_sent, c.packets_sent, c.errout, c.dropout),
+            ):
+                attrs = {"network.interface.name": nic, "network.io.direction": direction}
+                out.add("system.network.io", nbytes, attrs)
+                out.add("system.network.packet.count", packets, attrs)
+                out.add("system.network.errors", errors, attrs)
+                out.add("system.network.packet.dropped", dropped, attrs)
+            seen[nic] = (now, c.bytes_recv, c.bytes_sent)
+            prev = self._prev.get(nic)
+            if prev is not None:
+                rx = rate(c.bytes_recv, prev[1], now - prev[0])
+                tx = rate(c.bytes_sent, prev[2], now - prev[0])
+                if rx is not None:
+                    out.reading("network.receive", nic, rx)
+                if tx is not None:
+                    out.reading("network.transmit", nic, tx)
+        self._prev = seen
+        return out

@@ -1,0 +1,81 @@
+"""Pure parsers for the few kernel files psutil does not cover (or does not read under a root path).
+
+Reading is kept apart from parsing so each parser is tested on strings.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Mount(NamedTuple):
+    device: str
+    mountpoint: str
+    fstype: str
+    options: tuple[str, ...]
+
+
+def _unescape(field: str) -> str:
+    # /proc/*/mounts escapes space, tab, newline and backslash as octal.
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mounts(text: str) -> list[Mount]:
+    mounts = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        mounts.append(Mount(_unescape(fields[0]), _unescape(fields[1]), fields[2], tuple(fields[3].split(","))))
+    return mounts
+
+
+def parse_loadavg(text: str) -> tuple[float, float, float]:
+    fields = text.split()
+    return float(fields[0]), float(fields[1]), float(fields[2])
+
+
+def parse_uptime(text: str) -> float:
+    return float(text.split()[0])
+
+
+def parse_key_int(text: str, keys: frozenset[str]) -> dict[str, int]:
+    """``key value`` lines (/proc/vmstat, the tail of /proc/stat) restricted to ``keys``."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(" ")
+        if key in keys:
+            out[key] = int(rest.split()[0])
+    return out
+
+
+def parse_statm(text: str, page_size: int) -> tuple[int, int]:
+    """(virtual bytes, resident bytes) from /proc/self/statm."""
+    fields = text.split()
+    return int(fields[0]) * page_size, int(fields[1]) * page_size
+
+
+def parse_status_threads(text: str) -> int:
+    for line in text.splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise ValueError("no Threads: line")
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key and not key.startswith("#"):
+            out[key.strip()] = value.strip().strip('"').strip("'")
+    return out

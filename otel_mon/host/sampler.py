@@ -1,0 +1,128 @@
+"""One read of the host per interval, shared by every instrument callback of every reader.
+
+``refresh()`` runs each enabled domain once and swaps in a new immutable snapshot; callbacks and /health
+only ever read the latest snapshot, so a burst of scrapes costs no extra psutil calls. A domain that fails
+degrades alone: its error is counted, logged once per episode, and the other domains still report.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from otel_mon.host.base import Collector, Readings
+from otel_mon.instruments import Instruments, Point
+
+log = logging.getLogger(__name__)
+
+_EMPTY: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainStatus:
+    ok: bool
+    duration: float
+    errors_total: Mapping[str, int]
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    time: float  # wall clock, seconds
+    monotonic: float
+    points: Mapping[str, list[Point]]
+    readings: Readings
+    domains: Mapping[str, DomainStatus] = field(default_factory=dict)
+    sequence: int = 0
+
+
+class HostSampler:
+    def __init__(self, collectors: Iterable[Collector]) -> None:
+        self.collectors = list(collectors)
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()  # one refresh at a time
+        self._errors: dict[str, dict[str, int]] = {c.name: {} for c in self.collectors}
+        self._failing: set[str] = set()
+        self._seq = 0
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    def refresh(self) -> Snapshot:
+        with self._lock:
+            now, mono = time.time(), time.monotonic()
+            points: dict[str, list[Point]] = {}
+            readings: Readings = {}
+            domains: dict[str, DomainStatus] = {}
+            for collector in self.collectors:
+                domains[collector.name] = self._run(collector, now, points, readings)
+            self._seq += 1
+            snap = Snapshot(now, mono, points, readings, domains, self._seq)
+            self._snapshot = snap
+            return snap
+
+    def _run(self, collector: Collector, now: float, points: dict[str, list[Point]], readings: Readings) -> DomainStatus:
+        name = collector.name
+        errors = self._errors[name]
+        started = time.perf_counter()
+        last_error = None
+        try:
+            got = collector.collect(now)
+        except Exception as exc:  # psutil raises many kinds; one domain must never stop the others
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+            last_error = f"{type(exc).__name__}: {exc}"
+            if name not in self._failing:
+                self._failing.add(name)
+                log.error("collector failed; its metrics are skipped until it recovers",
+                          extra={"collector": name, "error": last_error})
+            return DomainStatus(False, time.perf_counter() - started, dict(errors), last_error)
+        if name in self._failing:
+            self._failing.discard(name)
+            log.info("collector recovered", extra={"collector": name})
+        for kind, message in got.errors:
+            errors[kind] = errors.get(kind, 0) + 1
+            last_error = message
+        for metric, pts in got.points.items():
+            points.setdefault(metric, []).extend(pts)
+        for reading, values in got.readings.items():
+            readings.setdefault(reading, {}).update(values)
+        return DomainStatus(not got.errors, time.perf_counter() - started, dict(errors), last_error)
+
+    def points(self, name: str) -> Iterable[Point]:
+        snap = self._snapshot
+        return snap.points.get(name, _EMPTY) if snap is not None else _EMPTY
+
+    def self_points(self, name: str) -> list[Point]:
+        """``otel_mon.collector.*``: node_exporter's scrape_collector_* in OTel form."""
+        snap = self._snapshot
+        if snap is None:
+            return []
+        out: list[Point] = []
+        for domain, status in snap.domains.items():
+            attrs = {"otel_mon.collector": domain}
+            if name == "otel_mon.collector.duration":
+                out.append((status.duration, attrs))
+            elif name == "otel_mon.collector.success":
+                out.append((1.0 if status.ok else 0.0, attrs))
+            elif name == "otel_mon.collector.errors":
+                out.extend((float(n), {**attrs, "error.type": kind}) for kind, n in status.errors_total.items())
+        return out
+
+    def register_metrics(self, instruments: Instruments) -> None:
+        from otel_mon.semconv import HOST_DOMAINS
+
+        for name, spec in instruments.specs.items():
+            if spec.domain in HOST_DOMAINS:
+                instruments.provide(name, lambda n=name: self.points(n))  # type: ignore[misc]
+            elif spec.domain == "collector":
+                instruments.provide(name, lambda n=name: self.self_points(n))  # type: ignore[misc]
+
+    def close(self) -> None:
+        for collector in self.collectors:
+            close = getattr(collector, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,82 @@
+"""Build HTTP responses as plain values: no sockets here, so every byte the server sends is testable alone."""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+Headers = tuple[tuple[str, str], ...]
+
+# Scrapes and probes must always see fresh state, never a proxy's cached copy.
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the server writes: a status, header pairs in order (Content-Length is the server's job), a body."""
+
+    status: int
+    headers: Headers
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+
+def render_metrics(registry: CollectorRegistry, accept: str | None, accept_encoding: str | None) -> Response:
+    """Expose ``registry`` in the format the scraper asked for: Prometheus text unless Accept names OpenMetrics."""
+    encoder, content_type = choose_encoder(accept or "")
+    body = encoder(registry)
+    headers = [("Content-Type", content_type), ("Vary", "Accept, Accept-Encoding"), _NO_STORE]
+    if gzip_allowed(accept_encoding):
+        body = gzip.compress(body)
+        headers.append(("Content-Encoding", "gzip"))
+    return Response(200, tuple(headers), body)
+
+
+def gzip_allowed(accept_encoding: str | None) -> bool:
+    """True when Accept-Encoding lists gzip (or ``*``) with a non-zero q-value.
+
+    prometheus_client's own check ignores q-values, so ``gzip;q=0`` would still get gzip; this one does not.
+    """
+    weights: dict[str, float] = {}
+    for item in (accept_encoding or "").split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding.lower()] = weight
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
+
+
+def render_json(status: int, doc: Mapping[str, Any]) -> Response:
+    """A JSON document with ``status``: /health passes its evaluator's verdict through unchanged."""
+    body = (json.dumps(doc, sort_keys=True) + "\n").encode()
+    return Response(status, (("Content-Type", "application/json"), _NO_STORE), body)
+
+
+def render_text(status: int, text: str, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    """A short plain-text answer for errors (404, 405, 401, 500), with any extra headers."""
+    return Response(status, (("Content-Type", "text/plain; charset=utf-8"), *headers), text.encode())
+
+
+def render_index(paths: Iterable[str]) -> Response:
+    """A tiny HTML page linking ``paths``, so a person opening the port in a browser finds the endpoints."""
+    links = "".join(f'<li><a href="{html.escape(p)}">{html.escape(p)}</a></li>' for p in paths)
+    page = f"<!doctype html>\n<html><head><title>otel-mon</title></head><body><h1>otel-mon</h1><ul>{links}</ul>"
+    return Response(200, (("Content-Type", "text/html; charset=utf-8"),), (page + "</body></html>\n").encode())

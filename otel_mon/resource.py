@@ -1,0 +1,50 @@
+"""The OTel resource describing this agent and its host (semconv service.*, host.*, os.*)."""
+
+from __future__ import annotations
+
+import platform
+import socket
+import uuid
+
+from opentelemetry.sdk.resources import Resource
+
+from otel_mon import __version__
+from otel_mon.config import Settings
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.procfs import parse_os_release
+
+# platform.machine() -> semconv host.arch values
+_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "x86", "i386": "x86",
+         "ppc64le": "ppc64", "ppc64": "ppc64", "s390x": "s390x", "armv7l": "arm32"}
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def build_resource(settings: Settings, paths: HostPaths) -> Resource:
+    machine_id = _read(paths.etc("machine-id")) or _read(paths.rootfs("/var/lib/dbus/machine-id"))
+    hostname = (_read(paths.etc("hostname")) if paths.root not in ("", "/") else None) or socket.gethostname()
+    release = parse_os_release(_read(paths.etc("os-release")) or _read(paths.rootfs("/usr/lib/os-release")) or "")
+    kernel = _read(paths.proc("sys", "kernel", "osrelease")) or platform.release()
+    description = " ".join(p for p in (release.get("PRETTY_NAME"), f"(Linux {kernel})") if p)
+    attrs: dict[str, str] = {
+        "service.name": settings.service_name,
+        "service.version": __version__,
+        "service.instance.id": str(uuid.uuid4()),
+        "host.name": hostname,
+        "host.arch": _ARCH.get(platform.machine().lower(), platform.machine().lower()),
+        "os.type": "linux",
+        "os.description": description,
+    }
+    if machine_id:
+        attrs["host.id"] = machine_id
+    # OTEL_RESOURCE_ATTRIBUTES / resource_attributes win over detection, except service.name which has its own key.
+    attrs.update({k: v for k, v in settings.resource_attributes.items() if k != "service.name"})
+    if settings.service_name == "otel-mon" and "service.name" in settings.resource_attributes:
+        attrs["service.name"] = settings.resource_attributes["service.name"]
+    return Resource.create(attrs)

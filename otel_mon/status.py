@@ -1,0 +1,80 @@
+"""The /health document: agent liveness, snapshot age and the host's headline numbers in human units."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from otel_mon import __version__
+from otel_mon.host.sampler import Snapshot
+
+STALE_INTERVALS = 3  # /health answers 503 when the last collection is older than this many intervals
+
+_ORDER = {"ok": 0, "warning": 1, "critical": 2}
+
+
+def headline(snap: Snapshot) -> dict[str, Any]:
+    r = snap.readings
+
+    def one(name: str) -> float | None:
+        values = r.get(name)
+        return round(values[""], 3) if values and "" in values else None
+
+    net: dict[str, dict[str, float]] = {}
+    for direction in ("receive", "transmit"):
+        for nic, value in r.get(f"network.{direction}", {}).items():
+            net.setdefault(nic, {})[f"{direction}_bytes_per_s"] = round(value, 1)
+    return {
+        "cpu_percent": one("cpu"),
+        "memory_percent": one("memory"),
+        "swap_percent": one("paging"),
+        "filesystems_percent": {mp: round(v, 2) for mp, v in sorted(r.get("filesystem", {}).items())},
+        "network": net,
+        "load": [one("load.1m"), one("load.5m"), one("load.15m")],
+        "uptime_seconds": one("uptime"),
+        "temperatures_celsius": dict(sorted(r.get("temperature", {}).items())),
+    }
+
+
+def health_document(
+    snap: Snapshot | None,
+    interval: float,
+    started: float,
+    sections: Mapping[str, Callable[[], dict[str, Any]]],
+    now: float | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, document). 503 before the first collection or when collection has stalled."""
+    now = time.time() if now is None else now
+    doc: dict[str, Any] = {
+        "status": "ok",
+        "version": __version__,
+        "agent_uptime_seconds": round(now - started, 3),
+        "interval_seconds": interval,
+    }
+    code = 200
+    if snap is None:
+        doc["status"] = "starting"
+        doc["snapshot_age_seconds"] = None
+        code = 503
+    else:
+        age = max(now - snap.time, 0.0)
+        doc["snapshot_age_seconds"] = round(age, 3)
+        doc["host"] = headline(snap)
+        doc["collectors"] = {
+            name: {"ok": s.ok, "duration_ms": round(s.duration * 1000, 3), "errors": sum(s.errors_total.values()),
+                   **({"last_error": s.last_error} if s.last_error else {})}
+            for name, s in snap.domains.items()
+        }
+        if age > STALE_INTERVALS * interval:
+            doc["status"] = "stale"
+            code = 503
+    for name, section in sections.items():
+        part = section()
+        doc[name] = part
+        state = part.get("status") if isinstance(part, dict) else None
+        if code == 200 and isinstance(state, str) and _ORDER.get(state, 0) > _ORDER.get(doc["status"], 0):
+            doc["status"] = state
+        if code == 200 and isinstance(part, dict) and part.get("degraded") and doc["status"] == "ok":
+            doc["status"] = "degraded"
+    return code, doc

@@ -1,0 +1,97 @@
+"""Build the MeterProvider, its readers and the LoggerProvider from the settings; flush and shut down.
+
+Readers: the Prometheus reader (pull, on its own registry so prometheus_client's python ``process_*`` series
+do not collide with our ``process.*``) and a push reader that the agent's loop collects right after each host
+refresh, so every exported batch holds exactly one fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    MetricExporter,
+    MetricReader,
+    MetricsData,
+)
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+from prometheus_client import CollectorRegistry
+
+from otel_mon.config import Settings
+from otel_mon.instruments import Instruments
+from otel_mon.semconv import HOST_DOMAINS, MetricSpec
+
+log = logging.getLogger(__name__)
+
+# Latency buckets for probes, seconds: 1 ms .. 10 s, dense where LAN/WAN round trips live.
+PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class PushReader(MetricReader):
+    """Hands every ``collect()`` to its exporters; collected by the agent loop, not by a timer of its own."""
+
+    def __init__(self, exporters: Sequence[MetricExporter]) -> None:
+        super().__init__(preferred_temporality={k: AggregationTemporality.CUMULATIVE for k in _INSTRUMENT_TYPES})
+        self.exporters = list(exporters)
+
+    def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> None:
+        if metrics_data is None:
+            return
+        for exporter in self.exporters:
+            try:
+                exporter.export(metrics_data, timeout_millis=timeout_millis)
+            except Exception:  # an exporter must never break collection for the others
+                log.exception("metric exporter failed", extra={"exporter": type(exporter).__name__})
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
+        for exporter in self.exporters:
+            exporter.shutdown(timeout_millis=timeout_millis)
+
+
+def _instrument_types() -> list[type]:
+    from opentelemetry.sdk.metrics import (
+        Counter,
+        Histogram,
+        ObservableCounter,
+        ObservableGauge,
+        ObservableUpDownCounter,
+        UpDownCounter,
+    )
+
+    return [Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge]
+
+
+_INSTRUMENT_TYPES = _instrument_types()
+
+
+def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:
+    if spec.name in settings.metrics:
+        return settings.metrics[spec.name]
+    if spec.domain in HOST_DOMAINS and not settings.collector_enabled(spec.domain):
+        return False
+    return spec.default or spec.domain == "connections" and settings.collector_enabled("connections")
+
+
+class Telemetry:
+    def __init__(self, settings: Settings, resource: Resource, exporters: Sequence[MetricExporter] = ()) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.prometheus = PrometheusMetricReader(registry=self.registry)
+        self.push = PushReader(exporters)
+        views = [View(instrument_name="otel_mon.probe.duration",
+                      aggregation=ExplicitBucketHistogramAggregation(PROBE_BUCKETS))]
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.prometheus, self.push],
+                                            views=views)
+        meter = self.meter_provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")
+        self.instruments = Instruments(meter, lambda spec: metric_enabled(settings, spec))
+
+    def export(self) -> None:
+        """Collect once for the push reader (spool and any other exporter)."""
+        self.push.collect()
+
+    def shutdown(self) -> None:
+        self.meter_provider.shutdown()
