@@ -175,7 +175,7 @@ def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[s
             except OSError as exc:
                 problems.append(f"{key}: cannot read {value!r}: {exc.strerror}")
                 continue
-        schema.set_path(out, ".".join(dotted), value)
+        schema.set_path(out, dotted, value)
     return out, problems
 
 
@@ -196,6 +196,19 @@ def _known_path(cls: Any, parts: list[str]) -> bool:
         if cls is None:
             return False
     return True
+
+
+def _split_key(cls: Any, dotted: str) -> list[str]:
+    """Split a dotted key into sections; below a mapping field the rest is one key (metric names have dots)."""
+    parts = dotted.split(".")
+    for i, part in enumerate(parts[:-1]):
+        if not dataclasses.is_dataclass(cls) or part not in _field_names(cls):  # type: ignore[arg-type]
+            return parts
+        nxt = _resolve(cls, part)
+        if nxt is None:
+            return [*parts[: i + 1], ".".join(parts[i + 1 :])]
+        cls = nxt
+    return parts
 
 
 def _resolve(cls: Any, name: str) -> Any:
@@ -236,7 +249,7 @@ def load(
     raw = schema.merge(raw, from_env)
     for dotted, value in (flags or {}).items():
         try:
-            schema.set_path(raw, dotted, value)
+            schema.set_path(raw, _split_key(Settings, dotted), value)
         except ValueError as exc:
             problems.append(str(exc))
     try:

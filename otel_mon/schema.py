@@ -235,8 +235,8 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
+def set_path(tree: dict[str, Any], parts: list[str], value: Any) -> None:
+    dotted = ".".join(parts)
     node = tree
     for part in parts[:-1]:
         node = node.setdefault(part, {})

@@ -1,4 +1,8 @@
-"""Block device I/O counters (psutil reads /proc/diskstats under PROCFS_PATH)."""
+"""Block device I/O counters (psutil reads /proc/diskstats under PROCFS_PATH).
+
+``nowrap=False``: psutil's wrap correction is process-global state shared by every caller; the kernel's
+counters are 64-bit here, and a reset is what Prometheus' rate() already handles.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ class DiskCollector:
 
     def collect(self, now: float) -> Collected:
         out = Collected()
-        counters = psutil.disk_io_counters(perdisk=True, nowrap=True) or {}
+        counters = psutil.disk_io_counters(perdisk=True, nowrap=False) or {}
         for dev, c in counters.items():
             if not allowed(dev, self.devices):
                 continue

@@ -13,8 +13,10 @@ class MemoryCollector:
     def collect(self, now: float) -> Collected:
         out = Collected()
         vm = psutil.virtual_memory()
-        # psutil's used = total - free - buffers - cached, so the four states add up to total.
-        states = {"used": vm.used, "free": vm.free, "buffers": vm.buffers, "cached": vm.cached}
+        # psutil 7 reports used = total - available; we keep the four states summing to total, as the
+        # hostmetrics receiver does (psutil's cached already includes reclaimable slab).
+        used = max(vm.total - vm.free - vm.buffers - vm.cached, 0)
+        states = {"used": used, "free": vm.free, "buffers": vm.buffers, "cached": vm.cached}
         for state, value in states.items():
             out.add("system.memory.usage", value, {"system.memory.state": state})
             if vm.total:

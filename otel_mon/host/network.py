@@ -1,4 +1,8 @@
-"""Per-interface network counters (psutil reads /proc/net/dev under PROCFS_PATH) and their rates."""
+"""Per-interface network counters (psutil reads /proc/net/dev under PROCFS_PATH) and their rates.
+
+``nowrap=False``: psutil's wrap correction is process-global state shared by every caller; the kernel's
+counters are 64-bit here, and a reset is what Prometheus' rate() already handles.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ class NetworkCollector:
     def collect(self, now: float) -> Collected:
         out = Collected()
         seen: dict[str, tuple[float, int, int]] = {}
-        for nic, c in (psutil.net_io_counters(pernic=True, nowrap=True) or {}).items():
+        for nic, c in (psutil.net_io_counters(pernic=True, nowrap=False) or {}).items():
             if not allowed(nic, self.interfaces):
                 continue
             for direction, nbytes, packets, errors, dropped in (

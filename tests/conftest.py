@@ -1,0 +1,134 @@
+"""Fixtures shared by the whole suite: fake host trees, free ports, polling with deadlines, real servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import psutil
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll ``predicate`` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the server may not be up yet
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}; last error: {last_exc!r}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def need_binary(name: str) -> str:
+    """The path of a Debian-packaged server; a missing one skips, or fails when integration is required."""
+    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+    if path:
+        return path
+    msg = f"{name} is not installed (apt-get install {name}; `make test` does it as root)"
+    if os.environ.get("OTEL_MON_REQUIRE_INTEGRATION") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture
+def fake_root() -> Iterator[Callable[[str], Path]]:
+    """Point psutil at a fixture tree (``tests/fixtures/<name>``) and put the real /proc back afterwards."""
+    saved = psutil.PROCFS_PATH
+
+    def use(name: str) -> Path:
+        from otel_mon.host.paths import HostPaths
+
+        root = FIXTURES / name
+        HostPaths(str(root)).activate()
+        return root
+
+    yield use
+    psutil.PROCFS_PATH = saved
+
+
+def agent_env(**extra: str) -> dict[str, str]:
+    """The environment for an agent child process: no stray OTEL_* settings from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(extra)
+    return env
+
+
+class AgentProcess:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.cwd = cwd
+        cmd = [sys.executable, "-m", "otel_mon", "run", "--listen", f"127.0.0.1:{self.port}", *args]
+        self.stderr_path = cwd / "agent.stderr"
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        req = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"agent exited with {self.proc.returncode}: {self.stderr()}")
+            return self.get("/ready")[0] == 200
+
+        wait_until(ready, timeout, what="agent /ready")
+
+    def stderr(self) -> str:
+        self._stderr.flush()
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._stderr.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
+    started: list[AgentProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, ready: bool = True) -> AgentProcess:
+        agent = AgentProcess(list(args), env or agent_env(PYTHONPATH=str(ROOT)), tmp_path)
+        started.append(agent)
+        if ready:
+            agent.wait_ready()
+        return agent
+
+    yield start
+    for agent in started:
+        agent.stop()

@@ -1,0 +1,84 @@
+"""The metric table is the contract: what is emitted is declared, with the declared unit, kind and attributes."""
+
+from __future__ import annotations
+
+import psutil
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import Gauge, InMemoryMetricReader, Sum
+
+from otel_mon import config
+from otel_mon.docgen import DOC, render
+from otel_mon.host import registry
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.sampler import HostSampler
+from otel_mon.instruments import Instruments
+from otel_mon.semconv import BY_NAME, HOST_DOMAINS, METRICS
+from otel_mon.telemetry import metric_enabled
+
+
+def collect(flags: dict[str, str]) -> dict[str, object]:
+    settings = config.load(env={}, flags=flags)
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    instruments = Instruments(provider.get_meter("t"), lambda s: metric_enabled(settings, s))
+    sampler = HostSampler(registry.build(settings, HostPaths("/")))
+    sampler.register_metrics(instruments)
+    sampler.refresh()
+    sampler.refresh()  # utilisation needs two reads
+    data = reader.get_metrics_data()
+    provider.shutdown()
+    sampler.close()
+    assert data is not None
+    return {m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+
+
+def conditional(name: str) -> bool:
+    """Metrics the host may legitimately lack: no sensors, no swap, no cpufreq in a VM."""
+    if name == "hw.temperature":
+        return not psutil.sensors_temperatures()
+    if name in ("system.paging.utilization",):
+        return psutil.swap_memory().total == 0
+    if name == "otel_mon.collector.errors":
+        return True  # a series appears with the first error of its kind
+    if name == "system.cpu.frequency":
+        return not psutil.cpu_freq(percpu=True)
+    return False
+
+
+def test_every_default_host_metric_is_emitted_as_declared() -> None:
+    emitted = collect({"collectors.connections": "true"})
+    for spec in METRICS:
+        if spec.domain not in (*HOST_DOMAINS, "collector"):
+            continue
+        if spec.name not in emitted:
+            assert conditional(spec.name), f"{spec.name} declared but not emitted"
+            continue
+        metric = emitted[spec.name]
+        assert metric.unit == spec.unit, spec.name
+        assert metric.description == spec.description
+        data = metric.data
+        if spec.instrument == "gauge":
+            assert isinstance(data, Gauge), spec.name
+        else:
+            assert isinstance(data, Sum), spec.name
+            assert data.is_monotonic == (spec.instrument == "counter"), spec.name
+        for point in data.data_points:
+            keys = set(point.attributes or {})
+            assert set(spec.attributes) <= keys <= set(spec.attributes) | set(spec.optional_attributes), (
+                spec.name, keys)
+    assert set(emitted) <= set(BY_NAME)
+
+
+def test_opt_in_attribute_and_metric_switches() -> None:
+    emitted = collect({"cpu_per_logical": "true", "metrics.system.cpu.frequency": "false", "collectors.disk": "false"})
+    cpus = {p.attributes["cpu.logical_number"] for p in emitted["system.cpu.time"].data.data_points}  # type: ignore[attr-defined]
+    assert cpus == set(range(psutil.cpu_count()))
+    assert "system.cpu.frequency" not in emitted
+    assert not any(name.startswith("system.disk.") for name in emitted)
+    assert "system.network.connection.count" not in emitted  # off by default
+
+
+def test_docs_are_generated_from_the_table() -> None:
+    assert DOC.read_text() == render(), "docs/metrics.md is stale: run `python -m otel_mon.docgen`"
+    for spec in METRICS:
+        assert f"`{spec.name}`" in DOC.read_text()

@@ -1,0 +1,181 @@
+"""Every domain read from a fake host tree through root_path, compared with values computed by hand."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from otel_mon import config
+from otel_mon.host import registry
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.sampler import HostSampler, Snapshot
+from otel_mon.resource import build_resource
+
+KB = 1024
+
+
+def points(snap: Snapshot, name: str) -> dict[frozenset[tuple[str, object]], float]:
+    return {frozenset(attrs.items()): value for value, attrs in snap.points.get(name, [])}
+
+
+def one(snap: Snapshot, name: str, **attrs: object) -> float:
+    want = {k.replace("__", "."): v for k, v in attrs.items()}
+    found = [v for v, a in snap.points[name] if all(a.get(k) == v2 for k, v2 in want.items())]
+    assert len(found) == 1, (name, want, snap.points.get(name))
+    return found[0]
+
+
+@pytest.fixture
+def host1(fake_root: Callable[[str], Path]) -> tuple[HostSampler, Path]:
+    root = fake_root("host1")
+    settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false"})
+    return HostSampler(registry.build(settings, HostPaths(str(root)))), root
+
+
+def test_cpu_times_per_mode_summed_over_cpus(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    # /proc/stat counts USER_HZ (100/s); the two per-CPU lines sum to user 1000, system 300, idle 5000 ...
+    assert one(snap, "system.cpu.time", cpu__mode="user") == pytest.approx(10.0)
+    assert one(snap, "system.cpu.time", cpu__mode="system") == pytest.approx(3.0)
+    assert one(snap, "system.cpu.time", cpu__mode="idle") == pytest.approx(50.0)
+    assert one(snap, "system.cpu.time", cpu__mode="interrupt") == pytest.approx(0.1)
+    assert one(snap, "system.cpu.time", cpu__mode="steal") == pytest.approx(0.07)
+    assert one(snap, "system.cpu.logical.count") == 2
+    # First collection: time only, never a bogus 0% utilisation.
+    assert "system.cpu.utilization" not in snap.points
+    assert "cpu" not in snap.readings
+    # Same counters again: no elapsed CPU time, still no utilisation rather than a division by zero.
+    assert "system.cpu.utilization" not in host1[0].refresh().points
+
+
+def test_memory_states_add_up_to_total(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    total = 8000000 * KB
+    cached = (1500000 + 100000) * KB  # psutil counts SReclaimable as cache
+    assert one(snap, "system.memory.limit") == total
+    assert one(snap, "system.memory.usage", system__memory__state="free") == 2000000 * KB
+    assert one(snap, "system.memory.usage", system__memory__state="buffers") == 100000 * KB
+    assert one(snap, "system.memory.usage", system__memory__state="cached") == cached
+    used = total - 2000000 * KB - 100000 * KB - cached
+    assert one(snap, "system.memory.usage", system__memory__state="used") == used
+    assert one(snap, "system.memory.utilization", system__memory__state="used") == pytest.approx(used / total)
+    assert snap.readings["memory"][""] == pytest.approx(100 * (8000000 - 5000000) / 8000000)
+
+
+def test_paging_usage_operations_and_faults(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    assert one(snap, "system.paging.usage", system__paging__state="used") == 250000 * KB
+    assert one(snap, "system.paging.usage", system__paging__state="free") == 750000 * KB
+    assert one(snap, "system.paging.utilization", system__paging__state="used") == pytest.approx(0.25)
+    assert one(snap, "system.paging.operations", system__paging__direction="in") == 111
+    assert one(snap, "system.paging.operations", system__paging__direction="out") == 222
+    assert one(snap, "system.paging.faults", system__paging__fault__type="major") == 400
+    assert one(snap, "system.paging.faults", system__paging__fault__type="minor") == 10000 - 400
+    assert snap.readings["paging"][""] == pytest.approx(25.0)
+
+
+def test_disks_filtered_and_converted(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    devices = {a["system.device"] for _, a in snap.points["system.disk.io"]}
+    assert devices == {"sdz"}  # partitions and loop devices are excluded by default, like node_exporter
+    assert one(snap, "system.disk.io", system__device="sdz", disk__io__direction="read") == 20000 * 512
+    assert one(snap, "system.disk.io", system__device="sdz", disk__io__direction="write") == 40000 * 512
+    assert one(snap, "system.disk.operations", system__device="sdz", disk__io__direction="read") == 1000
+    assert one(snap, "system.disk.merged", system__device="sdz", disk__io__direction="write") == 60
+    assert one(snap, "system.disk.operation_time", system__device="sdz", disk__io__direction="read") == 3.0
+    assert one(snap, "system.disk.io_time", system__device="sdz") == 7.0
+
+
+def test_network_counters_and_default_interface_filter(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    nics = {a["network.interface.name"] for _, a in snap.points["system.network.io"]}
+    assert nics == {"lo", "eth0"}  # veth* excluded by default
+    assert one(snap, "system.network.io", network__interface__name="eth0", network__io__direction="receive") == 500000
+    assert one(snap, "system.network.io", network__interface__name="eth0", network__io__direction="transmit") == 250000
+    assert one(snap, "system.network.packet.count", network__interface__name="eth0",
+               network__io__direction="receive") == 4000
+    assert one(snap, "system.network.errors", network__interface__name="eth0", network__io__direction="receive") == 3
+    assert one(snap, "system.network.packet.dropped", network__interface__name="eth0",
+               network__io__direction="transmit") == 5
+    assert "network.receive" not in snap.readings  # a rate needs two reads
+
+
+def test_load_uptime_processes(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    assert one(snap, "system.cpu.load_average.1m") == 0.5
+    assert one(snap, "system.cpu.load_average.15m") == 1.0
+    assert one(snap, "system.uptime") == 12345.67
+    assert one(snap, "system.process.count", process__state="running") == 3
+    assert one(snap, "system.process.count", process__state="blocked") == 1
+    assert one(snap, "system.process.created") == 54321
+
+
+def test_filesystems_from_pid1_mounts_stat_under_root(host1: tuple[HostSampler, Path]) -> None:
+    sampler, root = host1
+    snap = sampler.refresh()
+    mountpoints = {a["system.filesystem.mountpoint"] for _, a in snap.points["system.filesystem.limit"]}
+    assert mountpoints == {"/", "/data dir"}  # proc and tmpfs are virtual: excluded by default
+    st = os.statvfs(root / "data dir")
+    assert one(snap, "system.filesystem.limit", system__filesystem__mountpoint="/data dir") == st.f_blocks * st.f_frsize
+    assert one(snap, "system.filesystem.usage", system__filesystem__mountpoint="/data dir",
+               system__filesystem__state="free") == pytest.approx(st.f_bavail * st.f_frsize, rel=0.01)
+    modes = {a["system.filesystem.mountpoint"]: a["system.filesystem.mode"] for _, a in snap.points["system.filesystem.limit"]}
+    assert modes == {"/": "rw", "/data dir": "ro"}
+    devices = {a["system.device"] for _, a in snap.points["system.filesystem.limit"]}
+    assert devices == {"/dev/sdz1", "/dev/sdz2"}
+    states = {a["system.filesystem.state"] for _, a in snap.points["system.filesystem.usage"]}
+    assert states == {"used", "free", "reserved"}
+    util = one(snap, "system.filesystem.utilization", system__filesystem__mountpoint="/")
+    assert 0 < util < 1
+    assert snap.readings["filesystem"]["/"] == pytest.approx(100 * util, abs=0.01)
+
+
+def test_filters_from_config(fake_root: Callable[[str], Path]) -> None:
+    root = fake_root("host1")
+    settings = config.load(env={}, flags={
+        "root_path": str(root), "interfaces.include": "eth*", "interfaces.exclude": "", "disks.exclude": "loop*",
+        "filesystem.mountpoints.exclude": "/data*",
+    })
+    snap = HostSampler(registry.build(settings, HostPaths(str(root)))).refresh()
+    assert {a["network.interface.name"] for _, a in snap.points["system.network.io"]} == {"eth0"}
+    assert {a["system.device"] for _, a in snap.points["system.disk.io"]} == {"sdz", "sdz1"}
+    assert {a["system.filesystem.mountpoint"] for _, a in snap.points["system.filesystem.limit"]} == {"/"}
+
+
+def test_resource_reads_the_host_tree(fake_root: Callable[[str], Path]) -> None:
+    root = fake_root("host1")
+    settings = config.load(env={"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=lab,host.name=override"},
+                           flags={"root_path": str(root)})
+    attrs = build_resource(settings, HostPaths(str(root))).attributes
+    assert attrs["host.id"] == "0123456789abcdef0123456789abcdef"
+    assert attrs["host.name"] == "override"
+    assert attrs["os.description"] == "Fake Linux 1.0 (Linux 6.1.0-fake)"
+    assert attrs["os.type"] == "linux"
+    assert attrs["service.name"] == "otel-mon"
+    assert attrs["deployment.environment.name"] == "lab"
+    assert attrs["service.instance.id"]
+
+
+def test_broken_host_degrades_per_domain(fake_root: Callable[[str], Path], caplog: pytest.LogCaptureFixture) -> None:
+    root = fake_root("broken")
+    settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false"})
+    sampler = HostSampler(registry.build(settings, HostPaths(str(root))))
+    snap = sampler.refresh()
+    # cpu and load have their files; memory (no meminfo), uptime (garbage) and network (garbage) fail alone.
+    assert snap.domains["cpu"].ok and snap.domains["load"].ok
+    for failed in ("memory", "uptime"):
+        assert not snap.domains[failed].ok
+        assert sum(snap.domains[failed].errors_total.values()) == 1
+    assert "system.cpu.time" in snap.points and "system.memory.usage" not in snap.points
+    failures = [r for r in caplog.records if r.getMessage().startswith("collector failed")]
+    snap2 = sampler.refresh()
+    assert sum(snap2.domains["memory"].errors_total.values()) == 2  # counted every time ...
+    again = [r for r in caplog.records if r.getMessage().startswith("collector failed")]
+    assert len(again) == len(failures) > 0  # ... but logged once per episode
+    errors = sampler.self_points("otel_mon.collector.errors")
+    assert (2.0, {"otel_mon.collector": "memory", "error.type": "FileNotFoundError"}) in errors
+    success = dict((a["otel_mon.collector"], v) for v, a in sampler.self_points("otel_mon.collector.success"))
+    assert success["memory"] == 0.0 and success["cpu"] == 1.0
