@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Union
+from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
@@ -19,7 +19,7 @@ from otel_mon.semconv import METRICS, MetricSpec
 
 log = logging.getLogger(__name__)
 
-AttrValue = Union[str, int, float, bool]
+AttrValue = str | int | float | bool
 Point = tuple[float, Mapping[str, AttrValue]]
 Provider = Callable[[], Iterable[Point]]
 

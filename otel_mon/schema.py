@@ -155,7 +155,7 @@ def _coerce(tp: Any, raw: Any, path: str, problems: list[str]) -> Any:
             return ()
         return tuple(_coerce(item_tp, item, f"{path}[{i}]", problems) for i, item in enumerate(raw))
     if origin is dict:
-        key_tp, val_tp = get_args(tp)
+        _key_tp, val_tp = get_args(tp)
         if isinstance(raw, str):
             raw = parse_key_values(raw)
         if not isinstance(raw, dict):

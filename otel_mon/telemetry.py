@@ -74,7 +74,7 @@ def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:
         return settings.metrics[spec.name]
     if spec.domain in HOST_DOMAINS and not settings.collector_enabled(spec.domain):
         return False
-    return spec.default or spec.domain == "connections" and settings.collector_enabled("connections")
+    return spec.default or (spec.domain == "connections" and settings.collector_enabled("connections"))
 
 
 class Telemetry:

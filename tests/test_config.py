@@ -9,7 +9,9 @@ from otel_mon.config import ConfigError
 from otel_mon.schema import parse_duration, parse_size, redacted
 
 
-def problems(path: str | None = None, env: dict[str, str] | None = None, flags: dict[str, str] | None = None) -> list[str]:
+def problems(
+    path: str | None = None, env: dict[str, str] | None = None, flags: dict[str, str] | None = None
+) -> list[str]:
     with pytest.raises(ConfigError) as info:
         config.load(path, env=env or {}, flags=flags)
     return info.value.problems
@@ -50,7 +52,8 @@ def test_every_problem_reported_with_field_and_value(tmp_path: Path) -> None:
 
 def test_interval_bounds_and_env_ms() -> None:
     assert config.load(env={"OTEL_METRIC_EXPORT_INTERVAL": "100"}).interval == 0.1
-    assert any(p.startswith("interval: invalid value 0.05") for p in problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "50"}))
+    got = problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "50"})
+    assert any(p.startswith("interval: invalid value 0.05") for p in got)
     assert problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "soon"}) == [
         "OTEL_METRIC_EXPORT_INTERVAL: invalid value 'soon': expected milliseconds"]
 

@@ -122,7 +122,8 @@ def test_filesystems_from_pid1_mounts_stat_under_root(host1: tuple[HostSampler, 
     assert one(snap, "system.filesystem.limit", system__filesystem__mountpoint="/data dir") == st.f_blocks * st.f_frsize
     assert one(snap, "system.filesystem.usage", system__filesystem__mountpoint="/data dir",
                system__filesystem__state="free") == pytest.approx(st.f_bavail * st.f_frsize, rel=0.01)
-    modes = {a["system.filesystem.mountpoint"]: a["system.filesystem.mode"] for _, a in snap.points["system.filesystem.limit"]}
+    limits = snap.points["system.filesystem.limit"]
+    modes = {a["system.filesystem.mountpoint"]: a["system.filesystem.mode"] for _, a in limits}
     assert modes == {"/": "rw", "/data dir": "ro"}
     devices = {a["system.device"] for _, a in snap.points["system.filesystem.limit"]}
     assert devices == {"/dev/sdz1", "/dev/sdz2"}

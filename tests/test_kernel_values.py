@@ -41,7 +41,8 @@ def test_memory_total_and_free_match_meminfo(snaps: tuple[Snapshot, Snapshot]) -
     mem = meminfo()
     assert value(snaps[1], "system.memory.limit") == mem["MemTotal"]
     # Free memory moves while we read: within 5% of total.
-    assert abs(value(snaps[1], "system.memory.usage", system__memory__state="free") - mem["MemFree"]) < 0.05 * mem["MemTotal"]
+    free = value(snaps[1], "system.memory.usage", system__memory__state="free")
+    assert abs(free - mem["MemFree"]) < 0.05 * mem["MemTotal"]
     total = sum(v for v, _ in snaps[1].points["system.memory.usage"])
     assert total == mem["MemTotal"]
 
@@ -64,7 +65,8 @@ def test_root_filesystem_matches_statvfs(snaps: tuple[Snapshot, Snapshot]) -> No
     st = os.statvfs("/")
     limit = value(snaps[1], "system.filesystem.limit", system__filesystem__mountpoint="/")
     assert limit == st.f_blocks * st.f_frsize
-    free = value(snaps[1], "system.filesystem.usage", system__filesystem__mountpoint="/", system__filesystem__state="free")
+    free = value(snaps[1], "system.filesystem.usage", system__filesystem__mountpoint="/",
+                 system__filesystem__state="free")
     assert abs(free - st.f_bavail * st.f_frsize) < 0.01 * limit
 
 

@@ -63,7 +63,7 @@ class CpuCollector:
         prev = self._prev
         if prev is None or len(prev) != len(per_cpu):
             return
-        deltas = [{m: max(cur[m] - old[m], 0.0) for m in cur} for cur, old in zip(per_cpu, prev)]
+        deltas = [{m: max(cur[m] - old[m], 0.0) for m in cur} for cur, old in zip(per_cpu, prev, strict=True)]
         total = {m: sum(d[m] for d in deltas) for m in MODES.values()}
         elapsed = sum(total.values())
         if elapsed <= 0:
@@ -73,7 +73,8 @@ class CpuCollector:
                 cpu_total = sum(d.values())
                 if cpu_total > 0:
                     for mode, value in d.items():
-                        out.add("system.cpu.utilization", value / cpu_total, {"cpu.mode": mode, "cpu.logical_number": i})
+                        attrs: dict[str, str | int] = {"cpu.mode": mode, "cpu.logical_number": i}
+                        out.add("system.cpu.utilization", value / cpu_total, attrs)
         else:
             for mode, value in total.items():
                 out.add("system.cpu.utilization", value / elapsed, {"cpu.mode": mode})

@@ -38,7 +38,8 @@ class HostPaths:
         if not os.path.isdir(self.root):
             return f"root_path: invalid value {self.root!r}: not a directory"
         if not os.path.isfile(self.proc("stat")):
-            return f"root_path: invalid value {self.root!r}: {self.proc('stat')} not found (is the host's /proc mounted?)"
+            stat = self.proc("stat")
+            return f"root_path: invalid value {self.root!r}: {stat} not found (is the host's /proc mounted?)"
         return None
 
     def activate(self) -> None:

@@ -65,7 +65,9 @@ class HostSampler:
             self._snapshot = snap
             return snap
 
-    def _run(self, collector: Collector, now: float, points: dict[str, list[Point]], readings: Readings) -> DomainStatus:
+    def _run(
+        self, collector: Collector, now: float, points: dict[str, list[Point]], readings: Readings
+    ) -> DomainStatus:
         name = collector.name
         errors = self._errors[name]
         started = time.perf_counter()

@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 
 StatFn = Callable[[str], os.statvfs_result]
 
@@ -22,6 +23,10 @@ class _Batch:
         self.results: dict[str, os.statvfs_result | OSError] = {}
         self.next = 0  # index of the path being stated
         self.cond = threading.Condition()
+
+
+def _moved(batch: _Batch, index: int) -> bool:
+    return batch.next != index
 
 
 class StatPool:
@@ -81,7 +86,7 @@ class StatPool:
         with batch.cond:
             while batch.next < len(todo):
                 current = batch.next
-                if batch.cond.wait_for(lambda: batch.next != current, timeout=self.timeout):
+                if batch.cond.wait_for(partial(_moved, batch, current), timeout=self.timeout):
                     continue
                 path = todo[current]
                 with self._lock:
