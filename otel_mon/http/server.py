@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
@@ -123,8 +123,6 @@ class HttpServer:
         )
         self._server = server
         self._thread.start()
-        scheme = "https" if context else "http"
-        log.info("http: serving on %s://%s", scheme, where.rsplit(":", 1)[0] + f":{self.port}")
         if cfg.token and not context and not _is_loopback(str(address[0])):
             log.warning("http: a token is set without TLS on %s: it travels in clear text", where)
 
@@ -138,7 +136,7 @@ class HttpServer:
         server.server_close()
         thread.join()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> HttpServer:
         self.start()
         return self
 
@@ -176,6 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.1"  # keep-alive: Prometheus reuses its connection between scrapes
     timeout = _IDLE_TIMEOUT
+    # Headers and body go out in two writes; with Nagle on, keep-alive clients would wait for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -188,10 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
         if app is None:
             raise RuntimeError("handler attached to a foreign server")
         method = self.command
-        if method not in ("GET", "HEAD") or self.headers.get("Content-Length", "0") != "0" or (
-            "Transfer-Encoding" in self.headers
-        ):
-            self.close_connection = True  # a request body is never read, so the stream cannot be reused
+        # A request body is never read, so after one the stream cannot be reused.
+        has_body = self.headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in self.headers
         response = app.respond(
             method,
             self.path,
@@ -201,12 +199,20 @@ class _Handler(BaseHTTPRequestHandler):
         )
         # Logged before sending, so the line exists once the client has its answer. Path only: the query string
         # is ignored and may hold what should not be logged; headers are never logged.
-        log.debug('%s "%s %s" %d %d', self.address_string(), method, urlsplit(self.path).path, response.status,
-                  len(response.body))
+        log.debug(
+            '%s "%s %s" %d %d',
+            self.address_string(),
+            method,
+            urlsplit(self.path).path,
+            response.status,
+            len(response.body),
+        )
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
+        if has_body or self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(response.body)
@@ -214,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _serve
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass  # _serve logs once the body size is known
+        pass  # _serve writes the access line itself, with the body size
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: %s %s", self.address_string(), format % args)
