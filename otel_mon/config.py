@@ -106,10 +106,6 @@ class Settings:
         problems = []
         if self.interval < 0.1:
             problems.append(f"interval: invalid value {self.interval!r}: must be at least 100ms")
-        if self.connections_interval < self.interval:
-            problems.append(
-                f"connections_interval: invalid value {self.connections_interval!r}: must be >= interval"
-            )
         for name in self.collectors:
             if name not in HOST_DOMAINS:
                 hint = schema._did_you_mean(name, list(HOST_DOMAINS))
