@@ -33,7 +33,7 @@ class Agent:
         self.paths.activate()
         self.resource = build_resource(settings, self.paths)
         self.sampler = HostSampler(registry.build(settings, self.paths))
-        self.telemetry = Telemetry(settings, self.resource)
+        self.telemetry = Telemetry(settings, self.resource, cache_key=self._snapshot_key)
         self.sampler.register_metrics(self.telemetry.instruments)
         self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
         self._stop = threading.Event()
@@ -95,6 +95,10 @@ class Agent:
             now = time.monotonic()
             if next_at < now:  # fell behind (suspend, overload): skip the missed ticks
                 next_at = now + interval - ((now - next_at) % interval)
+
+    def _snapshot_key(self) -> object:
+        snap = self.sampler.snapshot
+        return None if snap is None else snap.sequence
 
     # --- /health ---------------------------------------------------------------------------------------
     def health(self) -> tuple[int, dict[str, Any]]:

@@ -20,6 +20,7 @@ import yaml
 from otel_mon import schema
 from otel_mon.schema import ByteSize, ConfigError, Duration, secret
 from otel_mon.semconv import BY_NAME, HOST_DOMAINS
+from otel_mon.spool.config import SpoolConfig
 
 # Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few
 # more that only ever hold kernel state.
@@ -101,6 +102,7 @@ class Settings:
     interfaces: Filter = Filter(exclude=DEFAULT_INTERFACES_EXCLUDE)
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()
+    spool: SpoolConfig = SpoolConfig()
 
     def __post_init__(self) -> None:
         problems = []

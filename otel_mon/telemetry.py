@@ -8,7 +8,8 @@ refresh, so every exported batch holds exactly one fresh snapshot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
@@ -21,6 +22,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
 
 from otel_mon.config import Settings
 from otel_mon.instruments import Instruments
@@ -30,6 +32,29 @@ log = logging.getLogger(__name__)
 
 # Latency buckets for probes, seconds: 1 ms .. 10 s, dense where LAN/WAN round trips live.
 PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class SnapshotCache:
+    """A prometheus_client collector serving the Prometheus reader's families once per host snapshot.
+
+    Between two collections every observable value is the same, so only the first scrape after a refresh
+    pays for the SDK collection and translation; later scrapes in the interval reuse its families.
+    """
+
+    def __init__(self, inner: CollectorRegistry, key: Callable[[], object]) -> None:
+        self.inner = inner
+        self.key = key
+        self._lock = threading.Lock()
+        self._cached_key: object = object()
+        self._families: list[Metric] = []
+
+    def collect(self) -> list[Metric]:
+        key = self.key()
+        with self._lock:
+            if key != self._cached_key or key is None:
+                self._families = list(self.inner.collect())
+                self._cached_key = key
+            return self._families
 
 
 class PushReader(MetricReader):
@@ -78,9 +103,22 @@ def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:
 
 
 class Telemetry:
-    def __init__(self, settings: Settings, resource: Resource, exporters: Sequence[MetricExporter] = ()) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.prometheus = PrometheusMetricReader(registry=self.registry)
+    def __init__(
+        self,
+        settings: Settings,
+        resource: Resource,
+        exporters: Sequence[MetricExporter] = (),
+        cache_key: Callable[[], object] | None = None,
+    ) -> None:
+        # The reader registers on its own registry (no prometheus_client default process_*/python_* series);
+        # /metrics serves `registry`, which caches that per snapshot when a cache key is given.
+        self.reader_registry = CollectorRegistry(auto_describe=False)
+        self.prometheus = PrometheusMetricReader(registry=self.reader_registry)
+        if cache_key is None:
+            self.registry = self.reader_registry
+        else:
+            self.registry = CollectorRegistry(auto_describe=False)
+            self.registry.register(SnapshotCache(self.reader_registry, cache_key))  # type: ignore[arg-type]
         self.push = PushReader(exporters)
         views = [View(instrument_name="otel_mon.probe.duration",
                       aggregation=ExplicitBucketHistogramAggregation(PROBE_BUCKETS))]

@@ -10,7 +10,9 @@ from pathlib import Path
 from tests.conftest import ROOT, agent_env
 
 
-def otel_mon(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def otel_mon(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "otel_mon", *args], capture_output=True, text=True, timeout=60,
                           env=env or agent_env(PYTHONPATH=str(ROOT)), cwd=cwd)
 

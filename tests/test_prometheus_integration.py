@@ -27,7 +27,7 @@ class Prometheus:
             "scrape_configs:\n  - job_name: otel-mon\n    static_configs:\n"
             f"      - targets: ['{target}']\n"
         )
-        self.log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115
+        self.log = open(workdir / "prometheus.log", "wb")
         self.proc = subprocess.Popen(
             [binary, f"--config.file={cfg}", f"--storage.tsdb.path={workdir / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{self.port}"],
@@ -72,7 +72,7 @@ def _ready(prom: Prometheus) -> bool:
 
 
 def test_prometheus_sees_semconv_series_and_sane_cpu_rate(scraped: tuple[Prometheus, AgentProcess]) -> None:
-    prom, agent = scraped
+    prom, _agent = scraped
     up = wait_until(lambda: [r for r in prom.query('up{job="otel-mon"}') if r["value"][1] == "1"], 30,
                     what="target up")
     assert up

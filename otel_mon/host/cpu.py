@@ -6,6 +6,8 @@ per-caller state, so a second reader (a scrape thread) would see zeros. The firs
 
 from __future__ import annotations
 
+import operator
+
 import psutil
 
 from otel_mon.config import Settings
@@ -17,6 +19,8 @@ MODES = {
     "irq": "interrupt", "softirq": "softirq", "steal": "steal",
 }
 _IDLE = ("idle", "iowait")
+_MODE_NAMES = tuple(MODES.values())
+_pick = operator.attrgetter(*MODES)
 _PHYSICAL_EVERY = 60.0
 
 
@@ -31,7 +35,7 @@ class CpuCollector:
 
     def collect(self, now: float) -> Collected:
         out = Collected()
-        per_cpu = [{m: float(getattr(t, f, 0.0)) for f, m in MODES.items()} for t in psutil.cpu_times(percpu=True)]
+        per_cpu = [dict(zip(_MODE_NAMES, _pick(t), strict=True)) for t in psutil.cpu_times(percpu=True)]
         self._times(out, per_cpu)
         self._utilization(out, per_cpu)
         self._prev = per_cpu

@@ -5,6 +5,8 @@ Reading is kept apart from parsing so each parser is tested on strings.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import NamedTuple
 
 
@@ -49,14 +51,17 @@ def parse_uptime(text: str) -> float:
     return float(text.split()[0])
 
 
+@functools.lru_cache(maxsize=16)
+def _key_pattern(keys: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"^(" + "|".join(sorted(map(re.escape, keys))) + r") +(\d+)", re.MULTILINE)
+
+
 def parse_key_int(text: str, keys: frozenset[str]) -> dict[str, int]:
-    """``key value`` lines (/proc/vmstat, the tail of /proc/stat) restricted to ``keys``."""
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        key, _, rest = line.partition(" ")
-        if key in keys:
-            out[key] = int(rest.split()[0])
-    return out
+    """``key value`` lines (/proc/vmstat, the tail of /proc/stat) restricted to ``keys``.
+
+    One regex pass instead of splitting every line: /proc/vmstat has ~180 lines and we want four.
+    """
+    return {key: int(value) for key, value in _key_pattern(keys).findall(text)}
 
 
 def parse_statm(text: str, page_size: int) -> tuple[int, int]:

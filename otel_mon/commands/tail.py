@@ -1,0 +1,79 @@
+"""``otel-mon tail``: the newest spool records as human lines, optionally following new ones (``-f``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from otel_mon.spool.reader import Record, SpoolReader
+from otel_mon.spool.render import render_logs, render_metrics
+from otel_mon.spool.segments import Signal
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "tail",
+        help="print the newest spooled logs or metrics",
+        description="Print the newest records of the spool, one human line each; -f keeps following.",
+    )
+    parser.add_argument("--data-dir", default="./data", help="spool directory (default ./data)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--logs", dest="signal", action="store_const", const="logs", help="log records (default)")
+    which.add_argument("--metrics", dest="signal", action="store_const", const="metrics", help="metric batches")
+    parser.add_argument("-n", "--lines", default="10", help="how many records to print first (default 10)")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing records as they are written")
+    parser.add_argument("--interval", default="0.5", help="seconds between checks for new records with -f")
+    parser.set_defaults(func=main, signal="logs")
+    return parser
+
+
+def _render(signal: Signal, record: Record) -> list[str]:
+    return render_logs(record.data) if signal == "logs" else [render_metrics(record.data)]
+
+
+def main(args: argparse.Namespace) -> int:
+    signal: Signal = args.signal
+    try:
+        count = int(args.lines)
+        interval = float(args.interval)
+        if count < 0 or not interval > 0:
+            raise ValueError
+    except ValueError:
+        print(f"otel-mon tail: error: -n needs a whole number >= 0 and --interval a number > 0 "
+              f"(got {args.lines!r}, {args.interval!r})", file=sys.stderr)
+        return 2
+    root = Path(args.data_dir)
+    if not root.is_dir():
+        print(f"otel-mon tail: no spool at {str(root)!r} (directory does not exist)", file=sys.stderr)
+        return 1
+    reader = SpoolReader(root, signal)
+    try:
+        records, end = reader.last(count)
+        if not records and not args.follow:
+            print(f"otel-mon tail: no {signal} in {str(root)!r} yet", file=sys.stderr)
+        for record in records:
+            _emit(signal, record)
+        if args.follow:
+            for record in reader.follow(end, poll_interval=interval):
+                _emit(signal, record)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # `tail ... | head`: the reader went away, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+def _emit(signal: Signal, record: Record) -> None:
+    for line in _render(signal, record):
+        print(line, flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _parser = argparse.ArgumentParser(prog="otel-mon")
+    add_parser(_parser.add_subparsers(required=True))
+    _args = _parser.parse_args()
+    sys.exit(_args.func(_args))
