@@ -1,17 +1,17 @@
 """The ``spool`` config section: where the write-ahead log lives, how it rotates and what it keeps.
 
-Sizing of the defaults (measured with ``benchmarks/bench_spool.py`` on a host-sized collection of 300 data
-points: one metrics line is ~93 KB raw and ~7.1 KB gzipped, i.e. ~24 bytes per point on disk):
+Sizing of the defaults, measured with ``benchmarks/bench_spool.py`` (a 292-point collection built from the
+metric table for an 8-CPU server with 6 disks, 6 filesystems and 5 interfaces): one metrics line is 76 KB
+raw (261 B per point, descriptions and resource included) and 8.4 KB once its segment is gzipped (29 B per
+point, ratio 9).
 
-* metrics every 10 s: 8,640 lines a day, ~0.80 GB/day raw, ~61 MB/day gzipped; 7 days ~430 MB gzipped;
-* the active segment stays plain: at most 1 h (~34 MB raw, just past ``max_file_size``, so a busy hour
-  rotates by size a little early), one per signal;
-* logs: a chatty agent (~1 line/s of ~1 KB records) adds ~10 MB/day gzipped, ~70 MB a week.
+* metrics every 10 s: 8,640 lines a day = 73 MB/day gzipped, 508 MB for 7 days;
+* plus the active segment, plain: 1 h = 27.5 MB raw (below ``max_file_size``, so it rotates by age);
+* plus logs: a chatty agent (~1 record/s of ~1 KB) adds ~10 MB/day gzipped, 70 MB a week.
 
-So a week of a normal host needs ~0.5 GB and ``max_bytes = 1GiB`` keeps ``max_age = 7d`` with headroom for
-a noisier host or a larger collection (twice the points still fits). ``max_files = 512``: 7 days of hourly
-segments for both signals is 336 files, plus room for size rotations of a noisy log. Any limit set to 0 is
-off.
+A week of a normal host is therefore ~0.6 GB: ``max_bytes = 1GiB`` keeps ``max_age = 7d`` with room for a
+collection about 1.7 times larger. ``max_files = 512``: a week of hourly segments for both signals is 336
+files, plus room for size rotations of a noisy log. A limit set to 0 is off.
 """
 
 from __future__ import annotations
