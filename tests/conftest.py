@@ -83,7 +83,7 @@ class AgentProcess:
         self.cwd = cwd
         cmd = [sys.executable, "-m", "otel_mon", "run", "--listen", f"127.0.0.1:{self.port}", *args]
         self.stderr_path = cwd / "agent.stderr"
-        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
