@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -36,10 +38,18 @@ class Collector(Protocol):
     def collect(self, now: float) -> Collected: ...
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """All globs of a list as one regex, compiled once per filter (filters are checked every collection)."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
+
+
 def allowed(name: str, flt: Filter) -> bool:
-    if flt.include and not any(fnmatch.fnmatchcase(name, p) for p in flt.include):
+    include = _compiled(flt.include)
+    if include is not None and not include.match(name):
         return False
-    return not any(fnmatch.fnmatchcase(name, p) for p in flt.exclude)
+    exclude = _compiled(flt.exclude)
+    return exclude is None or not exclude.match(name)
 
 
 def read_text(path: str) -> str:
