@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.metrics.export import MetricExporter
+
 from otel_mon import __version__
 from otel_mon.config import Settings
 from otel_mon.host import registry
@@ -19,8 +22,9 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
+from otel_mon.spool.writer import SpoolWriter
 from otel_mon.status import health_document
-from otel_mon.telemetry import Telemetry
+from otel_mon.telemetry import Telemetry, build_logs
 
 log = logging.getLogger("otel_mon.agent")
 
@@ -33,9 +37,22 @@ class Agent:
         self.paths.activate()
         self.resource = build_resource(settings, self.paths)
         self.sampler = HostSampler(registry.build(settings, self.paths))
-        self.telemetry = Telemetry(settings, self.resource, cache_key=self._snapshot_key)
-        self.sampler.register_metrics(self.telemetry.instruments)
         self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
+        self.spool: SpoolWriter | None = None
+        metric_exporters: list[MetricExporter] = []
+        log_exporters: list[LogRecordExporter] = []
+        if settings.spool.enabled:
+            from otel_mon.spool.exporters import SpoolLogExporter, SpoolMetricExporter
+
+            self.spool = SpoolWriter(settings.spool)  # takes the directory lock: one agent per spool
+            metric_exporters.append(SpoolMetricExporter(self.spool))
+            log_exporters.append(SpoolLogExporter(self.spool))
+            self.sections["spool"] = self.spool.health
+        self.telemetry = Telemetry(settings, self.resource, metric_exporters, cache_key=self._snapshot_key)
+        self.sampler.register_metrics(self.telemetry.instruments)
+        if self.spool is not None:
+            self.spool.register_metrics(self.telemetry.instruments)
+        self.logger_provider, self.log_handler = build_logs(self.resource, log_exporters)
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -47,6 +64,10 @@ class Agent:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
+        logging.getLogger().addHandler(self.log_handler)
+        ours = logging.getLogger("otel_mon")
+        if ours.getEffectiveLevel() > logging.INFO:
+            ours.setLevel(logging.INFO)  # our info records reach the logs spool whatever the root level
         log.info("starting otel-mon", extra={"version": __version__, "config": redacted(self.settings)})
         if self.http is not None:
             self.http.start()
@@ -67,9 +88,15 @@ class Agent:
             log.exception("final export failed")
         if self.http is not None:
             self.http.stop()
+        spool = self.spool.stats() if self.spool is not None else {}
+        log.info("otel-mon stopped", extra={"uptime_seconds": round(time.time() - self.started, 3),
+                                            "spool_records": spool.get("records"), "spool_bytes": spool.get("written")})
+        logging.getLogger().removeHandler(self.log_handler)
+        self.logger_provider.shutdown()  # flushes the last log batch into the spool
         self.telemetry.shutdown()
         self.sampler.close()
-        log.info("otel-mon stopped", extra={"uptime_seconds": round(time.time() - self.started, 3)})
+        if self.spool is not None:
+            self.spool.close()
 
     def wait(self) -> None:
         self._stop.wait()

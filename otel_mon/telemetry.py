@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable, Sequence
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -92,6 +94,16 @@ def _instrument_types() -> list[type]:
 
 
 _INSTRUMENT_TYPES = _instrument_types()
+
+
+def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tuple[LoggerProvider, logging.Handler]:
+    """The logs bridge: Python logging -> OTel LoggingHandler -> LoggerProvider -> batch -> spool."""
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
+    provider = LoggerProvider(resource=resource)
+    for exporter in exporters:
+        provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=1000))
+    return provider, LoggingHandler(level=logging.INFO, logger_provider=provider)
 
 
 def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:

@@ -66,3 +66,22 @@ def load_settings(args: argparse.Namespace) -> Settings | None:
             print(f"otel-mon: config error: {problem}", file=sys.stderr)
         return None
     return settings
+
+
+def add_data_dir_options(p: argparse.ArgumentParser) -> None:
+    """For the commands that read the spool: the directory, or the config that names it."""
+    p.add_argument("--data-dir", help="spool directory (default: spool.dir of the config, else ./data)")
+    p.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("OTEL_MON_CONFIG"),
+                   help="YAML config file whose spool.dir to read (env OTEL_MON_CONFIG)")
+
+
+def resolve_data_dir(args: argparse.Namespace) -> str | None:
+    """``--data-dir``, else the configured ``spool.dir``; None after printing the config problems."""
+    if args.data_dir:
+        return str(args.data_dir)
+    try:
+        return config.load(args.config).spool.dir
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"otel-mon: config error: {problem}", file=sys.stderr)
+        return None

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from otel_mon.commands.common import add_data_dir_options, resolve_data_dir
 from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import SpoolReader
 from otel_mon.spool.report import build_report, format_table
@@ -26,7 +27,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="summarise spooled metrics over a time window",
         description="Average, min, max and p95 of the headline metrics in the spool, and time per health state.",
     )
-    parser.add_argument("--data-dir", default="./data", help="spool directory (default ./data)")
+    add_data_dir_options(parser)
     parser.add_argument("--since", help="window ending now, e.g. 30m, 1h, 7d (default 1h)")
     parser.add_argument("--from", dest="start", metavar="TIME",
                         help="window start: ISO-8601 (UTC unless an offset is given) or epoch seconds")
@@ -79,7 +80,10 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"otel-mon report: error: {exc}", file=sys.stderr)
         return 2
-    root = Path(args.data_dir)
+    data_dir = resolve_data_dir(args)
+    if data_dir is None:
+        return 2
+    root = Path(data_dir)
     if not root.is_dir():
         print(f"otel-mon report: no spool at {str(root)!r} (directory does not exist)", file=sys.stderr)
         return 1

@@ -27,6 +27,7 @@ def main(args: argparse.Namespace) -> int:
     configure_console(settings.logging.level, settings.logging.format)
     from otel_mon.agent import Agent
     from otel_mon.host.paths import HostPaths
+    from otel_mon.spool.writer import SpoolLockedError
 
     reason = HostPaths(settings.root_path).check()
     if reason:
@@ -37,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"otel-mon: config error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a locked spool directory, an unreadable certificate, ...
+    except (OSError, SpoolLockedError) as exc:  # a locked or unwritable spool directory, ...
         print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
         return 1
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from otel_mon.commands.common import add_data_dir_options, resolve_data_dir
 from otel_mon.spool.reader import Record, SpoolReader
 from otel_mon.spool.render import render_logs, render_metrics
 from otel_mon.spool.segments import Signal
@@ -19,7 +20,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="print the newest spooled logs or metrics",
         description="Print the newest records of the spool, one human line each; -f keeps following.",
     )
-    parser.add_argument("--data-dir", default="./data", help="spool directory (default ./data)")
+    add_data_dir_options(parser)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--logs", dest="signal", action="store_const", const="logs", help="log records (default)")
     which.add_argument("--metrics", dest="signal", action="store_const", const="metrics", help="metric batches")
@@ -45,7 +46,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"otel-mon tail: error: -n needs a whole number >= 0 and --interval a number > 0 "
               f"(got {args.lines!r}, {args.interval!r})", file=sys.stderr)
         return 2
-    root = Path(args.data_dir)
+    data_dir = resolve_data_dir(args)
+    if data_dir is None:
+        return 2
+    root = Path(data_dir)
     if not root.is_dir():
         print(f"otel-mon tail: no spool at {str(root)!r} (directory does not exist)", file=sys.stderr)
         return 1

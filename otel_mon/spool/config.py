@@ -11,7 +11,9 @@ point, ratio 9).
 
 A week of a normal host is therefore ~0.6 GB: ``max_bytes = 1GiB`` keeps ``max_age = 7d`` with room for a
 collection about 1.7 times larger. ``max_files = 512``: a week of hourly segments for both signals is 336
-files, plus room for size rotations of a noisy log. A limit set to 0 is off.
+files, plus room for size rotations of a noisy log. A limit set to 0 is off. Limits are applied after each
+rotation and at least once a minute while writing, so the active segments may pass ``max_bytes`` by up to
+``max_file_size`` in between.
 """
 
 from __future__ import annotations

@@ -1,0 +1,11 @@
+"""The spool: rotating OTLP-JSON line files on disk, the agent's write-ahead log (``docs/spool-format.md``).
+
+The SDK exporters live in ``otel_mon.spool.exporters`` and are not re-exported here, so ``report`` and
+``tail`` read the spool without importing the OpenTelemetry SDK.
+"""
+
+from otel_mon.spool.config import SpoolConfig
+from otel_mon.spool.reader import SpoolReader
+from otel_mon.spool.writer import SpoolLockedError, SpoolWriter
+
+__all__ = ["SpoolConfig", "SpoolLockedError", "SpoolReader", "SpoolWriter"]

@@ -1,0 +1,105 @@
+"""OTel SDK exporters that append to the spool: the MeterProvider's and LoggerProvider's only sink.
+
+Encoding is the official ``opentelemetry-exporter-otlp-json-common`` one, so a line is exactly what the
+Collector's file exporter writes and its ``otlpjsonfile`` receiver reads. The exporters never own the
+spool: the agent closes the :class:`SpoolWriter` after shutting the providers down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.exporter.otlp.json.common._log_encoder import encode_logs
+from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics import _Gauge as Gauge  # the synchronous gauge, only exported under this name
+from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricExporter, MetricExportResult, MetricsData
+
+from otel_mon.spool import lines as spool_lines
+from otel_mon.spool.segments import Signal
+from otel_mon.spool.writer import REASON_OVERSIZE, SpoolWriter
+
+log = logging.getLogger(__name__)
+
+# Cumulative for every instrument: a line then stands on its own (replay, report, a restarted forwarder).
+CUMULATIVE: dict[type, AggregationTemporality] = {
+    kind: AggregationTemporality.CUMULATIVE
+    for kind in (Counter, UpDownCounter, Histogram, Gauge, ObservableCounter, ObservableUpDownCounter,
+                 ObservableGauge)
+}
+
+
+class _SpoolSink:
+    """What both exporters share: split into lines, append, count what cannot be written."""
+
+    def __init__(self, spool: SpoolWriter, signal: Signal, shape: tuple[spool_lines.ChildPath, ...],
+                 max_line_bytes: int) -> None:
+        self._spool = spool
+        self._signal: Signal = signal
+        self._shape = shape
+        self._limit = max_line_bytes
+        self._shutdown = False
+        self._oversize_logged = False
+
+    def write(self, payload: dict[str, Any]) -> bool:
+        if self._shutdown:
+            return False
+        if not payload:
+            return True  # nothing collected
+        out, oversize = spool_lines.to_lines(payload, self._shape, self._limit)
+        if oversize:
+            self._spool.record_dropped(self._signal, REASON_OVERSIZE, oversize)
+            if not self._oversize_logged:
+                self._oversize_logged = True
+                log.error("spool: %d %s item(s) larger than a %d-byte line were dropped (logged once)",
+                          oversize, self._signal, self._limit)
+        return self._spool.append(self._signal, out) and not oversize
+
+    def shutdown(self) -> None:
+        self._shutdown = True
+
+
+class SpoolMetricExporter(MetricExporter):
+    """Each export becomes one line (or several, when it would exceed the line limit) of ``metrics``."""
+
+    def __init__(self, spool: SpoolWriter, *, max_line_bytes: int = spool_lines.MAX_LINE_BYTES) -> None:
+        super().__init__(preferred_temporality=dict(CUMULATIVE))
+        self._sink = _SpoolSink(spool, "metrics", spool_lines.METRICS_SHAPE, max_line_bytes)
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        ok = self._sink.write(encode_metrics(metrics_data).to_dict())
+        return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True  # every export is already on disk when it returns
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self._sink.shutdown()
+
+
+class SpoolLogExporter(LogRecordExporter):
+    """Each batch of log records becomes one line (or several) of ``logs``."""
+
+    def __init__(self, spool: SpoolWriter, *, max_line_bytes: int = spool_lines.MAX_LINE_BYTES) -> None:
+        self._sink = _SpoolSink(spool, "logs", spool_lines.LOGS_SHAPE, max_line_bytes)
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        ok = self._sink.write(encode_logs(batch).to_dict()) if batch else True
+        return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        self._sink.shutdown()

@@ -1,0 +1,88 @@
+"""One human line per spool record, for ``otel-mon tail``: a metrics line's headline values, a log's text."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from datetime import datetime, timezone
+from typing import Any
+
+from otel_mon.spool.otlpjson import any_value, attributes, iter_log_records, iter_points, log_time_ns
+
+_SEVERITIES = ((21, "FATAL"), (17, "ERROR"), (13, "WARN"), (9, "INFO"), (5, "DEBUG"), (1, "TRACE"))
+_HIDDEN_ATTR_PREFIXES = ("code.",)  # where in our source a log came from: noise on a terminal
+
+
+def timestamp(t_ns: int) -> str:
+    """UTC, millisecond precision, ``Z`` suffix: sorts and greps well."""
+    when = datetime.fromtimestamp(t_ns / 1e9, tz=timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def render_metrics(data: dict[str, Any]) -> str:
+    """``<time>  cpu 12.3%  mem 45.6%  load1 0.52  fs / 71.0%  (312 points)``; names when no headline fits."""
+    points = list(iter_points(data))
+    if not points:
+        return "(empty metrics line)"
+    parts = [timestamp(max(p.time_ns for p in points))]
+    idle: dict[str, float] = {}
+    fs: dict[str, float] = {}
+    memory = load = None
+    for p in points:
+        if p.value is None:
+            continue
+        if p.name == "system.cpu.utilization" and p.attrs.get("cpu.mode") in ("idle", "iowait"):
+            cpu = str(p.attrs.get("cpu.logical_number", ""))
+            idle[cpu] = idle.get(cpu, 0.0) + p.value  # iowait is not busy, as in /health
+        elif p.name == "system.memory.utilization" and p.attrs.get("system.memory.state") == "used":
+            memory = p.value
+        elif p.name == "system.cpu.load_average.1m":
+            load = p.value
+        elif p.name == "system.filesystem.utilization":
+            mount = str(p.attrs.get("system.filesystem.mountpoint", "?"))
+            fs[mount] = max(p.value, fs.get(mount, 0.0))
+    if idle:
+        parts.append(f"cpu {(1.0 - statistics.fmean(idle.values())) * 100:.1f}%")
+    if memory is not None:
+        parts.append(f"mem {memory * 100:.1f}%")
+    if load is not None:
+        parts.append(f"load1 {load:.2f}")
+    if fs:
+        mount, used = max(fs.items(), key=lambda kv: kv[1])
+        parts.append(f"fs {mount} {used * 100:.1f}%")
+    if len(parts) == 1:
+        names = list(dict.fromkeys(p.name for p in points))
+        parts.append(", ".join(names[:4]) + (f" +{len(names) - 4} more" if len(names) > 4 else ""))
+    parts.append(f"({len(points)} points)")
+    return "  ".join(parts)
+
+
+def render_logs(data: dict[str, Any]) -> list[str]:
+    """One line per log record: ``<time> <SEVERITY> <body> key=value ...`` (newlines in the body escaped)."""
+    out = []
+    for record in iter_log_records(data):
+        severity = record.get("severityText") or _severity_name(int(record.get("severityNumber") or 0))
+        body = any_value(record.get("body"))
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"), default=str)
+        attrs = {k: v for k, v in attributes(record.get("attributes")).items()
+                 if not k.startswith(_HIDDEN_ATTR_PREFIXES)}
+        pairs = " ".join(f"{k}={_value(v)}" for k, v in attrs.items())
+        line = f"{timestamp(log_time_ns(record))} {severity:<5} {_one_line(text)}"
+        out.append(f"{line}  {pairs}" if pairs else line)
+    return out
+
+
+def _severity_name(number: int) -> str:
+    return next((name for floor, name in _SEVERITIES if number >= floor), "-")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+    if not text or any(c.isspace() or c in "\"'=" for c in text):
+        return json.dumps(text)
+    return text
+

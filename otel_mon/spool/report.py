@@ -1,0 +1,308 @@
+"""Headline figures over a time window of spooled metrics: pure computation, no I/O.
+
+Every figure is a list of samples, each with a weight, summarised as avg (weighted), min, max, p95
+(nearest rank) and the number of samples:
+
+* CPU %: ``system.cpu.utilization`` (1 - idle - iowait, averaged over CPUs) when present, else
+  ``system.cpu.time`` deltas between collections (busy = all modes but idle and iowait), weighted by the interval;
+* memory % (``system.memory.utilization``, state used), filesystem % per mountpoint, load 1m: one sample per
+  collection, weight 1;
+* network bytes/s per interface and direction: counter deltas over time deltas, weighted by the interval;
+* probe latency (ms) per probe: histogram sum and count deltas; the average is total time over total probes;
+* health: time in each state per rule (and instance), each sample's state held until the next sample.
+
+Counters are cumulative; an interval whose value went down or whose start time changed (agent restart) is
+skipped, as is a health interval longer than five times the usual one (the agent was down).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from otel_mon.spool.otlpjson import Point, iter_points
+
+STATES = ("ok", "warning", "critical")
+# As /health and the health rules count it (and psutil.cpu_percent): waiting for I/O is not busy.
+IDLE_MODES = ("idle", "iowait")
+_GAP_FACTOR = 5.0
+
+Sample = tuple[float, float]  # (value, weight)
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class Stat:
+    label: str
+    unit: str
+    avg: float
+    min: float
+    max: float
+    p95: float
+    samples: int
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class HealthTime:
+    rule: str
+    instance: str
+    seconds: dict[str, float]
+    avg: float
+    max: float
+    samples: int
+
+    def share(self) -> dict[str, float]:
+        total = sum(self.seconds.values())
+        return {s: (self.seconds[s] / total * 100.0 if total else 0.0) for s in STATES}
+
+
+@dataclass(frozen=True)
+class Report:
+    start: float | None
+    end: float | None
+    records: int
+    points: int
+    metrics: list[Stat] = field(default_factory=list)
+    health: list[HealthTime] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": _iso(self.start),
+            "to": _iso(self.end),
+            "records": self.records,
+            "points": self.points,
+            "metrics": [asdict(s) for s in self.metrics],
+            "health": [{**asdict(h), "share": h.share()} for h in self.health],
+        }
+
+
+def summarize(label: str, unit: str, samples: list[Sample], source: str = "") -> Stat | None:
+    """Weighted average, min, max, nearest-rank p95 and count; None without finite samples."""
+    good = [(v, w) for v, w in samples if math.isfinite(v) and w > 0]
+    if not good:
+        return None
+    values = sorted(v for v, _ in good)
+    weight = sum(w for _, w in good)
+    avg = sum(v * w for v, w in good) / weight
+    p95 = values[max(0, math.ceil(0.95 * len(values)) - 1)]
+    return Stat(label, unit, avg, values[0], values[-1], p95, len(values), source)
+
+
+class _Series:
+    """Points by metric name and attributes, sorted by time; later duplicates of a timestamp win."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[SeriesKey, dict[int, Point]] = defaultdict(dict)
+        self.points = 0
+
+    def add(self, point: Point) -> None:
+        key = (point.name, tuple(sorted((k, str(v)) for k, v in point.attrs.items())))
+        self.by_key[key][point.time_ns] = point
+        self.points += 1
+
+    def of(self, name: str) -> dict[SeriesKey, list[Point]]:
+        return {k: [pts[t] for t in sorted(pts)] for k, pts in self.by_key.items() if k[0] == name}
+
+
+def build_report(records: Iterable[dict[str, Any]], since: float | None = None, until: float | None = None) -> Report:
+    """The report over metric records (``MetricsData`` dicts); points outside [since, until] are ignored."""
+    series = _Series()
+    count = 0
+    times: list[int] = []
+    for data in records:
+        count += 1
+        for point in iter_points(data):
+            t = point.time_ns / 1e9
+            if (since is not None and t < since) or (until is not None and t > until):
+                continue
+            series.add(point)
+            times.append(point.time_ns)
+    start = since if since is not None else (min(times) / 1e9 if times else None)
+    end = until if until is not None else (max(times) / 1e9 if times else None)
+    rows = [_cpu(series), _gauge_row(series, "system.memory.utilization", "memory", "system.memory.state", "used")]
+    rows += _filesystems(series) + _network(series)
+    rows.append(_load(series))
+    rows += _probes(series)
+    return Report(start, end, count, series.points, [r for r in rows if r is not None], _health(series))
+
+
+def _attr(key: SeriesKey, name: str) -> str:
+    return dict(key[1]).get(name, "")
+
+
+def _cpu(series: _Series) -> Stat | None:
+    util = series.of("system.cpu.utilization")
+    if util:
+        by_time: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+        for key, points in util.items():
+            for p in points:
+                if p.value is not None:
+                    by_time[p.time_ns][_attr(key, "cpu.logical_number")][_attr(key, "cpu.mode")] = p.value
+        samples = []
+        for cpus in by_time.values():
+            busy = [1.0 - sum(modes.get(m, 0.0) for m in IDLE_MODES) if "idle" in modes else sum(modes.values())
+                    for modes in cpus.values()]
+            samples.append((100.0 * statistics.fmean(busy), 1.0))
+        return summarize("cpu", "%", samples, "system.cpu.utilization")
+    totals: dict[int, tuple[float, float, set[int]]] = {}
+    for key, points in series.of("system.cpu.time").items():
+        idle = _attr(key, "cpu.mode") in IDLE_MODES
+        for p in points:
+            all_s, idle_s, starts = totals.get(p.time_ns, (0.0, 0.0, set()))
+            value = p.value or 0.0
+            totals[p.time_ns] = (all_s + value, idle_s + (value if idle else 0.0), starts | {p.start_ns})
+    samples = []
+    stamps = sorted(totals)
+    for t0, t1 in itertools.pairwise(stamps):
+        (a0, i0, s0), (a1, i1, s1) = totals[t0], totals[t1]
+        d_all, d_idle = a1 - a0, i1 - i0
+        if s0 != s1 or d_all <= 0 or d_idle < 0:
+            continue
+        samples.append((100.0 * (d_all - d_idle) / d_all, (t1 - t0) / 1e9))
+    return summarize("cpu", "%", samples, "system.cpu.time")
+
+
+def _gauge_row(series: _Series, name: str, label: str, attr: str, want: str, scale: float = 100.0,
+               unit: str = "%") -> Stat | None:
+    samples = [(p.value * scale, 1.0) for key, points in series.of(name).items() if _attr(key, attr) == want
+               for p in points if p.value is not None]
+    return summarize(label, unit, samples, name)
+
+
+def _filesystems(series: _Series) -> list[Stat | None]:
+    by_mount: dict[str, dict[int, float]] = defaultdict(dict)
+    for key, points in series.of("system.filesystem.utilization").items():
+        mount = _attr(key, "system.filesystem.mountpoint") or _attr(key, "system.device")
+        for p in points:
+            if p.value is not None:  # two devices on one mountpoint: the fuller one is what df shows on top
+                by_mount[mount][p.time_ns] = max(p.value, by_mount[mount].get(p.time_ns, -math.inf))
+    return [summarize(f"filesystem {mount}", "%", [(v * 100.0, 1.0) for v in values.values()],
+                      "system.filesystem.utilization") for mount, values in sorted(by_mount.items())]
+
+
+def _deltas(points: list[Point]) -> list[tuple[Point, Point]]:
+    """Consecutive pairs of a cumulative series, without resets (restart or a value going down)."""
+    pairs = []
+    for a, b in itertools.pairwise(points):
+        if b.time_ns <= a.time_ns or (a.start_ns and b.start_ns and a.start_ns != b.start_ns):
+            continue
+        pairs.append((a, b))
+    return pairs
+
+
+def _network(series: _Series) -> list[Stat | None]:
+    rows = []
+    for key, points in sorted(series.of("system.network.io").items()):
+        samples = []
+        for a, b in _deltas(points):
+            if a.value is None or b.value is None or b.value < a.value:
+                continue
+            dt = (b.time_ns - a.time_ns) / 1e9
+            samples.append(((b.value - a.value) / dt, dt))
+        label = f"network {_attr(key, 'network.interface.name')} {_attr(key, 'network.io.direction')}"
+        rows.append(summarize(label, "B/s", samples, "system.network.io"))
+    return rows
+
+
+def _load(series: _Series) -> Stat | None:
+    samples = [(p.value, 1.0) for points in series.of("system.cpu.load_average.1m").values() for p in points
+               if p.value is not None]
+    return summarize("load 1m", "", samples, "system.cpu.load_average.1m")
+
+
+def _probes(series: _Series) -> list[Stat | None]:
+    by_probe: dict[str, list[Sample]] = defaultdict(list)
+    for key, points in series.of("otel_mon.probe.duration").items():
+        for a, b in _deltas(points):
+            if None in (a.sum, b.sum, a.count, b.count):
+                continue
+            d_count = (b.count or 0) - (a.count or 0)
+            d_sum = (b.sum or 0.0) - (a.sum or 0.0)
+            if d_count > 0 and d_sum >= 0:
+                by_probe[_attr(key, "otel_mon.probe.name")].append((d_sum / d_count * 1000.0, float(d_count)))
+    return [summarize(f"probe {name}", "ms", samples, "otel_mon.probe.duration")
+            for name, samples in sorted(by_probe.items())]
+
+
+def _health(series: _Series) -> list[HealthTime]:
+    out = []
+    for key, points in sorted(series.of("otel_mon.health.state").items()):
+        values = [p for p in points if p.value is not None]
+        steps = [(b.time_ns - a.time_ns) / 1e9 for a, b in itertools.pairwise(values)]
+        limit = _GAP_FACTOR * statistics.median(steps) if steps else 0.0
+        seconds = dict.fromkeys(STATES, 0.0)
+        weighted = 0.0
+        for p, dt in zip(values, steps, strict=False):  # the last sample opens no interval
+            if dt > limit:
+                continue
+            state = STATES[min(2, max(0, round(p.value or 0.0)))]
+            seconds[state] += dt
+            weighted += (p.value or 0.0) * dt
+        total = sum(seconds.values())
+        out.append(HealthTime(
+            rule=_attr(key, "otel_mon.rule"),
+            instance=_attr(key, "otel_mon.instance"),
+            seconds=seconds,
+            avg=weighted / total if total else (values[0].value or 0.0 if values else 0.0),
+            max=max((p.value or 0.0) for p in values) if values else 0.0,
+            samples=len(values),
+        ))
+    return out
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _num(v: float) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.2f}"
+
+
+def format_table(report: Report) -> str:
+    """Aligned text: a header line, the metric table, then the health table when there are rules."""
+    lines = [f"otel-mon report  {_iso(report.start)} .. {_iso(report.end)}  "
+             f"({report.records} records, {report.points} points)", ""]
+    table: list[tuple[str, ...]] = [("metric", "unit", "avg", "min", "max", "p95", "samples")]
+    table += [(s.label, s.unit, _num(s.avg), _num(s.min), _num(s.max), _num(s.p95), str(s.samples))
+              for s in report.metrics]
+    lines += _align(table, right_from=2)
+    if report.health:
+        lines.append("")
+        health: list[tuple[str, ...]] = [("health rule", "ok", "warning", "critical", "avg", "max", "samples")]
+        for h in report.health:
+            share = h.share()
+            name = f"{h.rule}[{h.instance}]" if h.instance else h.rule
+            health.append((name, *(f"{share[s]:.1f}% {_duration(h.seconds[s])}" for s in STATES),
+                           f"{h.avg:.2f}", f"{h.max:.0f}", str(h.samples)))
+        lines += _align(health, right_from=1)
+    return "\n".join(lines)
+
+
+def _align(rows: Sequence[tuple[str, ...]], right_from: int) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        pairs = enumerate(zip(row, widths, strict=True))
+        cells = [c.rjust(w) if i >= right_from else c.ljust(w) for i, (c, w) in pairs]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s >= 3600:
+        return f"({s // 3600}h{s % 3600 // 60:02d}m)"
+    if s >= 60:
+        return f"({s // 60}m{s % 60:02d}s)"
+    return f"({s}s)"
