@@ -32,6 +32,12 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (their integration tests will skip)"; fi; \
 	fi
+	@# The icmp probe uses unprivileged ICMP echo sockets; let root's group open them so its test runs.
+	@if [ "$$(id -u)" = 0 ] && [ -w /proc/sys/net/ipv4/ping_group_range ] && \
+	   [ "$$(cut -f1 /proc/sys/net/ipv4/ping_group_range)" != 0 ]; then \
+	  echo "allowing ICMP echo sockets for group 0 (net.ipv4.ping_group_range=0 0)"; \
+	  echo "0 0" > /proc/sys/net/ipv4/ping_group_range || true; \
+	fi
 
 lint: deps
 	$(BIN)/ruff check otel_mon tests benchmarks

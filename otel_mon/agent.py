@@ -17,11 +17,13 @@ from opentelemetry.sdk.metrics.export import MetricExporter
 
 from otel_mon import __version__
 from otel_mon.config import Settings
+from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
+from otel_mon.probes.runner import ProbeRunner
 from otel_mon.spool.writer import SpoolWriter
 from otel_mon.status import health_document
 from otel_mon.telemetry import Telemetry, build_logs
@@ -53,6 +55,14 @@ class Agent:
         if self.spool is not None:
             self.spool.register_metrics(self.telemetry.instruments)
         self.logger_provider, self.log_handler = build_logs(self.resource, log_exporters)
+        self.probes = ProbeRunner(settings.probes)
+        self.probes.register_metrics(self.telemetry.instruments)
+        self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
+                                     host=str(self.resource.attributes.get("host.name", "")) or None)
+        self.monitor.register_metrics(self.telemetry.instruments)
+        self.sections["health"] = self.monitor.health
+        if settings.probes:
+            self.sections["probes"] = self.probes.health
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,6 +84,8 @@ class Agent:
             log.info("serving /metrics, /health and /ready",
                      extra={"address": f"{self.settings.http.host}:{self.http.port}",
                             "tls": bool(self.settings.http.tls_cert), "auth": bool(self.settings.http.token)})
+        self.monitor.start()
+        self.probes.start()
         self.collect_once()
         self._thread = threading.Thread(target=self._loop, name="otel-mon-collect", daemon=True)
         self._thread.start()
@@ -82,6 +94,8 @@ class Agent:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.probes.stop(timeout / 2)
+        self.monitor.stop(timeout / 2)
         try:
             self.telemetry.export()  # one last batch so the spool holds the final state
         except Exception:
@@ -106,9 +120,18 @@ class Agent:
 
     # --- the loop --------------------------------------------------------------------------------------
     def collect_once(self) -> None:
-        self.sampler.refresh()
+        snap = self.sampler.refresh()
+        self.monitor.update(snap.readings)
         self.telemetry.export()
         self._ready.set()
+
+    def _agent_readings(self) -> dict[str, dict[str, float]]:
+        """Readings about the agent itself for the health rules: spool losses (and forwarder lag)."""
+        out: dict[str, dict[str, float]] = {}
+        if self.spool is not None:
+            dropped = self.spool.stats()["dropped"]
+            out["spool.dropped"] = {"": float(sum(dropped.values()))}
+        return out
 
     def _loop(self) -> None:
         interval = self.settings.interval

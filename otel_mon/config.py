@@ -19,6 +19,9 @@ import yaml
 
 from otel_mon import schema
 from otel_mon.schema import ByteSize, ConfigError, Duration, secret
+from otel_mon.health.config import HealthConfig
+from otel_mon.health.config import validate as validate_health
+from otel_mon.probes.config import ProbeConfig
 from otel_mon.semconv import BY_NAME, HOST_DOMAINS
 from otel_mon.spool.config import SpoolConfig
 
@@ -103,6 +106,8 @@ class Settings:
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()
     spool: SpoolConfig = SpoolConfig()
+    probes: tuple[ProbeConfig, ...] = ()
+    health: HealthConfig = HealthConfig()
 
     def __post_init__(self) -> None:
         problems = []
@@ -255,6 +260,7 @@ def load(
     except ConfigError as exc:
         problems.extend(exc.problems)
         raise ConfigError(problems) from None
+    problems.extend(validate_health(settings.health, settings.probes, env=env))
     if problems:
         raise ConfigError(problems)
     return settings

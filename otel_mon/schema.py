@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import keyword
 import re
 import types
 import typing
@@ -203,6 +204,8 @@ def build(cls: type[T], raw: Any, path: str = "", problems: list[str] | None = N
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         name = str(key).replace("-", "_")
+        if name not in fields and keyword.iskeyword(name):
+            name += "_"  # YAML `for:` is the field `for_` (a Python keyword cannot be a field name)
         field_path = f"{path}.{name}" if path else name
         if name not in fields:
             hint = _did_you_mean(name, list(fields))

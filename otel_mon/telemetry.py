@@ -28,12 +28,11 @@ from prometheus_client.metrics_core import Metric
 
 from otel_mon.config import Settings
 from otel_mon.instruments import Instruments
+from otel_mon.probes.runner import PROBE_DURATION_BUCKETS
 from otel_mon.semconv import HOST_DOMAINS, MetricSpec
 
 log = logging.getLogger(__name__)
 
-# Latency buckets for probes, seconds: 1 ms .. 10 s, dense where LAN/WAN round trips live.
-PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class SnapshotCache:
@@ -133,7 +132,7 @@ class Telemetry:
             self.registry.register(SnapshotCache(self.reader_registry, cache_key))  # type: ignore[arg-type]
         self.push = PushReader(exporters)
         views = [View(instrument_name="otel_mon.probe.duration",
-                      aggregation=ExplicitBucketHistogramAggregation(PROBE_BUCKETS))]
+                      aggregation=ExplicitBucketHistogramAggregation(PROBE_DURATION_BUCKETS))]
         self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.prometheus, self.push],
                                             views=views)
         meter = self.meter_provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")

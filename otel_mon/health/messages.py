@@ -1,0 +1,111 @@
+"""The JSON body each notifier kind posts for one transition. Pure: tested on values, not on servers.
+
+Discord (execute webhook): ``{"content", "embeds": [{title, description, color, fields, timestamp}],
+"allowed_mentions"}``; Slack (incoming webhook): ``{"text", "blocks": [header, section, fields, context]}``
+with ``text`` as the notification fallback; generic: the flat document in docs/health.md.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from otel_mon.health.readings import READINGS
+from otel_mon.health.rules import State, Transition, fmt_value
+
+GENERIC_VERSION = 1
+_COLOURS = {State.OK: 0x2ECC71, State.WARNING: 0xF1C40F, State.CRITICAL: 0xE74C3C}
+_SLACK_EMOJI = {State.OK: ":large_green_circle:", State.WARNING: ":large_yellow_circle:",
+                State.CRITICAL: ":red_circle:"}
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def subject(t: Transition) -> str:
+    return f"{t.rule} {t.instance}" if t.instance else t.rule
+
+
+def title(t: Transition, host: str) -> str:
+    if t.new == State.OK:
+        return f"RESOLVED: {subject(t)} on {host} is ok (was {t.old.label})"
+    if t.new < t.old:
+        return f"{t.new.name}: {subject(t)} on {host} (down from {t.old.label})"
+    return f"{t.new.name}: {subject(t)} on {host}"
+
+
+def summary(t: Transition, host: str) -> str:
+    return f"{title(t, host)}: {t.why}"
+
+
+def _facts(t: Transition, host: str, host_status: State) -> list[tuple[str, str]]:
+    unit = READINGS[t.reading].unit
+    return [("Host", host), ("State", f"{t.new.label} (was {t.old.label})"), ("Value", fmt_value(t.value, unit)),
+            ("Threshold", fmt_value(t.threshold, unit)), ("Host status", host_status.label)]
+
+
+def discord(t: Transition, host: str, host_status: State) -> dict[str, Any]:
+    embed = {
+        "title": _cut(title(t, host), 256),
+        "description": _cut(t.why, 4096),
+        "color": _COLOURS[t.new],
+        "fields": [{"name": k, "value": _cut(v, 1024), "inline": True} for k, v in _facts(t, host, host_status)],
+        "timestamp": iso(t.at),
+        "footer": {"text": "otel-mon"},
+    }
+    # allowed_mentions: a rule or host name containing @everyone must not ping anybody
+    return {"content": _cut(summary(t, host), 2000), "embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack(t: Transition, host: str, host_status: State) -> dict[str, Any]:
+    fields = [{"type": "mrkdwn", "text": _cut(f"*{k}*\n{_slack_escape(v)}", 2000)}
+              for k, v in _facts(t, host, host_status)]
+    return {
+        "text": _cut(_slack_escape(summary(t, host)), 3000),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": _cut(title(t, host), 150)}},
+            {"type": "section",
+             "text": {"type": "mrkdwn", "text": _cut(f"{_SLACK_EMOJI[t.new]} {_slack_escape(t.why)}", 3000)}},
+            {"type": "section", "fields": fields},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"otel-mon · {iso(t.at)}"}]},
+        ],
+    }
+
+
+def generic(t: Transition, host: str, host_status: State) -> dict[str, Any]:
+    return {
+        "version": GENERIC_VERSION,
+        "source": "otel-mon",
+        "event": "health.transition",
+        "host": host,
+        "rule": t.rule,
+        "instance": t.instance,
+        "reading": t.reading,
+        "unit": READINGS[t.reading].unit,
+        "old_state": t.old.label,
+        "new_state": t.new.label,
+        "recovered": t.new == State.OK,
+        "value": t.value,
+        "threshold": t.threshold,
+        "why": t.why,
+        "host_status": host_status.label,
+        "at": iso(t.at),
+        "summary": summary(t, host),
+    }
+
+
+FORMATS = {"discord": discord, "slack": slack, "webhook": generic}
+
+
+def body(kind: str, t: Transition, host: str, host_status: State) -> bytes:
+    return json.dumps(FORMATS[kind](t, host, host_status), ensure_ascii=False).encode("utf-8")

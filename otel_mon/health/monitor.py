@@ -1,0 +1,155 @@
+"""The health component the agent runs: the evaluator behind a lock, plus logs, metrics, notifiers, actions.
+
+The agent calls :meth:`HealthMonitor.update` after each collection with that collection's readings; the
+monitor adds the readings of its sources (the probe runner), evaluates, logs each transition as an event on
+the ``otel_mon.health`` logger, and hands transitions to the notifiers and the host's rows to the actions.
+Nothing here blocks on the network or on a child process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from otel_mon.health.actions import ActionRunner
+from otel_mon.health.config import HealthConfig
+from otel_mon.health.evaluator import Evaluator, Row
+from otel_mon.health.messages import iso
+from otel_mon.health.notifier import Notifier
+from otel_mon.health.readings import Readings
+from otel_mon.health.rules import State, Transition
+from otel_mon.health.secrets import resolve_notifier
+from otel_mon.instruments import Instruments, Point
+from otel_mon.schema import ConfigError
+
+log = logging.getLogger("otel_mon.health")
+
+_LEVELS = {State.OK: logging.INFO, State.WARNING: logging.WARNING, State.CRITICAL: logging.ERROR}
+
+
+def transition_event(t: Transition) -> dict[str, Any]:
+    """The structured attributes of a transition log record (OTel attribute types only: no None)."""
+    attrs: dict[str, Any] = {
+        "event.name": "otel_mon.health.transition",
+        "otel_mon.rule": t.rule,
+        "otel_mon.instance": t.instance,
+        "otel_mon.health.old_state": t.old.label,
+        "otel_mon.health.new_state": t.new.label,
+        "otel_mon.health.why": t.why,
+    }
+    if t.value is not None:
+        attrs["otel_mon.health.value"] = t.value
+    if t.threshold is not None:
+        attrs["otel_mon.health.threshold"] = t.threshold
+    return attrs
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        config: HealthConfig,
+        sources: Sequence[Callable[[], Readings]] = (),
+        env: Mapping[str, str] | None = None,
+        host: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.host = host or socket.gethostname()
+        self._sources = list(sources)
+        self._clock = clock
+        self._evaluator = Evaluator(config)
+        self._lock = threading.Lock()
+        self._rows: list[Row] = self._evaluator.rows()
+        self._status = State.OK
+        env = os.environ if env is None else env
+        problems: list[str] = []
+        self.notifiers: list[Notifier] = []
+        for i, cfg in enumerate(config.notifiers):
+            try:
+                url, token = resolve_notifier(cfg, env)
+            except ValueError as exc:
+                problems.append(f"health.notifiers[{i}].{exc}")
+                continue
+            self.notifiers.append(Notifier(cfg, url, token, self.host))
+        if problems:
+            raise ConfigError(problems)
+        self.actions = [ActionRunner(cfg) for cfg in config.actions]
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+    def register_metrics(self, instruments: Instruments) -> None:
+        instruments.provide("otel_mon.health.state", self._state_points)
+        instruments.provide("otel_mon.notify.sent", lambda: self._notify_points(0))
+        instruments.provide("otel_mon.notify.failed", lambda: self._notify_points(1))
+        instruments.provide("otel_mon.action.runs", self._action_points)
+
+    def start(self) -> None:
+        for notifier in self.notifiers:
+            notifier.start()
+        for action in self.actions:
+            action.start()
+
+    def stop(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for notifier in self.notifiers:
+            notifier.stop(max(deadline - time.monotonic(), 0.0))
+        for action in self.actions:
+            action.stop(max(deadline - time.monotonic(), 0.0))
+
+    # --- the hand-off from the collection loop ------------------------------------------------------------
+    def update(self, readings: Readings, now: float | None = None) -> list[Transition]:
+        """Evaluate one collection's readings (plus the sources'); returns the transitions it caused."""
+        merged: dict[str, Mapping[str, float]] = dict(readings)
+        for source in self._sources:
+            try:
+                merged.update(source())
+            except Exception:  # a broken source costs its readings ("no data"), not the evaluation
+                log.exception("health reading source failed")
+        now = self._clock() if now is None else now
+        with self._lock:
+            transitions = self._evaluator.evaluate(merged, now)
+            self._status = self._evaluator.status()
+            self._rows = self._evaluator.rows()
+            rows, status = self._rows, self._status
+        for t in transitions:
+            log.log(_LEVELS[t.new] if t.new > t.old else logging.INFO,
+                    "health %s%s: %s -> %s: %s", t.rule, f" {t.instance}" if t.instance else "", t.old.label,
+                    t.new.label, t.why, extra=transition_event(t))
+        for notifier in self.notifiers:
+            notifier.notify(transitions, status, now)
+        for action in self.actions:
+            action.check(rows, now)
+        return transitions
+
+    # --- what others read ----------------------------------------------------------------------------------
+    @property
+    def status(self) -> State:
+        with self._lock:
+            return self._status
+
+    def health(self) -> dict[str, Any]:
+        """The /health section: overall status and every rule instance with its state, value, since and why."""
+        with self._lock:
+            rows, status = self._rows, self._status
+        return {
+            "status": status.label,
+            "rules": [{"rule": r.rule, "instance": r.instance, "state": r.state.label,
+                       "value": None if r.value is None else round(r.value, 3),
+                       "since": None if r.since is None else iso(r.since), "why": r.why} for r in rows],
+        }
+
+    def _state_points(self) -> Iterable[Point]:
+        with self._lock:
+            rows = self._rows
+        return [(float(r.state), {"otel_mon.rule": r.rule, "otel_mon.instance": r.instance}) for r in rows]
+
+    def _notify_points(self, index: int) -> Iterable[Point]:
+        return [(float(n.counts()[index]), {"otel_mon.notifier": n.name}) for n in self.notifiers]
+
+    def _action_points(self) -> Iterable[Point]:
+        return [(float(count), {"otel_mon.rule": rule, "otel_mon.outcome": outcome})
+                for action in self.actions for (rule, outcome), count in action.counts().items()]

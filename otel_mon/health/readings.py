@@ -1,0 +1,39 @@
+"""The readings the agent hands the health evaluator after each collection: names, units, instances.
+
+``Readings`` maps a reading name to instance -> value. Instances are mountpoints, sensor ids or probe names;
+readings of the whole host use the single instance ``""``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Readings = Mapping[str, Mapping[str, float]]
+
+
+@dataclass(frozen=True)
+class ReadingSpec:
+    name: str
+    unit: str
+    instances: str  # what an instance is ("" for host-wide readings)
+    description: str
+    counter: bool = False  # cumulative since start: rules compare the increase since the previous reading
+    probe: bool = False  # instances are probe names, checked against the probes section
+
+
+R = ReadingSpec
+READINGS: dict[str, ReadingSpec] = {r.name: r for r in (
+    R("cpu", "%", "", "CPU busy, percent of all logical CPUs"),
+    R("memory", "%", "", "memory in use, percent"),
+    R("paging", "%", "", "swap in use, percent"),
+    R("filesystem", "%", "mountpoint", "space in use, percent (as df shows it)"),
+    R("load", "", "", "1-minute load average per logical CPU"),
+    R("temperature", "°C", "sensor id", "temperature of each sensor"),
+    R("probe.latency", "ms", "probe name", "duration of the last successful probe run", probe=True),
+    R("probe.failure", "", "probe name", "1 when the last probe run failed, 0 when it succeeded", probe=True),
+    R("spool.dropped", "", "", "spool batches dropped since start (rules see the increase per collection)",
+      counter=True),
+    R("forward.lag", "s", "", "age of the oldest spool line not yet forwarded"),
+)}
+del R

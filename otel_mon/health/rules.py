@@ -1,0 +1,194 @@
+"""One rule instance as a small state machine: thresholds, sustain (``for``) and hysteresis.
+
+Rising needs the value at or above a threshold for the whole sustain time (Prometheus' pending state);
+falling is immediate once the value is below the threshold by the hysteresis margin. So a spike does not
+alert, a value hovering at the threshold does not flap, and a recovered host always returns to ok.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from otel_mon.health.config import HealthConfig, RuleConfig
+from otel_mon.health.readings import READINGS
+
+
+class State(IntEnum):
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule with every default applied."""
+
+    name: str
+    reading: str
+    instance: str | None
+    warning: float | None
+    critical: float | None
+    sustain: float
+    hysteresis: float
+    unit: str
+    counter: bool
+
+    @classmethod
+    def from_config(cls, cfg: RuleConfig, health: HealthConfig) -> Rule:
+        spec = READINGS[cfg.reading]
+        return cls(
+            name=cfg.rule_name, reading=cfg.reading, instance=cfg.instance, warning=cfg.warning,
+            critical=cfg.critical,
+            sustain=float(health.default_for if cfg.for_ is None else cfg.for_),
+            hysteresis=health.default_hysteresis if cfg.hysteresis is None else cfg.hysteresis,
+            unit=spec.unit, counter=spec.counter,
+        )
+
+    def threshold(self, state: State) -> float | None:
+        return {State.WARNING: self.warning, State.CRITICAL: self.critical}.get(state)
+
+    def clear_level(self, state: State) -> float | None:
+        """The value the reading must fall below to leave ``state``."""
+        limit = self.threshold(state)
+        return None if limit is None else limit - abs(limit) * self.hysteresis
+
+    def level(self, value: float, current: State) -> State:
+        """The state ``value`` calls for, holding ``current`` while the value stays inside its margin."""
+        for state in (State.CRITICAL, State.WARNING):
+            limit = self.threshold(state)
+            if limit is None:
+                continue
+            if value >= limit:
+                return state
+            clear = self.clear_level(state)
+            if current >= state and clear is not None and value >= clear:
+                return state
+        return State.OK
+
+    def fmt(self, value: float | None) -> str:
+        return fmt_value(value, self.unit)
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """Four significant digits, never an exponent: ``93.12 %``, ``0.5``, ``12346 ms``."""
+    if value is None:
+        return "-"
+    text = f"{value:.4g}"
+    if "e" in text:
+        text = f"{value:.0f}"
+    return f"{text} {unit}" if unit else text
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A rule instance changed state: what the log event, the notifiers and the actions are told."""
+
+    rule: str
+    instance: str
+    reading: str
+    old: State
+    new: State
+    value: float | None
+    threshold: float | None  # the threshold of the higher of the two states
+    at: float
+    why: str
+
+
+@dataclass
+class Track:
+    """The mutable state of one rule instance."""
+
+    since: float  # when the current state began
+    state: State = State.OK
+    value: float | None = None
+    seen: float | None = None  # when the last value arrived
+    pending: dict[State, float] = field(default_factory=dict)  # level -> since when the value has called for it
+    last_raw: float | None = None  # previous counter value (counter readings only)
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    whole = round(seconds)
+    parts = [(whole // 3600, "h"), (whole % 3600 // 60, "m"), (whole % 60, "s")]
+    return "".join(f"{n}{u}" for n, u in parts if n) or "0s"
+
+
+def step(rule: Rule, track: Track, value: float, now: float, instance: str) -> Transition | None:
+    """Feed one value to an instance; the transition it causes, if any."""
+    if math.isnan(value):
+        return None
+    track.value, track.seen = value, now
+    target = rule.level(value, track.state)
+    for state in (State.WARNING, State.CRITICAL):
+        if target >= state:
+            track.pending.setdefault(state, now)
+        else:
+            track.pending.pop(state, None)
+    new = track.state
+    if target < track.state:
+        new = target
+    elif target > track.state:
+        for state in (State.CRITICAL, State.WARNING):
+            if track.state < state <= target and now - track.pending[state] >= rule.sustain:
+                new = state
+                break
+    if new == track.state:
+        return None
+    return _move(rule, track, instance, new, now, _why_changed(rule, track.state, new, value, now, track))
+
+
+def expire(rule: Rule, track: Track, now: float, instance: str, forget_after: float) -> Transition | None:
+    """An instance without data this round: no rise can be pending; after ``forget_after`` it clears."""
+    track.pending.clear()
+    if track.seen is None or now - track.seen < forget_after or track.state == State.OK:
+        return None
+    return _move(rule, track, instance, State.OK, now, f"no data for {fmt_duration(now - track.seen)}")
+
+
+def _move(rule: Rule, track: Track, instance: str, new: State, now: float, why: str) -> Transition:
+    old = track.state
+    track.state, track.since = new, now
+    return Transition(rule.name, instance, rule.reading, old, new, track.value, rule.threshold(max(old, new)), now,
+                      why)
+
+
+def _why_changed(rule: Rule, old: State, new: State, value: float, now: float, track: Track) -> str:
+    if new > old:
+        held = now - track.pending[new]
+        sustain = f" for {fmt_duration(held)}" if rule.sustain > 0 else ""
+        return f"{rule.fmt(value)} >= {new.label} threshold {rule.fmt(rule.threshold(new))}{sustain}"
+    return (f"{rule.fmt(value)} < {rule.fmt(rule.clear_level(old))} "
+            f"(clears {old.label} at {rule.fmt(rule.threshold(old))} minus {rule.hysteresis * 100:g}%)")
+
+
+def why_now(rule: Rule, track: Track | None, now: float) -> str:
+    """Why an instance is in its state right now (``now``: the last evaluation), for /health."""
+    if track is None or track.seen is None:
+        return "no data"
+    if track.value is None:
+        return "waiting for a second reading (the rule compares increases)"
+    prefix = f"no data for {fmt_duration(now - track.seen)}; last " if track.seen < now else ""
+    value = rule.fmt(track.value)
+    if track.state == State.OK:
+        text = f"{value} below every threshold"
+        if rule.warning is not None:
+            text = f"{value} < warning {rule.fmt(rule.warning)}"
+        elif rule.critical is not None:
+            text = f"{value} < critical {rule.fmt(rule.critical)}"
+    else:
+        text = (f"{value}: {track.state.label} at >= {rule.fmt(rule.threshold(track.state))}, clears below "
+                f"{rule.fmt(rule.clear_level(track.state))}")
+    for state in (State.CRITICAL, State.WARNING):
+        if state > track.state and state in track.pending:
+            text += (f"; {state.label} pending for {fmt_duration(now - track.pending[state])} of "
+                     f"{fmt_duration(rule.sustain)}")
+            break
+    return prefix + text
