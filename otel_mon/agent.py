@@ -17,13 +17,14 @@ from opentelemetry.sdk.metrics.export import MetricExporter
 
 from otel_mon import __version__
 from otel_mon.config import Settings
+from otel_mon.forward import Forwarder
 from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
+from otel_mon.probes.runner import ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
-from otel_mon.probes.runner import ProbeRunner
 from otel_mon.spool.writer import SpoolWriter
 from otel_mon.status import health_document
 from otel_mon.telemetry import Telemetry, build_logs
@@ -55,6 +56,12 @@ class Agent:
         if self.spool is not None:
             self.spool.register_metrics(self.telemetry.instruments)
         self.logger_provider, self.log_handler = build_logs(self.resource, log_exporters)
+        self.forwarder: Forwarder | None = None
+        if self.spool is not None and settings.otlp.enabled:
+            self.forwarder = Forwarder(settings.otlp, settings.spool.dir)
+            self.forwarder.register_metrics(self.telemetry.instruments)
+            self.spool.add_listener(self.forwarder.notify)  # wake the sender as soon as a batch is on disk
+            self.sections["forward"] = self.forwarder.health
         self.probes = ProbeRunner(settings.probes)
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
@@ -86,6 +93,8 @@ class Agent:
                             "tls": bool(self.settings.http.tls_cert), "auth": bool(self.settings.http.token)})
         self.monitor.start()
         self.probes.start()
+        if self.forwarder is not None:
+            self.forwarder.start()
         self.collect_once()
         self._thread = threading.Thread(target=self._loop, name="otel-mon-collect", daemon=True)
         self._thread.start()
@@ -109,6 +118,8 @@ class Agent:
         self.logger_provider.shutdown()  # flushes the last log batch into the spool
         self.telemetry.shutdown()
         self.sampler.close()
+        if self.forwarder is not None:
+            self.forwarder.stop(timeout=5.0)  # sends what it can; the rest waits in the spool for next time
         if self.spool is not None:
             self.spool.close()
 
@@ -131,6 +142,8 @@ class Agent:
         if self.spool is not None:
             dropped = self.spool.stats()["dropped"]
             out["spool.dropped"] = {"": float(sum(dropped.values()))}
+        if self.forwarder is not None:
+            out["forward.lag"] = {"": self.forwarder.lag()}
         return out
 
     def _loop(self) -> None:

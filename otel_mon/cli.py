@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from otel_mon import __version__
 
-COMMANDS = ("run", "snapshot", "check_config", "report", "tail")
+COMMANDS = ("run", "snapshot", "check_config", "report", "tail", "replay")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -18,10 +18,11 @@ from typing import Any, Literal
 import yaml
 
 from otel_mon import schema
-from otel_mon.schema import ByteSize, ConfigError, Duration, secret
+from otel_mon.forward.config import OtlpConfig, otlp_from_env
 from otel_mon.health.config import HealthConfig
 from otel_mon.health.config import validate as validate_health
 from otel_mon.probes.config import ProbeConfig
+from otel_mon.schema import ByteSize, ConfigError, Duration, secret
 from otel_mon.semconv import BY_NAME, HOST_DOMAINS
 from otel_mon.spool.config import SpoolConfig
 
@@ -107,6 +108,7 @@ class Settings:
     logging: LoggingConfig = LoggingConfig()
     spool: SpoolConfig = SpoolConfig()
     probes: tuple[ProbeConfig, ...] = ()
+    otlp: OtlpConfig = OtlpConfig()
     health: HealthConfig = HealthConfig()
 
     def __post_init__(self) -> None:
@@ -121,6 +123,8 @@ class Settings:
             if name not in BY_NAME:
                 hint = schema._did_you_mean(name, list(BY_NAME))
                 problems.append(f"metrics.{name}: unknown metric{hint}")
+        if self.otlp.enabled and not self.spool.enabled:
+            problems.append("otlp.endpoint: invalid value: OTLP forwarding reads the spool; set spool.enabled: true")
         if not Path(self.root_path).is_absolute():
             problems.append(f"root_path: invalid value {self.root_path!r}: must be an absolute path")
         if problems:
@@ -147,6 +151,10 @@ def _otel_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
             out["interval"] = float(raw) / 1000.0
         except ValueError:
             problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: invalid value {raw!r}: expected milliseconds")
+    otlp, otlp_problems = otlp_from_env(env)
+    if otlp:
+        out["otlp"] = otlp
+    problems.extend(otlp_problems)
     return out, problems
 
 

@@ -103,7 +103,8 @@ class AgentProcess:
         wait_until(ready, timeout, what="agent /ready")
 
     def stderr(self) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         return self.stderr_path.read_text(errors="replace")
 
     def stop(self) -> int:

@@ -1,0 +1,122 @@
+"""Forwarder cost: backlog drain rate (data points/s) and agent CPU per 1,000 data points forwarded.
+
+Run by hand: ``python benchmarks/bench_forward.py [--lines N] [--points P]``. A backlog of N spool lines of
+about P data points each (host-sized: the real metric names of ``semconv.METRICS``, encoded by the official
+OTLP-JSON encoder) is drained without a rate limit to the test OTLP receiver (``tests/otlp_receiver.py``),
+which runs in a separate process on loopback so its CPU is not counted. CPU is this process's
+``time.process_time()``: reading, parsing (JSON -> protobuf), compressing and sending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
+from opentelemetry.sdk.metrics.export import AggregationTemporality as Temporality
+from opentelemetry.sdk.metrics.export import (
+    Gauge,
+    Metric,
+    MetricsData,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from otel_mon import schema  # noqa: E402
+from otel_mon.forward import Forwarder, OtlpConfig  # noqa: E402
+from otel_mon.semconv import METRICS  # noqa: E402
+
+RECEIVER = """
+import sys
+from otlp_receiver import OtlpReceiver
+receiver = OtlpReceiver().start()
+print(receiver.grpc_port, receiver.http_port, flush=True)
+sys.stdin.read()
+"""
+
+
+def host_line(points: int, now_ns: int) -> str:
+    """One MetricsData line with ``points`` points spread over the default metrics of the table."""
+    specs = [s for s in METRICS if s.default and s.instrument != "histogram"]
+    per_metric = max(1, points // len(specs))
+    metrics = []
+    for spec in specs:
+        data_points = [
+            NumberDataPoint(attributes={key: f"v{i}" for key in spec.attributes}, start_time_unix_nano=now_ns - 10**10,
+                            time_unix_nano=now_ns, value=float(i) * 1.5)
+            for i in range(per_metric)
+        ]
+        data: Sum | Gauge
+        if spec.instrument in ("counter", "updowncounter"):
+            data = Sum(data_points=data_points, aggregation_temporality=Temporality.CUMULATIVE,
+                       is_monotonic=spec.instrument == "counter")
+        else:
+            data = Gauge(data_points=data_points)
+        metrics.append(Metric(name=spec.name, description=spec.description, unit=spec.unit, data=data))
+    resource = Resource.create({"service.name": "otel-mon", "host.name": "bench-host", "os.type": "linux"})
+    scope = InstrumentationScope("otel_mon", "0.1.0")
+    payload = MetricsData([ResourceMetrics(resource, [ScopeMetrics(scope, metrics, "")], "")])
+    return json.dumps(encode_metrics(payload).to_dict(), separators=(",", ":"))
+
+
+def run(protocol: str, compression: str, lines: list[str], points: int, ports: tuple[int, int]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "metrics"
+        directory.mkdir()
+        (directory / "metrics-20260101T000000000000Z.jsonl").write_text("".join(f"{line}\n" for line in lines))
+        port = ports[0] if protocol == "grpc" else ports[1]
+        config = schema.build(OtlpConfig, {"endpoint": f"http://127.0.0.1:{port}", "protocol": protocol,
+                                           "compression": compression, "drain_rate": 0, "poll_interval": "10s"})
+        forwarder = Forwarder(config, tmp, signals=["metrics"])
+        signal = forwarder.signals["metrics"]
+        tick = threading.Event()
+        cpu, wall = time.process_time(), time.perf_counter()
+        forwarder.start()
+        while signal.sent < len(lines):
+            tick.wait(0.002)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        forwarder.stop(2.0)
+    total = len(lines) * points
+    return {"points_per_s": total / wall, "lines_per_s": len(lines) / wall, "cpu_ms_per_1k": cpu * 1000 / total * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=300, help="backlog size in spool lines")
+    parser.add_argument("--points", type=int, default=300, help="data points per line")
+    args = parser.parse_args()
+    line = host_line(args.points, time.time_ns())
+    points = json.dumps(json.loads(line)).count('"timeUnixNano"')
+    lines = [line] * args.lines
+    child = subprocess.Popen([sys.executable, "-c", RECEIVER], cwd=ROOT / "tests", stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    grpc_port, http_port = (int(p) for p in child.stdout.readline().split())
+    try:
+        print(f"backlog: {args.lines} lines x {points} points ({len(line) / 1024:.0f} KiB of JSON per line)")
+        print(f"{'protocol':<14} {'compression':<11} {'points/s':>10} {'lines/s':>8} {'CPU ms / 1k points':>19}")
+        for protocol in ("grpc", "http/protobuf"):
+            for compression in ("gzip", "none"):
+                result = run(protocol, compression, lines, points, (grpc_port, http_port))
+                print(f"{protocol:<14} {compression:<11} {result['points_per_s']:>10,.0f} "
+                      f"{result['lines_per_s']:>8.1f} {result['cpu_ms_per_1k']:>19.2f}")
+    finally:
+        child.kill()
+        child.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+"""OTLP forwarding settings, and the OpenTelemetry standard variables that fill them.
+
+``OtlpConfig`` is the ``otlp`` section of the agent's settings. ``resolve`` turns it into one concrete
+``Target`` per signal, applying the OTLP exporter rules in one place so the YAML file, the environment and
+``otel-mon replay`` all mean the same thing by an endpoint:
+
+- an endpoint with a scheme decides TLS by it (``https`` yes, ``http`` no); one without a scheme uses TLS
+  unless ``insecure`` is true, and gets the protocol's default port (4317 gRPC, 4318 HTTP) when it has none;
+- for HTTP the generic endpoint gets ``/v1/metrics`` or ``/v1/logs`` appended, a per-signal endpoint is used
+  as it is (the OTLP exporter specification's rule);
+- gRPC addresses are ``host:port``; a URL path is ignored there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from otel_mon import schema
+from otel_mon.schema import ByteSize, Duration, secret
+
+Signal = Literal["metrics", "logs"]
+Protocol = Literal["grpc", "http/protobuf"]
+Compression = Literal["none", "gzip"]
+
+SIGNALS: tuple[Signal, ...] = ("metrics", "logs")
+DEFAULT_PORTS = {"grpc": 4317, "http/protobuf": 4318}
+
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _endpoint_problem(name: str, raw: str) -> str | None:
+    """Why ``raw`` is not a usable endpoint, or None; never repeats credentials found in it."""
+    text = raw.strip()
+    if not text:
+        return f"{name}: invalid value {raw!r}: expected a URL such as http://collector:4318"
+    url = text if _SCHEME_RE.match(text) else f"//{text}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"{name}: invalid value {redact_url(text)!r}: {exc}"
+    if parts.scheme not in ("", "http", "https"):
+        return f"{name}: invalid value {redact_url(text)!r}: the scheme must be http or https"
+    if not parts.hostname:
+        return f"{name}: invalid value {redact_url(text)!r}: no host"
+    if parts.username is not None or parts.password is not None:
+        return f"{name}: invalid value {redact_url(text)!r}: put credentials in headers, not in the URL"
+    if port == 0:
+        return f"{name}: invalid value {redact_url(text)!r}: port 0"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """The URL without user-info and query string: safe for logs and /health."""
+    text = url.strip()
+    had_scheme = bool(_SCHEME_RE.match(text))
+    try:
+        parts = urlsplit(text if had_scheme else f"//{text}")
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    out = f"{parts.scheme}://{netloc}{parts.path}" if had_scheme else f"{netloc}{parts.path}"
+    return out + ("?..." if parts.query else "")
+
+
+def _header_problems(section: str, headers: Mapping[str, str] | None) -> list[str]:
+    problems = []
+    for key, value in (headers or {}).items():
+        if not _HEADER_NAME_RE.match(key):
+            problems.append(f"{section}headers.{key}: invalid header name")
+        if any(ch in value for ch in "\r\n\0"):
+            problems.append(f"{section}headers.{key}: invalid value (not shown): control characters")
+    return problems
+
+
+@dataclass(frozen=True)
+class SignalOverride:
+    """Per-signal settings (``otlp.metrics.*``, ``otlp.logs.*``); None inherits the section's value."""
+
+    endpoint: str | None = None
+    protocol: Protocol | None = None
+    headers: dict[str, str] | None = secret()
+    compression: Compression | None = None
+    timeout: Duration | None = None
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    insecure: bool | None = None
+
+    def __repr__(self) -> str:  # a logged config must not carry the headers
+        return f"SignalOverride({schema.redacted(self)!r})"
+
+    def __post_init__(self) -> None:
+        problems = _header_problems("", self.headers)
+        if self.endpoint is not None and (problem := _endpoint_problem("endpoint", self.endpoint)):
+            problems.append(problem)
+        if self.timeout is not None and self.timeout <= 0:
+            problems.append(f"timeout: invalid value {self.timeout!r}: must be above 0")
+        if problems:
+            raise ValueError("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class OtlpConfig:
+    """Where and how the forwarder sends the spool; ``endpoint: None`` (and no per-signal one) = off."""
+
+    endpoint: str | None = None
+    protocol: Protocol = "http/protobuf"
+    headers: dict[str, str] = secret(default_factory=dict)
+    # gzip by default: host metrics compress ~10x and a drained backlog is mostly bandwidth.
+    compression: Compression = "gzip"
+    timeout: Duration = Duration(10.0)
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    insecure: bool | None = None
+    metrics: SignalOverride = field(default_factory=SignalOverride)
+    logs: SignalOverride = field(default_factory=SignalOverride)
+    # Spool lines per export request, and the request's protobuf size; the Collector's gRPC receiver refuses
+    # messages above 4 MiB by default.
+    max_batch_records: int = 64
+    max_batch_size: ByteSize = ByteSize(2 * 1024 * 1024)
+    # Spool lines per second and signal while a backlog drains (0 = unlimited): a recovering collector is not
+    # flooded by every agent at once, and the agent stays light (a host-sized line of ~300 points costs ~10 ms
+    # of CPU to parse and send, so 20 lines/s is ~20% of one core; a day's outage at 10 s drains in ~7 min).
+    drain_rate: float = 20.0
+    backoff_initial: Duration = Duration(1.0)
+    backoff_max: Duration = Duration(60.0)
+    # Fallback when nobody calls notify(); the agent wakes the forwarder after each spool write.
+    poll_interval: Duration = Duration(5.0)
+    # /health reports degraded when the oldest undelivered line is older than this.
+    lag_threshold: Duration = Duration(300.0)
+
+    def __repr__(self) -> str:  # a logged config must not carry the headers
+        return f"OtlpConfig({schema.redacted(self)!r})"
+
+    def __post_init__(self) -> None:
+        problems = _header_problems("", self.headers)
+        if self.endpoint is not None and (problem := _endpoint_problem("endpoint", self.endpoint)):
+            problems.append(problem)
+        if self.timeout <= 0:
+            problems.append(f"timeout: invalid value {self.timeout!r}: must be above 0")
+        if self.max_batch_records < 1:
+            problems.append(f"max_batch_records: invalid value {self.max_batch_records!r}: must be at least 1")
+        if self.max_batch_size < 1024:
+            problems.append(f"max_batch_size: invalid value {int(self.max_batch_size)!r}: must be at least 1KiB")
+        if self.drain_rate < 0:
+            problems.append(f"drain_rate: invalid value {self.drain_rate!r}: must not be negative")
+        if self.backoff_initial <= 0:
+            problems.append(f"backoff_initial: invalid value {self.backoff_initial!r}: must be above 0")
+        if self.backoff_max < self.backoff_initial:
+            problems.append(f"backoff_max: invalid value {self.backoff_max!r}: must be >= backoff_initial")
+        if self.poll_interval <= 0:
+            problems.append(f"poll_interval: invalid value {self.poll_interval!r}: must be above 0")
+        if problems:
+            raise ValueError("\n".join(problems))
+
+    @property
+    def enabled(self) -> bool:
+        return any(resolve(self, signal) is not None for signal in SIGNALS)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything one sender needs for one signal, resolved from the config."""
+
+    signal: Signal
+    protocol: Protocol
+    address: str  # http/protobuf: the full URL; grpc: host:port
+    secure: bool
+    headers: Mapping[str, str] = field(repr=False)
+    compression: Compression
+    timeout: float
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The endpoint as shown in logs and /health: no credentials, no query string."""
+        if self.protocol == "grpc":
+            return f"{'https' if self.secure else 'http'}://{self.address}"
+        return redact_url(self.address)
+
+
+def resolve(config: OtlpConfig, signal: Signal) -> Target | None:
+    """The target for ``signal``, or None when that signal is not forwarded."""
+    over: SignalOverride = getattr(config, signal)
+    specific = over.endpoint is not None
+    endpoint = over.endpoint if specific else config.endpoint
+    if endpoint is None:
+        return None
+    protocol = over.protocol or config.protocol
+    insecure = over.insecure if over.insecure is not None else config.insecure
+    headers = dict(config.headers)
+    headers.update(over.headers or {})
+    text = endpoint.strip()
+    has_scheme = bool(_SCHEME_RE.match(text))
+    parts = urlsplit(text if has_scheme else f"//{text}")
+    secure = parts.scheme == "https" if has_scheme else not insecure
+    host = parts.hostname or ""
+    host_text = f"[{host}]" if ":" in host else host
+    port = parts.port
+    if protocol == "grpc":
+        if port is None:
+            port = 443 if parts.scheme == "https" else DEFAULT_PORTS["grpc"]
+        address = f"{host_text}:{port}"
+    else:
+        if port is None and not has_scheme:
+            port = DEFAULT_PORTS["http/protobuf"]
+        netloc = host_text if port is None else f"{host_text}:{port}"
+        path = parts.path
+        if not specific:
+            path = path.rstrip("/") + f"/v1/{signal}"
+        elif not path:
+            path = "/"
+        query = f"?{parts.query}" if parts.query else ""
+        address = f"{'https' if secure else 'http'}://{netloc}{path}{query}"
+    return Target(
+        signal=signal,
+        protocol=protocol,
+        address=address,
+        secure=secure,
+        headers=headers,
+        compression=over.compression or config.compression,
+        timeout=float(over.timeout if over.timeout is not None else config.timeout),
+        certificate=over.certificate or config.certificate,
+        client_certificate=over.client_certificate or config.client_certificate,
+        client_key=over.client_key or config.client_key,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The OTEL_EXPORTER_OTLP_* variables (OpenTelemetry "OTLP Exporter Configuration").
+
+_ENV_PREFIXES: tuple[tuple[str, Signal | None], ...] = (
+    ("OTEL_EXPORTER_OTLP_", None),
+    ("OTEL_EXPORTER_OTLP_METRICS_", "metrics"),
+    ("OTEL_EXPORTER_OTLP_LOGS_", "logs"),
+)
+_PATH_KEYS = {"CERTIFICATE": "certificate", "CLIENT_CERTIFICATE": "client_certificate", "CLIENT_KEY": "client_key"}
+
+
+def otlp_from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Translate the standard variables into a raw ``otlp`` section (to merge under the key ``otlp``).
+
+    Empty variables count as unset (the specification's rule). Problems are one line each, naming the
+    variable; header values are never repeated, not even in an error.
+    """
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for prefix, signal in _ENV_PREFIXES:
+        section: dict[str, Any] = {}
+        for suffix, value in _env_items(env, prefix):
+            name = prefix + suffix
+            problem = _translate(name, suffix, value, section)
+            if problem:
+                problems.append(problem)
+        if signal is None:
+            out.update(section)
+        elif section:
+            out[signal] = section
+    return out, problems
+
+
+def _env_items(env: Mapping[str, str], prefix: str) -> list[tuple[str, str]]:
+    keys = ("ENDPOINT", "PROTOCOL", "HEADERS", "COMPRESSION", "TIMEOUT", "INSECURE", *_PATH_KEYS)
+    return [(key, env[prefix + key]) for key in keys if env.get(prefix + key, "").strip()]
+
+
+def _translate(name: str, suffix: str, value: str, section: dict[str, Any]) -> str | None:
+    raw = value.strip()
+    if suffix == "ENDPOINT":
+        problem = _endpoint_problem(name, raw)
+        if problem is None:
+            section["endpoint"] = raw
+        return problem
+    if suffix == "PROTOCOL":
+        if raw == "http/json":
+            return f"{name}: invalid value {raw!r}: http/json is not supported; use grpc or http/protobuf"
+        if raw not in ("grpc", "http/protobuf"):
+            return f"{name}: invalid value {raw!r}: expected grpc or http/protobuf"
+        section["protocol"] = raw
+        return None
+    if suffix == "HEADERS":
+        try:
+            section["headers"] = schema.parse_key_values(raw)
+        except ValueError:
+            return f"{name}: invalid value (not shown): expected comma-separated key=value pairs"
+        return None
+    if suffix == "COMPRESSION":
+        if raw.lower() not in ("none", "gzip"):
+            return f"{name}: invalid value {raw!r}: expected gzip or none"
+        section["compression"] = raw.lower()
+        return None
+    if suffix == "TIMEOUT":
+        try:
+            millis = float(raw)
+        except ValueError:
+            millis = -1.0
+        if millis <= 0:
+            return f"{name}: invalid value {raw!r}: expected a positive number of milliseconds"
+        section["timeout"] = millis / 1000.0
+        return None
+    if suffix == "INSECURE":
+        if raw.lower() not in ("true", "false"):
+            return f"{name}: invalid value {raw!r}: expected true or false"
+        section["insecure"] = raw.lower() == "true"
+        return None
+    section[_PATH_KEYS[suffix]] = raw
+    return None
