@@ -66,3 +66,31 @@ def test_burst_of_scrapes_costs_no_psutil_reads(counting: Counter[str]) -> None:
             assert counting[path] == 2 * after_start[path], path
     finally:
         agent.stop()
+
+
+def test_connections_are_read_at_most_once_per_connections_interval(counting: Counter[str]) -> None:
+    from otel_mon.host.connections import ConnectionsCollector
+
+    import socket
+
+    collector = ConnectionsCollector(every=60.0)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    try:
+        first = collector.collect(1000.0)
+    finally:
+        listener.close()
+    counts = {(a["network.transport"], a["network.connection.state"]): v
+              for v, a in first.points["system.network.connection.count"]}
+    assert counts[("tcp", "listen")] >= 1
+    reads = counting["/proc/net/tcp"]
+    assert reads >= 1
+    again = collector.collect(1030.0)  # within the minute: the cached counts, no new walk
+    assert counting["/proc/net/tcp"] == reads
+    assert again.points == first.points
+    collector.collect(1060.0)
+    assert counting["/proc/net/tcp"] == 2 * reads
+    states = {a["network.connection.state"] for _, a in first.points.get("system.network.connection.count", [])}
+    assert states <= {"established", "listen", "time_wait", "close_wait", "syn_sent", "syn_recv", "fin_wait1",
+                      "fin_wait2", "last_ack", "closing", "close", "none"}
