@@ -69,9 +69,9 @@ def test_burst_of_scrapes_costs_no_psutil_reads(counting: Counter[str]) -> None:
 
 
 def test_connections_are_read_at_most_once_per_connections_interval(counting: Counter[str]) -> None:
-    from otel_mon.host.connections import ConnectionsCollector
-
     import socket
+
+    from otel_mon.host.connections import ConnectionsCollector
 
     collector = ConnectionsCollector(every=60.0)
     listener = socket.socket()
