@@ -31,3 +31,9 @@ def test_statm_threads_and_os_release() -> None:
     assert parse_statm("100 25 3 4 0 5 0", 4096) == (409600, 102400)
     assert parse_status_threads("Name:\tx\nThreads:\t7\n") == 7
     assert parse_os_release('NAME="Fake"\n# c\nPRETTY_NAME=\'Fake 1\'\n') == {"NAME": "Fake", "PRETTY_NAME": "Fake 1"}
+
+
+def test_key_int_ignores_longer_keys_ending_the_same() -> None:
+    text = "nr_pswpin 5\npswpin 7\nxpgfault 1\npgfault 30\n"
+    assert parse_key_int(text, frozenset({"pswpin", "pgfault", "absent"})) == {"pswpin": 7, "pgfault": 30}
+    assert parse_key_int("pswpin 3", frozenset({"pswpin"})) == {"pswpin": 3}  # no trailing newline

@@ -7,12 +7,14 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol
 
 from otel_mon.config import Filter
 from otel_mon.instruments import Point
 
 Readings = dict[str, dict[str, float]]
+_NO_ATTRS: Mapping[str, str | int] = MappingProxyType({})  # shared by every attribute-less point
 
 
 @dataclass
@@ -23,8 +25,8 @@ class Collected:
     readings: Readings = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (error.type, message), partial failures
 
-    def add(self, name: str, value: float, attrs: Mapping[str, str | int] | None = None) -> None:
-        self.points.setdefault(name, []).append((value, attrs or {}))
+    def add(self, name: str, value: float, attrs: Mapping[str, str | int] = _NO_ATTRS) -> None:
+        self.points.setdefault(name, []).append((value, attrs))
 
     def reading(self, name: str, instance: str, value: float) -> None:
         self.readings.setdefault(name, {})[instance] = value

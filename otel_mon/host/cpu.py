@@ -35,6 +35,8 @@ class CpuCollector:
 
     def collect(self, now: float) -> Collected:
         out = Collected()
+        # Per-CPU lines even without per-CPU attributes: their count is the logical CPUs of the host read
+        # under root_path (os.cpu_count would be the container's view).
         per_cpu = [dict(zip(_MODE_NAMES, _pick(t), strict=True)) for t in psutil.cpu_times(percpu=True)]
         self._times(out, per_cpu)
         self._utilization(out, per_cpu)

@@ -5,8 +5,6 @@ Reading is kept apart from parsing so each parser is tested on strings.
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import NamedTuple
 
 
@@ -51,17 +49,24 @@ def parse_uptime(text: str) -> float:
     return float(text.split()[0])
 
 
-@functools.lru_cache(maxsize=16)
-def _key_pattern(keys: frozenset[str]) -> re.Pattern[str]:
-    return re.compile(r"^(" + "|".join(sorted(map(re.escape, keys))) + r") +(\d+)", re.MULTILINE)
-
-
 def parse_key_int(text: str, keys: frozenset[str]) -> dict[str, int]:
     """``key value`` lines (/proc/vmstat, the tail of /proc/stat) restricted to ``keys``.
 
-    One regex pass instead of splitting every line: /proc/vmstat has ~180 lines and we want four.
+    A substring search per wanted key instead of splitting every line: /proc/vmstat has ~180 lines and we
+    want four.
     """
-    return {key: int(value) for key, value in _key_pattern(keys).findall(text)}
+    out: dict[str, int] = {}
+    for key in keys:
+        at = text.find(key + " ")
+        while at > 0 and text[at - 1] != "\n":  # a longer key ending in ours (nr_foo_pswpin): keep looking
+            at = text.find(key + " ", at + 1)
+        if at < 0:
+            continue
+        end = text.find("\n", at)
+        fields = text[at + len(key) + 1 : end if end >= 0 else None].split()
+        if fields and fields[0].isdigit():
+            out[key] = int(fields[0])
+    return out
 
 
 def parse_statm(text: str, page_size: int) -> tuple[int, int]:

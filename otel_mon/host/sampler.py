@@ -19,6 +19,7 @@ from otel_mon.instruments import Instruments, Point
 log = logging.getLogger(__name__)
 
 _EMPTY: tuple[Point, ...] = ()
+_NO_ERRORS: Mapping[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class HostSampler:
                 log.error("collector failed; its metrics are skipped until it recovers",
                           extra={"collector": name, "error": last_error})
             return DomainStatus(False, time.perf_counter() - started, dict(errors), last_error)
+        finished = time.perf_counter()
         if name in self._failing:
             self._failing.discard(name)
             log.info("collector recovered", extra={"collector": name})
@@ -89,10 +91,13 @@ class HostSampler:
             errors[kind] = errors.get(kind, 0) + 1
             last_error = message
         for metric, pts in got.points.items():
-            points.setdefault(metric, []).extend(pts)
+            if metric in points:
+                points[metric].extend(pts)
+            else:
+                points[metric] = pts
         for reading, values in got.readings.items():
             readings.setdefault(reading, {}).update(values)
-        return DomainStatus(not got.errors, time.perf_counter() - started, dict(errors), last_error)
+        return DomainStatus(not got.errors, finished - started, dict(errors) if errors else _NO_ERRORS, last_error)
 
     def points(self, name: str) -> Iterable[Point]:
         snap = self._snapshot
