@@ -1,17 +1,17 @@
 """Build the MeterProvider, its readers and the LoggerProvider from the settings; flush and shut down.
 
-Readers: the Prometheus reader (pull, on its own registry so prometheus_client's python ``process_*`` series
-do not collide with our ``process.*``) and a push reader that the agent's loop collects right after each host
-refresh, so every exported batch holds exactly one fresh snapshot.
+One reader, collected by the agent's loop right after each host refresh, so every batch holds exactly one
+fresh snapshot; the batch feeds the spool exporter and /metrics (translated by opentelemetry-exporter-
+prometheus on its own registry, so prometheus_client's python ``process_*`` series never collide with our
+``process.*``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -35,39 +35,49 @@ log = logging.getLogger(__name__)
 
 
 
-class SnapshotCache:
-    """A prometheus_client collector serving the Prometheus reader's families once per host snapshot.
+class PrometheusBridge:
+    """``/metrics`` from the loop's one collection per interval, translated by the Prometheus exporter.
 
-    Between two collections every observable value is the same, so only the first scrape after a refresh
-    pays for the SDK collection and translation; later scrapes in the interval reuse its families.
+    The agent loop collects the SDK once per interval (``PushReader``) and hands the batch here; the first
+    scrape after it translates it into Prometheus families with opentelemetry-exporter-prometheus' own
+    translator (the one its ``PrometheusMetricReader`` uses, pinned with the package) and later scrapes of
+    the interval reuse them. A scrape therefore never runs a second SDK aggregation, let alone a psutil read.
     """
 
-    def __init__(self, inner: CollectorRegistry, key: Callable[[], object]) -> None:
-        self.inner = inner
-        self.key = key
+    def __init__(self) -> None:
+        from opentelemetry.exporter.prometheus import _CustomCollector
+
+        self._translator = _CustomCollector()  # reader-less: its callback stays unset, so it only translates
         self._lock = threading.Lock()
-        self._cached_key: object = object()
+        self._pending: MetricsData | None = None
         self._families: list[Metric] = []
 
-    def collect(self) -> list[Metric]:
-        key = self.key()
+    def update(self, data: MetricsData) -> None:
         with self._lock:
-            if key != self._cached_key or key is None:
-                self._families = list(self.inner.collect())
-                self._cached_key = key
+            self._pending = data
+
+    def collect(self) -> list[Metric]:
+        with self._lock:
+            if self._pending is not None:
+                self._translator.add_metrics_data(self._pending)
+                self._pending = None
+                self._families = list(self._translator.collect())
             return self._families
 
 
 class PushReader(MetricReader):
-    """Hands every ``collect()`` to its exporters; collected by the agent loop, not by a timer of its own."""
+    """Collected by the agent loop once per interval; hands each batch to /metrics and to the exporters."""
 
-    def __init__(self, exporters: Sequence[MetricExporter]) -> None:
+    def __init__(self, exporters: Sequence[MetricExporter], bridge: PrometheusBridge | None = None) -> None:
         super().__init__(preferred_temporality={k: AggregationTemporality.CUMULATIVE for k in _INSTRUMENT_TYPES})
         self.exporters = list(exporters)
+        self.bridge = bridge
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> None:
         if metrics_data is None:
             return
+        if self.bridge is not None:
+            self.bridge.update(metrics_data)
         for exporter in self.exporters:
             try:
                 exporter.export(metrics_data, timeout_millis=timeout_millis)
@@ -114,32 +124,20 @@ def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:
 
 
 class Telemetry:
-    def __init__(
-        self,
-        settings: Settings,
-        resource: Resource,
-        exporters: Sequence[MetricExporter] = (),
-        cache_key: Callable[[], object] | None = None,
-    ) -> None:
-        # The reader registers on its own registry (no prometheus_client default process_*/python_* series);
-        # /metrics serves `registry`, which caches that per snapshot when a cache key is given.
-        self.reader_registry = CollectorRegistry(auto_describe=False)
-        self.prometheus = PrometheusMetricReader(registry=self.reader_registry)
-        if cache_key is None:
-            self.registry = self.reader_registry
-        else:
-            self.registry = CollectorRegistry(auto_describe=False)
-            self.registry.register(SnapshotCache(self.reader_registry, cache_key))  # type: ignore[arg-type]
-        self.push = PushReader(exporters)
+    def __init__(self, settings: Settings, resource: Resource, exporters: Sequence[MetricExporter] = ()) -> None:
+        # /metrics has its own registry: no prometheus_client default process_*/python_* series beside ours.
+        self.bridge = PrometheusBridge()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self.bridge)  # type: ignore[arg-type]
+        self.push = PushReader(exporters, self.bridge)
         views = [View(instrument_name="otel_mon.probe.duration",
                       aggregation=ExplicitBucketHistogramAggregation(PROBE_DURATION_BUCKETS))]
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.prometheus, self.push],
-                                            views=views)
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.push], views=views)
         meter = self.meter_provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")
         self.instruments = Instruments(meter, lambda spec: metric_enabled(settings, spec))
 
     def export(self) -> None:
-        """Collect once for the push reader (spool and any other exporter)."""
+        """The interval's one SDK collection: to /metrics, the spool and any other exporter."""
         self.push.collect()
 
     def shutdown(self) -> None:

@@ -101,7 +101,8 @@ def test_agent_killed_during_outage_delivers_backlog_after_restart(
     agent = start_agent("--interval", "100ms", "--data-dir", str(data), env=env)
     assert receiver.wait_for(lambda r: len(received_ids(r)) >= 3, 30)
     receiver.down()
-    delivered = len(received_ids(receiver))
+    seen_before_outage = set(received_ids(receiver))
+    delivered = len(seen_before_outage)
     wait_until(lambda: len(line_ids_from_spool(data)) >= delivered + 20, 30, what="a backlog of 20 lines")
     agent.proc.send_signal(signal.SIGKILL)
     agent.proc.wait(10)
@@ -112,8 +113,10 @@ def test_agent_killed_during_outage_delivers_backlog_after_restart(
     assert receiver.wait_for(lambda r: set(written_before_kill) <= set(received_ids(r)), 60), (
         f"missing {len(set(written_before_kill) - set(received_ids(receiver)))} lines")
     got = received_ids(receiver)
-    dupes = [i for i, n in Counter(got).items() if n > 1]
-    assert dupes == []  # the outage lost no acknowledgement, so nothing is sent twice
-    before = [i for i in got if i in set(written_before_kill)]
-    assert before == sorted(before)  # oldest first, in order
+    dupes = {i for i, n in Counter(got).items() if n > 1}
+    # At least once: only a request in flight when the receiver went down (received, never acknowledged)
+    # may arrive twice; everything written during the outage arrives exactly once.
+    assert dupes <= seen_before_outage
+    outage = [i for i in dict.fromkeys(got) if i in set(written_before_kill) and i not in seen_before_outage]
+    assert outage == sorted(outage)  # the backlog drains oldest first, in order
     assert again.stop() == 0

@@ -1,78 +1,36 @@
-"""Read the spool's segment files as the contract in docs/spool-format.md describes them.
+"""What the forwarder and replay need on top of the spool's line reading (``otel_mon.spool.segments``).
 
-Only whole lines are data: an unterminated tail of the active segment is left for the next read, one of a
-closed segment is a torn write and ignored. A segment may exist as ``.jsonl`` and ``.jsonl.gz`` at once while
-it is being compressed, and either may vanish between listing and opening: callers relist and retry.
+Resuming at a line index, skipping lines longer than the contract allows, and counting the lines of the
+backlog without rereading a growing segment from the start.
 """
 
 from __future__ import annotations
 
-import gzip
-import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+
+from otel_mon.spool.segments import LineReader, Segment, count_lines
 
 MAX_LINE = 1024 * 1024  # the contract's limit; anything longer is garbage to skip
-_NAME_RE = re.compile(r"^(?P<stem>(?P<signal>[a-z]+)-\d{8}T\d{6,12}Z)\.jsonl(?P<gz>\.gz)?$")
 
 
-@dataclass(frozen=True)
-class Segment:
-    stem: str
-    path: Path
-    compressed: bool
+class CappedLineReader(LineReader):
+    """Whole lines of one spool file, never holding more than ``MAX_LINE`` bytes of one in memory.
 
+    A longer line is skipped: it reads as an empty line (counted as malformed by the caller, which keeps line
+    numbers right) and is counted in ``oversized``.
+    """
 
-def list_segments(directory: Path, signal: str) -> list[Segment]:
-    """Segments of ``signal`` in write order; the compressed file wins when both forms exist."""
-    found: dict[str, Segment] = {}
-    try:
-        names = [entry.name for entry in directory.iterdir()]
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    for name in names:
-        match = _NAME_RE.match(name)
-        if not match or match.group("signal") != signal:
-            continue
-        stem, compressed = match.group("stem"), bool(match.group("gz"))
-        if stem not in found or compressed:
-            found[stem] = Segment(stem, directory / name, compressed)
-    return [found[stem] for stem in sorted(found)]
-
-
-def open_segment(segment: Segment) -> IO[bytes]:
-    if segment.compressed:
-        return cast(IO[bytes], gzip.open(segment.path, "rb"))
-    return open(segment.path, "rb")
-
-
-class SegmentReader:
-    """Whole lines of one open segment from a line index on; ``line`` is the index of the next line."""
-
-    def __init__(self, segment: Segment, start_line: int = 0) -> None:
-        self.segment = segment
-        self.line = 0
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
         self.oversized = 0
-        self._file = open_segment(segment)
-        self._pos = 0
-        while self.line < start_line and self.read_line() is not None:
-            pass
 
     def read_line(self) -> bytes | None:
-        """The next complete line (with its newline), or None at the end of what is written so far."""
         raw = self._file.readline(MAX_LINE + 1)
-        if raw.endswith(b"\n"):
-            self._pos += len(raw)
-            self.line += 1
-            return raw
-        if len(raw) > MAX_LINE:
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
             return self._skip_oversized(raw)
-        if raw and not self.segment.compressed:
-            self._file.seek(self._pos)  # a partial tail: read it again once the writer finishes it
-        return None
+        return self._take(raw)
 
     def _skip_oversized(self, head: bytes) -> bytes | None:
         skipped = len(head)
@@ -80,27 +38,30 @@ class SegmentReader:
             chunk = self._file.readline(MAX_LINE)
             skipped += len(chunk)
             if not chunk:
-                self._file.seek(self._pos)
+                self._file.seek(self.offset)
                 return None
             if chunk.endswith(b"\n"):
-                self._pos += skipped
+                self.offset += skipped
                 self.line += 1
                 self.oversized += 1
-                return b"\n"  # an empty line: counted as malformed by the caller, keeps line numbers right
+                return b"\n"
 
-    def close(self) -> None:
-        self._file.close()
+
+class SegmentReader(CappedLineReader):
+    """Whole lines of one segment from a line index on; ``line`` is the index of the next line."""
+
+    def __init__(self, segment: Segment, start_line: int = 0) -> None:
+        super().__init__(segment.path)
+        self.segment = segment
+        while self.line < start_line and self.read_line() is not None:
+            pass
 
 
 def iter_lines(path: Path) -> Iterator[bytes]:
     """Every complete line of a spool file (plain or ``.gz``), for one-shot readers such as replay."""
-    segment = Segment(path.name, path, path.name.endswith(".gz"))
-    reader = SegmentReader(segment)
-    try:
+    with CappedLineReader(path) as reader:
         while (line := reader.read_line()) is not None:
             yield line
-    finally:
-        reader.close()
 
 
 class LineCounter:
@@ -122,38 +83,16 @@ class LineCounter:
                 return cached[2], stat.st_size
             try:
                 if segment.compressed:
-                    lines, size = self._count_gz(segment.path), stat.st_size
+                    lines = count_lines(segment.path)
                 else:
                     start, base = (cached[0], cached[2]) if cached and cached[0] <= stat.st_size else (0, 0)
-                    lines, size = base + self._count_plain(segment.path, start, stat.st_size), stat.st_size
+                    lines = base + count_lines(segment.path, start, stat.st_size)
             except (FileNotFoundError, EOFError, OSError):
                 return 0, 0
-            self._cache[segment.path] = (size, stat.st_mtime_ns, lines)
-            return lines, size
+            self._cache[segment.path] = (stat.st_size, stat.st_mtime_ns, lines)
+            return lines, stat.st_size
 
     def forget_except(self, keep: set[Path]) -> None:
         with self._lock:
             for path in [p for p in self._cache if p not in keep]:
                 del self._cache[path]
-
-    @staticmethod
-    def _count_plain(path: Path, start: int, end: int) -> int:
-        count = 0
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                chunk = handle.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                count += chunk.count(b"\n")
-        return count
-
-    @staticmethod
-    def _count_gz(path: Path) -> int:
-        count = 0
-        with gzip.open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                count += chunk.count(b"\n")
-        return count

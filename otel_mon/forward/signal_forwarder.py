@@ -18,10 +18,11 @@ from pathlib import Path
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
 from otel_mon.forward.config import OtlpConfig, Signal, Target
-from otel_mon.forward.cursor import Cursor, cursor_path, load_cursor, save_cursor
+from otel_mon.forward.cursor import cursor_path
 from otel_mon.forward.otlpjson import MalformedLine, Record, parse_line
-from otel_mon.forward.segments import LineCounter, SegmentReader, list_segments
+from otel_mon.forward.segments import LineCounter, SegmentReader
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
+from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
 
 log = logging.getLogger(__name__)
 

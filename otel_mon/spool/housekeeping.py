@@ -9,12 +9,11 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from otel_mon.spool.segments import GZIP, PLAIN, TMP, Cursor, Segment, fsync_dir
+from otel_mon.spool.segments import GZIP, PLAIN, TMP, Cursor, Segment, count_lines, fsync_dir
 
 _CHUNK = 1 << 20
 
@@ -64,19 +63,6 @@ def compress(plain: Path, durable: bool = True) -> Path:
         fsync_dir(plain.parent)
     plain.unlink()
     return final
-
-
-def count_lines(path: Path) -> int:
-    """Whole lines in a segment (plain or gzip); used to count what a forced deletion loses."""
-    opener = gzip.open if path.name.endswith(GZIP) else open
-    total = 0
-    try:
-        with opener(path, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                total += chunk.count(b"\n")
-    except (EOFError, gzip.BadGzipFile, zlib.error):
-        pass  # a damaged gzip segment: count what could be read
-    return total
 
 
 @dataclass(frozen=True)

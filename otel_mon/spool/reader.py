@@ -14,10 +14,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 from otel_mon.spool.otlpjson import line_time_ns
-from otel_mon.spool.segments import Segment, Signal, list_segments
+from otel_mon.spool.segments import LineReader, Segment, Signal, list_segments
 
 # Records reach a segment a little after their timestamp (batching, a slow export): widen segment pruning.
 _WINDOW_SLACK = 120.0
@@ -121,39 +121,28 @@ class SpoolReader:
 
     # -- internals ----------------------------------------------------------------------------------------------
 
-    def _open(self, stem: str) -> tuple[IO[bytes], bool] | None:
+    def _open(self, stem: str, start_line: int, offset: int) -> LineReader | None:
         """Open a stem's file; None when it is gone (retention). Retries when compression renames it."""
         for _attempt in range(5):
             seg = next((s for s in self.segments() if s.stem == stem), None)
             if seg is None:
                 return None
             try:
-                if seg.gz is not None:
-                    return cast(IO[bytes], gzip.open(seg.gz, "rb")), True
-                return open(seg.path, "rb"), False
+                return LineReader(seg.path, start_line, offset)
             except FileNotFoundError:
                 continue
         return None
 
     def _lines(self, stem: str, start_line: int, offset: int) -> Iterator[tuple[int, bytes, int]]:
         """(index, line without newline, byte offset after it) of whole lines from ``start_line`` on."""
-        opened = self._open(stem)
-        if opened is None:
+        reader = self._open(stem, start_line, offset)
+        if reader is None:
             return
-        f, compressed = opened
-        with f:
-            index, pos = 0, 0
-            if not compressed and offset > 0:
-                f.seek(offset)
-                index, pos = start_line, offset
+        with reader:
             try:
-                for raw in f:
-                    if not raw.endswith(b"\n"):
-                        return  # unterminated tail: a write in progress, not data
-                    pos += len(raw)
-                    if index >= start_line:
-                        yield index, raw[:-1], pos
-                    index += 1
+                while (raw := reader.read_line()) is not None:
+                    if reader.line > start_line:
+                        yield reader.line - 1, raw[:-1], reader.offset
             except (EOFError, gzip.BadGzipFile, zlib.error):
                 self.corrupt += 1  # a damaged gzip segment: count it once and move on
 

@@ -11,7 +11,8 @@ from fwdkit import SEQ_METRIC, FakeSpool, fast_config, logs_line, metrics_line, 
 from otlp_receiver import OtlpReceiver
 
 from otel_mon.forward import Forwarder
-from otel_mon.forward.cursor import Cursor, cursor_path, save_cursor
+from otel_mon.forward.cursor import cursor_path
+from otel_mon.spool.segments import Cursor, save_cursor
 
 PROTOCOLS = ["grpc", "http/protobuf"]
 

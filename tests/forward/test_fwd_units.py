@@ -17,10 +17,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.config import Target
-from otel_mon.forward.cursor import Cursor, cursor_path, load_cursor, save_cursor
+from otel_mon.forward.cursor import cursor_path
 from otel_mon.forward.otlpjson import MalformedLine, parse_line
-from otel_mon.forward.segments import LineCounter, SegmentReader, iter_lines, list_segments
+from otel_mon.forward.segments import LineCounter, SegmentReader, iter_lines
 from otel_mon.forward.senders import HttpSender, Outcome, classify_grpc_error, parse_retry_after
+from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
 
 # ------------------------------------------------------------------------------------------------ cursor
 
@@ -78,16 +79,6 @@ def test_an_invalid_cursor_restarts_from_the_oldest(tmp_path: Path, text: str) -
 
 
 # ------------------------------------------------------------------------------------------------ segments
-
-
-def test_listing_orders_by_stem_prefers_gz_and_ignores_others(tmp_path: Path) -> None:
-    for name in ("metrics-20261125T041643654321Z.jsonl", "metrics-20261125T031643123456Z.jsonl.gz",
-                 "metrics-20261125T031643123456Z.jsonl", "metrics-20261125T051643000001Z.jsonl.gz.tmp",
-                 "logs-20261125T011643000001Z.jsonl", ".cursor-forward.json", "notes.txt"):
-        (tmp_path / name).write_bytes(b"")
-    found = [(s.stem, s.compressed) for s in list_segments(tmp_path, "metrics")]
-    assert found == [("metrics-20261125T031643123456Z", True), ("metrics-20261125T041643654321Z", False)]
-    assert list_segments(tmp_path / "missing", "metrics") == []
 
 
 def test_reader_returns_whole_lines_only_and_resumes(tmp_path: Path) -> None:

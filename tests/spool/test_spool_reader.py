@@ -31,6 +31,16 @@ def write_segments(data_dir: Path, clock: Clock, batches: list[list[int]], gzip_
         w.close()
 
 
+def test_listing_orders_by_stem_prefers_gz_and_ignores_others(tmp_path: Path) -> None:
+    for name in ("metrics-20261125T041643654321Z.jsonl", "metrics-20261125T031643123456Z.jsonl.gz",
+                 "metrics-20261125T031643123456Z.jsonl", "metrics-20261125T051643000001Z.jsonl.gz.tmp",
+                 "logs-20261125T011643000001Z.jsonl", ".cursor-forward.json", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    found = [(s.stem, s.compressed) for s in list_segments(tmp_path, "metrics")]
+    assert found == [("metrics-20261125T031643123456Z", True), ("metrics-20261125T041643654321Z", False)]
+    assert list_segments(tmp_path / "missing", "metrics") == []
+
+
 def test_corrupt_lines_are_counted_and_skipped_and_the_tail_ignored(data_dir: Path) -> None:
     seg = data_dir / "metrics" / "metrics-20261125T031643123456Z.jsonl"
     seg.parent.mkdir(parents=True)

@@ -16,7 +16,7 @@ from otel_mon.instruments import Instruments
 from otel_mon.schema import ByteSize, Duration
 from otel_mon.spool.otlpjson import iter_points
 from otel_mon.spool.reader import SpoolReader
-from otel_mon.spool.segments import Cursor, list_segments, stem_micros, write_cursor
+from otel_mon.spool.segments import Cursor, cursor_path, list_segments, save_cursor, stem_micros
 from otel_mon.spool.writer import SpoolLockedError, SpoolWriter
 
 KIB = 1024
@@ -112,17 +112,22 @@ def make_segments(w: SpoolWriter, clock: Clock, count: int, lines_each: int = 3,
         clock.advance(61)
 
 
+def set_cursor(data_dir: Path, stem: str, line: int) -> None:
+    """Where the metrics consumer ``forward`` stands, written as the consumer does."""
+    save_cursor(cursor_path(data_dir / "metrics", "forward"), Cursor(stem, line))
+
+
 def test_retention_by_count_honours_cursor(data_dir: Path, clock: Clock) -> None:
     w = SpoolWriter(config(data_dir, max_file_age=Duration(60), max_files=3), clock=clock)
     try:
         make_segments(w, clock, 2)
         stems = [s.stem for s in list_segments(data_dir / "metrics", "metrics")]
-        write_cursor(data_dir / "metrics", Cursor("forward", stems[0], 1))  # the forwarder is still in segment 0
+        set_cursor(data_dir, stems[0], 1)  # the forwarder is still in segment 0
         make_segments(w, clock, 4)
         w.maintain()
         kept = [s.stem for s in list_segments(data_dir / "metrics", "metrics")]
         assert kept[0] == stems[0] and len(kept) == 6  # unsent: the count limit may not take them
-        write_cursor(data_dir / "metrics", Cursor("forward", kept[4], 0))  # forwarder caught up to segment 4
+        set_cursor(data_dir, kept[4], 0)  # forwarder caught up to segment 4
         w.maintain()
         after = [s.stem for s in list_segments(data_dir / "metrics", "metrics")]
         assert after == kept[3:]  # oldest done segments went; the one before the cursor too, count says 3
@@ -155,7 +160,7 @@ def test_byte_limit_overrides_cursor_and_counts_the_loss_once_logged(data_dir: P
     try:
         w.append("metrics", [line(0, 30 * KIB)])
         first = list_segments(data_dir / "metrics", "metrics")[0].stem
-        write_cursor(data_dir / "metrics", Cursor("forward", first, 1))  # 1 of segment 0 sent, nothing after
+        set_cursor(data_dir, first, 1)  # 1 of segment 0 sent, nothing after
         for i in range(1, 12):  # two 30 KiB lines per 64 KiB segment: ~6 segments, far above 128 KiB
             w.append("metrics", [line(i, 30 * KIB)])
         segments = list_segments(data_dir / "metrics", "metrics")
