@@ -9,6 +9,7 @@ import sys
 from types import FrameType
 
 from otel_mon.commands.common import add_settings_options, load_settings
+from otel_mon.config import ConfigError
 from otel_mon.logsetup import configure_console
 
 log = logging.getLogger("otel_mon")
@@ -35,6 +36,10 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         agent = Agent(settings)
+    except ConfigError as exc:  # e.g. a webhook secret file that vanished since the config was checked
+        for problem in exc.problems:
+            print(f"otel-mon: config error: {problem}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"otel-mon: config error: {exc}", file=sys.stderr)
         return 2
