@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 
 
+LABELLED_RESOURCE_ATTRIBUTES = frozenset({"host.name", "service.name"})
+
+
 class PrometheusBridge:
     """``/metrics`` from the loop's one collection per interval, translated by the Prometheus exporter.
 
@@ -47,7 +50,10 @@ class PrometheusBridge:
     def __init__(self) -> None:
         from opentelemetry.exporter.prometheus import _CustomCollector
 
-        self._translator = _CustomCollector()  # reader-less: its callback stays unset, so it only translates
+        # Reader-less: its callback stays unset, so it only translates. host.name and service.name become
+        # labels on every series, as the Collector's resource_to_telemetry_conversion makes them, so the same
+        # dashboards (filtering on host_name) work whether Prometheus scrapes the agent or the collector.
+        self._translator = _CustomCollector(resource_attribute_filter=LABELLED_RESOURCE_ATTRIBUTES.__contains__)
         self._lock = threading.Lock()
         self._pending: MetricsData | None = None
         self._families: list[Metric] = []

@@ -51,8 +51,13 @@ def test_spool_line_matches_metrics_endpoint_and_logs_are_bridged(tmp_path: Path
             text = resp.read().decode()
     finally:
         agent.stop()
-    prom = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if not k.startswith("otel_scope_")))): s.value
+    resource_labels = {"host_name", "service_name"}
+    prom = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items()
+                                  if not k.startswith("otel_scope_") and k not in resource_labels))): s.value
             for fam in text_string_to_metric_families(text) for s in fam.samples}
+    memory = next(s for fam in text_string_to_metric_families(text) for s in fam.samples
+                  if s.name == "system_memory_limit_bytes")
+    assert memory.labels["service_name"] == "otel-mon" and memory.labels["host_name"]
     lines = spool_lines(tmp_path, "metrics")
     assert len(lines) >= 1
     first = json_format.Parse(lines[0], MetricsData())  # the start-up collection, the one /metrics served

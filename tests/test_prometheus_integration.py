@@ -94,6 +94,11 @@ def test_prometheus_sees_semconv_series_and_sane_cpu_rate(scraped: tuple[Prometh
     net = prom.query('rate(system_network_io_bytes_total{network_interface_name="lo"}[5s])')
     assert {r["metric"]["network_io_direction"] for r in net} == {"receive", "transmit"}
     assert all(float(r["value"][1]) >= 0 for r in net)
+    # Dashboards filter on host_name: the agent labels its series like the collector path does.
+    import socket
+
+    labelled = prom.query(f'system_memory_limit_bytes{{host_name="{socket.gethostname()}", service_name="otel-mon"}}')
+    assert len(labelled) == 1
     info = prom.query("target_info")
     assert info and info[0]["metric"]["service_name"] == "otel-mon" and info[0]["metric"]["os_type"] == "linux"
     # No duplicate python process_* series from prometheus_client's default collectors.
