@@ -78,7 +78,8 @@ class Agent:
         if settings.http.enabled:
             from otel_mon.http.server import HttpServer
 
-            self.http = HttpServer(settings.http, self.telemetry.registry, self.health, self._ready.is_set)
+            self.http = HttpServer(settings.http, self.telemetry.registry, self.health, self._ready.is_set,
+                                   version=lambda: self.telemetry.bridge.generation)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:

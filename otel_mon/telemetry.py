@@ -57,10 +57,12 @@ class PrometheusBridge:
         self._lock = threading.Lock()
         self._pending: MetricsData | None = None
         self._families: list[Metric] = []
+        self.generation = 0  # collections received: what /metrics bodies are cached against
 
     def update(self, data: MetricsData) -> None:
         with self._lock:
             self._pending = data
+            self.generation += 1
 
     def collect(self) -> list[Metric]:
         with self._lock:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gzip
 import html
 import json
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,33 @@ def render_metrics(registry: CollectorRegistry, accept: str | None, accept_encod
         body = gzip.compress(body)
         headers.append(("Content-Encoding", "gzip"))
     return Response(200, tuple(headers), body)
+
+
+class MetricsCache:
+    """Rendered /metrics bodies per (format, gzip), kept until the data behind them changes.
+
+    ``version`` names the data (the agent's collection count): every scrape of one interval, from one
+    Prometheus or an HA pair, gets the same bytes, so only the first pays for rendering and compressing.
+    """
+
+    def __init__(self, registry: CollectorRegistry, version: Callable[[], object]) -> None:
+        self.registry = registry
+        self.version = version
+        self._lock = threading.Lock()
+        self._at: object = object()
+        self._bodies: dict[tuple[str, bool], Response] = {}
+
+    def render(self, accept: str | None, accept_encoding: str | None) -> Response:
+        _, content_type = choose_encoder(accept or "")
+        key = (content_type, gzip_allowed(accept_encoding))
+        version = self.version()
+        with self._lock:
+            if version != self._at:
+                self._at, self._bodies = version, {}
+            cached = self._bodies.get(key)
+            if cached is None:
+                cached = self._bodies[key] = render_metrics(self.registry, accept, accept_encoding)
+            return cached
 
 
 def gzip_allowed(accept_encoding: str | None) -> bool:

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from otel_mon import __version__
 from otel_mon.config import HttpConfig
 from otel_mon.http.auth import authorized, tls_context, unauthorized
-from otel_mon.http.render import Response, render_index, render_json, render_metrics, render_text
+from otel_mon.http.render import MetricsCache, Response, render_index, render_json, render_metrics, render_text
 
 log = logging.getLogger("otel_mon.http")
 
@@ -52,14 +52,18 @@ class HttpServer:
         registry: CollectorRegistry,
         health: Callable[[], tuple[int, dict[str, Any]]],
         ready: Callable[[], bool],
+        version: Callable[[], object] | None = None,
     ) -> None:
+        """``version``, when given, names the data behind ``registry``: bodies are cached until it changes."""
         self._cfg = cfg
         self._registry = registry
+        cache = MetricsCache(registry, version) if version is not None else None
         self._health = health
         self._ready = ready
         self._routes: dict[str, Route] = {
             "/": lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]),
-            "/metrics": lambda accept, encoding: render_metrics(self._registry, accept, encoding),
+            "/metrics": cache.render if cache is not None else (
+                lambda accept, encoding: render_metrics(self._registry, accept, encoding)),
             "/health": lambda accept, encoding: render_json(*self._health()),
             "/ready": lambda accept, encoding: self._render_ready(),
         }
