@@ -14,7 +14,16 @@ from collections.abc import Sequence
 
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics import _Gauge as Gauge  # the synchronous gauge, only exported under this name
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     MetricExporter,
@@ -77,7 +86,7 @@ class PushReader(MetricReader):
     """Collected by the agent loop once per interval; hands each batch to /metrics and to the exporters."""
 
     def __init__(self, exporters: Sequence[MetricExporter], bridge: PrometheusBridge | None = None) -> None:
-        super().__init__(preferred_temporality={k: AggregationTemporality.CUMULATIVE for k in _INSTRUMENT_TYPES})
+        super().__init__(preferred_temporality=CUMULATIVE)
         self.exporters = list(exporters)
         self.bridge = bridge
 
@@ -97,20 +106,13 @@ class PushReader(MetricReader):
             exporter.shutdown(timeout_millis=timeout_millis)
 
 
-def _instrument_types() -> list[type]:
-    from opentelemetry.sdk.metrics import (
-        Counter,
-        Histogram,
-        ObservableCounter,
-        ObservableGauge,
-        ObservableUpDownCounter,
-        UpDownCounter,
-    )
-
-    return [Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge]
-
-
-_INSTRUMENT_TYPES = _instrument_types()
+# Cumulative for every instrument kind: each batch (a spool line, a /metrics render) then stands on its own
+# for replay, report, a restarted forwarder and Prometheus.
+CUMULATIVE: dict[type, AggregationTemporality] = {
+    kind: AggregationTemporality.CUMULATIVE
+    for kind in (Counter, UpDownCounter, Histogram, Gauge, ObservableCounter, ObservableUpDownCounter,
+                 ObservableGauge)
+}
 
 
 def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tuple[LoggerProvider, logging.Handler]:

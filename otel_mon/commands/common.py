@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from otel_mon import config
@@ -85,3 +86,15 @@ def resolve_data_dir(args: argparse.Namespace) -> str | None:
         for problem in exc.problems:
             print(f"otel-mon: config error: {problem}", file=sys.stderr)
         return None
+
+
+def spool_root(args: argparse.Namespace, prog: str) -> tuple[Path | None, int]:
+    """The spool directory to read, or (None, exit code) after saying why on stderr."""
+    data_dir = resolve_data_dir(args)
+    if data_dir is None:
+        return None, 2
+    root = Path(data_dir)
+    if not root.is_dir():
+        print(f"{prog}: no spool at {str(root)!r} (directory does not exist)", file=sys.stderr)
+        return None, 1
+    return root, 0

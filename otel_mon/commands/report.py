@@ -10,10 +10,9 @@ import json
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from otel_mon.commands.common import add_data_dir_options, resolve_data_dir
+from otel_mon.commands.common import add_data_dir_options, spool_root
 from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import SpoolReader
 from otel_mon.spool.report import build_report, format_table
@@ -80,13 +79,9 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"otel-mon report: error: {exc}", file=sys.stderr)
         return 2
-    data_dir = resolve_data_dir(args)
-    if data_dir is None:
-        return 2
-    root = Path(data_dir)
-    if not root.is_dir():
-        print(f"otel-mon report: no spool at {str(root)!r} (directory does not exist)", file=sys.stderr)
-        return 1
+    root, code = spool_root(args, "otel-mon report")
+    if root is None:
+        return code
     reader = SpoolReader(root, "metrics")
     report = build_report((r.data for r in reader.records(since=start, until=end)), since=start, until=end)
     if reader.corrupt:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
-from otel_mon.commands.common import add_data_dir_options, resolve_data_dir
+from otel_mon.commands.common import add_data_dir_options, spool_root
 from otel_mon.spool.reader import Record, SpoolReader
 from otel_mon.spool.render import render_logs, render_metrics
 from otel_mon.spool.segments import Signal
@@ -46,13 +45,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"otel-mon tail: error: -n needs a whole number >= 0 and --interval a number > 0 "
               f"(got {args.lines!r}, {args.interval!r})", file=sys.stderr)
         return 2
-    data_dir = resolve_data_dir(args)
-    if data_dir is None:
-        return 2
-    root = Path(data_dir)
-    if not root.is_dir():
-        print(f"otel-mon tail: no spool at {str(root)!r} (directory does not exist)", file=sys.stderr)
-        return 1
+    root, code = spool_root(args, "otel-mon tail")
+    if root is None:
+        return code
     reader = SpoolReader(root, signal)
     try:
         records, end = reader.last(count)

@@ -15,29 +15,15 @@ from opentelemetry.exporter.otlp.json.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
-from opentelemetry.sdk.metrics import (
-    Counter,
-    Histogram,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
-)
-from opentelemetry.sdk.metrics import _Gauge as Gauge  # the synchronous gauge, only exported under this name
-from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from otel_mon.spool import lines as spool_lines
 from otel_mon.spool.segments import Signal
 from otel_mon.spool.writer import REASON_OVERSIZE, SpoolWriter
+from otel_mon.telemetry import CUMULATIVE
 
 log = logging.getLogger(__name__)
 
-# Cumulative for every instrument: a line then stands on its own (replay, report, a restarted forwarder).
-CUMULATIVE: dict[type, AggregationTemporality] = {
-    kind: AggregationTemporality.CUMULATIVE
-    for kind in (Counter, UpDownCounter, Histogram, Gauge, ObservableCounter, ObservableUpDownCounter,
-                 ObservableGauge)
-}
 
 
 class _SpoolSink:
