@@ -80,3 +80,23 @@ def test_snapshot_from_fake_root() -> None:
     doc = json.loads(out.stdout)
     assert doc["metrics"]["system.memory.limit"]["points"][0]["value"] == 8000000 * 1024
     assert "system.cpu.utilization" not in doc["metrics"]  # one read: no utilisation
+
+
+def test_repeated_sigterm_stops_the_agent_cleanly(start_agent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A burst of signals (systemd, an impatient operator) must stop the agent, never wedge it."""
+    import os
+    import signal as sig
+    import time
+
+    agent = start_agent("--interval", "100ms", "--data-dir", str(tmp_path / "spool"))
+    deadline = time.monotonic() + 20
+    while agent.proc.poll() is None and time.monotonic() < deadline:  # signals keep coming while it stops
+        try:  # pairs, like GNU timeout (the child, then its process group): the second lands mid-handler
+            os.kill(agent.proc.pid, sig.SIGTERM)
+            os.kill(agent.proc.pid, sig.SIGTERM)
+        except ProcessLookupError:
+            break
+        time.sleep(0.0005)
+    # Stopped, not wedged; once Python is finalizing, a late SIGTERM may still end it with -15.
+    assert agent.proc.wait(5) in (0, -sig.SIGTERM)
+    assert "signal received, stopping" in agent.stderr() and "otel-mon stopped" in agent.stderr()

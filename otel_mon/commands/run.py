@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from types import FrameType
@@ -47,18 +48,42 @@ def main(args: argparse.Namespace) -> int:
         print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
         return 1
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal received, stopping", extra={"signal": signal.Signals(signum).name})
-        agent.request_stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    signals = StopSignals()
     try:
         agent.start()
     except OSError as exc:
         print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
         agent.stop()
         return 1
-    agent.wait()
+    received = signals.wait()
+    log.info("signal received, stopping", extra={"signal": received})
     agent.stop()
     return 0
+
+
+class StopSignals:
+    """SIGTERM / SIGINT delivered through a pipe, not acted on inside a signal handler.
+
+    A Python handler runs between two bytecodes of the main thread, possibly while that thread holds a lock
+    (an Event's, logging's): setting an Event or logging from it can deadlock the agent on a second signal.
+    The C-level wakeup fd writes the signal number to a pipe, the handler does nothing, and the main thread
+    blocks reading the pipe.
+    """
+
+    def __init__(self) -> None:
+        self._read, write = os.pipe()
+        os.set_blocking(write, False)
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _ignore)
+
+    def wait(self) -> str:
+        """Block until SIGTERM or SIGINT arrives; its name."""
+        while True:
+            data = os.read(self._read, 1)
+            if data and data[0] in (signal.SIGTERM, signal.SIGINT):
+                return signal.Signals(data[0]).name
+
+
+def _ignore(_signum: int, _frame: FrameType | None) -> None:
+    """Installed so the signals do not kill the process; the wakeup fd carries them to ``StopSignals``."""

@@ -54,6 +54,12 @@ def allowed(name: str, flt: Filter) -> bool:
     return exclude is None or not exclude.match(name)
 
 
+@functools.lru_cache(maxsize=4096)
+def frozen_attrs(*pairs: tuple[str, str | int]) -> Mapping[str, str | int]:
+    """One shared, read-only attribute mapping per distinct set: built once, reused every collection."""
+    return MappingProxyType(dict(pairs))
+
+
 def read_text(path: str) -> str:
     with open(path, encoding="utf-8", errors="replace") as f:
         return f.read()

@@ -6,7 +6,10 @@ per-caller state, so a second reader (a scrape thread) would see zeros. The firs
 
 from __future__ import annotations
 
+import functools
 import operator
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import psutil
 
@@ -18,9 +21,11 @@ MODES = {
     "user": "user", "nice": "nice", "system": "system", "idle": "idle", "iowait": "iowait",
     "irq": "interrupt", "softirq": "softirq", "steal": "steal",
 }
-_IDLE = ("idle", "iowait")
 _MODE_NAMES = tuple(MODES.values())
+_IDLE_INDEX = tuple(_MODE_NAMES.index(m) for m in ("idle", "iowait"))
 _pick = operator.attrgetter(*MODES)
+# Attribute sets are built once and shared by every collection (nothing downstream mutates them).
+_MODE_ATTRS: tuple[Mapping[str, str | int], ...] = tuple(MappingProxyType({"cpu.mode": m}) for m in _MODE_NAMES)
 _PHYSICAL_EVERY = 60.0
 
 
@@ -29,7 +34,7 @@ class CpuCollector:
 
     def __init__(self, settings: Settings) -> None:
         self.per_cpu = settings.cpu_per_logical
-        self._prev: list[dict[str, float]] | None = None
+        self._prev: list[tuple[float, ...]] | None = None  # per-CPU times when per_cpu, else [totals]
         self._physical: int | None = None
         self._physical_at = float("-inf")
 
@@ -37,10 +42,14 @@ class CpuCollector:
         out = Collected()
         # Per-CPU lines even without per-CPU attributes: their count is the logical CPUs of the host read
         # under root_path (os.cpu_count would be the container's view).
-        per_cpu = [dict(zip(_MODE_NAMES, _pick(t), strict=True)) for t in psutil.cpu_times(percpu=True)]
-        self._times(out, per_cpu)
-        self._utilization(out, per_cpu)
-        self._prev = per_cpu
+        per_cpu: list[tuple[float, ...]] = [_pick(t) for t in psutil.cpu_times(percpu=True)]
+        rows: list[tuple[float, ...]] = per_cpu if self.per_cpu else [_column_sums(per_cpu)]
+        for i, times in enumerate(rows):
+            attrs = _MODE_ATTRS if not self.per_cpu else _per_cpu_attrs(i)
+            for value, mode_attrs in zip(times, attrs, strict=True):
+                out.add("system.cpu.time", value, mode_attrs)
+        self._utilization(out, rows)
+        self._prev = rows
         out.add("system.cpu.logical.count", len(per_cpu))
         if now - self._physical_at >= _PHYSICAL_EVERY:
             self._physical = psutil.cpu_count(logical=False)
@@ -56,33 +65,31 @@ class CpuCollector:
                 out.add("system.cpu.frequency", f.current * 1e6, {"cpu.logical_number": i})
         return out
 
-    def _times(self, out: Collected, per_cpu: list[dict[str, float]]) -> None:
-        if self.per_cpu:
-            for i, times in enumerate(per_cpu):
-                for mode, value in times.items():
-                    out.add("system.cpu.time", value, {"cpu.mode": mode, "cpu.logical_number": i})
-            return
-        for mode in MODES.values():
-            out.add("system.cpu.time", sum(t[mode] for t in per_cpu), {"cpu.mode": mode})
-
-    def _utilization(self, out: Collected, per_cpu: list[dict[str, float]]) -> None:
+    def _utilization(self, out: Collected, rows: list[tuple[float, ...]]) -> None:
         prev = self._prev
-        if prev is None or len(prev) != len(per_cpu):
+        if prev is None or len(prev) != len(rows):
             return
-        deltas = [{m: max(cur[m] - old[m], 0.0) for m in cur} for cur, old in zip(per_cpu, prev, strict=True)]
-        total = {m: sum(d[m] for d in deltas) for m in MODES.values()}
-        elapsed = sum(total.values())
+        deltas = [tuple(max(c - o, 0.0) for c, o in zip(cur, old, strict=True))
+                  for cur, old in zip(rows, prev, strict=True)]
+        total = _column_sums(deltas)
+        elapsed = sum(total)
         if elapsed <= 0:
             return
-        if self.per_cpu:
-            for i, d in enumerate(deltas):
-                cpu_total = sum(d.values())
-                if cpu_total > 0:
-                    for mode, value in d.items():
-                        attrs: dict[str, str | int] = {"cpu.mode": mode, "cpu.logical_number": i}
-                        out.add("system.cpu.utilization", value / cpu_total, attrs)
-        else:
-            for mode, value in total.items():
-                out.add("system.cpu.utilization", value / elapsed, {"cpu.mode": mode})
-        busy = 1.0 - sum(total[m] for m in _IDLE) / elapsed
+        for i, d in enumerate(deltas):
+            row_total = sum(d)
+            if row_total <= 0:
+                continue
+            attrs = _MODE_ATTRS if not self.per_cpu else _per_cpu_attrs(i)
+            for value, mode_attrs in zip(d, attrs, strict=True):
+                out.add("system.cpu.utilization", value / row_total, mode_attrs)
+        busy = 1.0 - sum(total[i] for i in _IDLE_INDEX) / elapsed
         out.reading("cpu", "", round(100.0 * busy, 3))
+
+
+def _column_sums(rows: list[tuple[float, ...]]) -> tuple[float, ...]:
+    return tuple(float(sum(column)) for column in zip(*rows, strict=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _per_cpu_attrs(cpu: int) -> tuple[Mapping[str, str | int], ...]:
+    return tuple(MappingProxyType({"cpu.mode": mode, "cpu.logical_number": cpu}) for mode in _MODE_NAMES)

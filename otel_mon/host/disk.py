@@ -9,7 +9,7 @@ from __future__ import annotations
 import psutil
 
 from otel_mon.config import Filter
-from otel_mon.host.base import Collected, allowed
+from otel_mon.host.base import Collected, allowed, frozen_attrs
 
 
 class DiskCollector:
@@ -28,10 +28,10 @@ class DiskCollector:
                 ("read", c.read_bytes, c.read_count, c.read_time, c.read_merged_count),
                 ("write", c.write_bytes, c.write_count, c.write_time, c.write_merged_count),
             ):
-                attrs = {"system.device": dev, "disk.io.direction": direction}
+                attrs = frozen_attrs(("system.device", dev), ("disk.io.direction", direction))
                 out.add("system.disk.io", nbytes, attrs)
                 out.add("system.disk.operations", ops, attrs)
                 out.add("system.disk.operation_time", ms / 1000.0, attrs)
                 out.add("system.disk.merged", merged, attrs)
-            out.add("system.disk.io_time", c.busy_time / 1000.0, {"system.device": dev})
+            out.add("system.disk.io_time", c.busy_time / 1000.0, frozen_attrs(("system.device", dev)))
         return out

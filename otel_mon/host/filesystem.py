@@ -16,7 +16,7 @@ import logging
 import os
 
 from otel_mon.config import FilesystemConfig
-from otel_mon.host.base import Collected, allowed, read_text
+from otel_mon.host.base import Collected, allowed, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
 from otel_mon.host.statfs import StatFn, StatPool
@@ -83,17 +83,18 @@ class FilesystemCollector:
 
     @staticmethod
     def _emit(out: Collected, m: Mount, frsize: int, blocks: int, bfree: int, bavail: int) -> None:
-        base = {
-            "system.device": m.device,
-            "system.filesystem.type": m.fstype,
-            "system.filesystem.mode": "ro" if "ro" in m.options else "rw",
-            "system.filesystem.mountpoint": m.mountpoint,
-        }
+        pairs = (
+            ("system.device", m.device),
+            ("system.filesystem.type", m.fstype),
+            ("system.filesystem.mode", "ro" if "ro" in m.options else "rw"),
+            ("system.filesystem.mountpoint", m.mountpoint),
+        )
+        base = frozen_attrs(*pairs)
         used = (blocks - bfree) * frsize
         free = bavail * frsize
         reserved = (bfree - bavail) * frsize
         for state, value in (("used", used), ("free", free), ("reserved", reserved)):
-            out.add("system.filesystem.usage", value, {**base, "system.filesystem.state": state})
+            out.add("system.filesystem.usage", value, frozen_attrs(*pairs, ("system.filesystem.state", state)))
         out.add("system.filesystem.limit", blocks * frsize, base)
         if used + free > 0:
             util = used / (used + free)

@@ -14,6 +14,7 @@ class LoadCollector:
 
     def __init__(self, paths: HostPaths) -> None:
         self.paths = paths
+        self.ncpu = os.cpu_count() or 1
 
     def collect(self, now: float) -> Collected:
         out = Collected()
@@ -21,7 +22,7 @@ class LoadCollector:
         out.add("system.cpu.load_average.1m", one)
         out.add("system.cpu.load_average.5m", five)
         out.add("system.cpu.load_average.15m", fifteen)
-        out.reading("load", "", one / (os.cpu_count() or 1))
+        out.reading("load", "", one / self.ncpu)
         out.reading("load.1m", "", one)
         out.reading("load.5m", "", five)
         out.reading("load.15m", "", fifteen)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psutil
 
-from otel_mon.host.base import Collected
+from otel_mon.host.base import Collected, frozen_attrs
 
 
 class MemoryCollector:
@@ -18,9 +18,10 @@ class MemoryCollector:
         used = max(vm.total - vm.free - vm.buffers - vm.cached, 0)
         states = {"used": used, "free": vm.free, "buffers": vm.buffers, "cached": vm.cached}
         for state, value in states.items():
-            out.add("system.memory.usage", value, {"system.memory.state": state})
+            attrs = frozen_attrs(("system.memory.state", state))
+            out.add("system.memory.usage", value, attrs)
             if vm.total:
-                out.add("system.memory.utilization", value / vm.total, {"system.memory.state": state})
+                out.add("system.memory.utilization", value / vm.total, attrs)
         out.add("system.memory.limit", vm.total)
         if vm.total:
             # What `free` calls used: memory not available for new work (counts unreclaimable caches too).

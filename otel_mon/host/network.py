@@ -9,7 +9,7 @@ from __future__ import annotations
 import psutil
 
 from otel_mon.config import Filter
-from otel_mon.host.base import Collected, allowed, rate
+from otel_mon.host.base import Collected, allowed, frozen_attrs, rate
 
 
 class NetworkCollector:
@@ -29,7 +29,7 @@ class NetworkCollector:
                 ("receive", c.bytes_recv, c.packets_recv, c.errin, c.dropin),
                 ("transmit", c.bytes_sent, c.packets_sent, c.errout, c.dropout),
             ):
-                attrs = {"network.interface.name": nic, "network.io.direction": direction}
+                attrs = frozen_attrs(("network.interface.name", nic), ("network.io.direction", direction))
                 out.add("system.network.io", nbytes, attrs)
                 out.add("system.network.packet.count", packets, attrs)
                 out.add("system.network.errors", errors, attrs)

@@ -76,10 +76,10 @@ def parse_statm(text: str, page_size: int) -> tuple[int, int]:
 
 
 def parse_status_threads(text: str) -> int:
-    for line in text.splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    raise ValueError("no Threads: line")
+    at = text.find("\nThreads:")
+    if at < 0:
+        raise ValueError("no Threads: line")
+    return int(text[at + 9 : text.find("\n", at + 9)].split()[0])
 
 
 def parse_os_release(text: str) -> dict[str, str]:

@@ -10,10 +10,14 @@ import os
 import resource
 import time
 
-from otel_mon.host.base import Collected, read_text
+from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.procfs import parse_statm, parse_status_threads
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_USER = frozen_attrs(("cpu.mode", "user"))
+_SYSTEM = frozen_attrs(("cpu.mode", "system"))
+_VOLUNTARY = frozen_attrs(("process.context_switch.type", "voluntary"))
+_INVOLUNTARY = frozen_attrs(("process.context_switch.type", "involuntary"))
 
 
 class SelfCollector:
@@ -27,20 +31,20 @@ class SelfCollector:
     def collect(self, now: float) -> Collected:
         out = Collected()
         ru = resource.getrusage(resource.RUSAGE_SELF)
-        out.add("process.cpu.time", ru.ru_utime, {"cpu.mode": "user"})
-        out.add("process.cpu.time", ru.ru_stime, {"cpu.mode": "system"})
+        out.add("process.cpu.time", ru.ru_utime, _USER)
+        out.add("process.cpu.time", ru.ru_stime, _SYSTEM)
         wall = time.monotonic()
         if self._prev is not None and wall > self._prev[0]:
             span = (wall - self._prev[0]) * self._ncpu
-            out.add("process.cpu.utilization", max(ru.ru_utime - self._prev[1], 0.0) / span, {"cpu.mode": "user"})
-            out.add("process.cpu.utilization", max(ru.ru_stime - self._prev[2], 0.0) / span, {"cpu.mode": "system"})
+            out.add("process.cpu.utilization", max(ru.ru_utime - self._prev[1], 0.0) / span, _USER)
+            out.add("process.cpu.utilization", max(ru.ru_stime - self._prev[2], 0.0) / span, _SYSTEM)
         self._prev = (wall, ru.ru_utime, ru.ru_stime)
         vms, rss = parse_statm(read_text("/proc/self/statm"), _PAGE)
         out.add("process.memory.usage", rss)
         out.add("process.memory.virtual", vms)
         out.add("process.thread.count", parse_status_threads(read_text("/proc/self/status")))
         out.add("process.unix.file_descriptor.count", len(os.listdir("/proc/self/fd")))
-        out.add("process.context_switches", ru.ru_nvcsw, {"process.context_switch.type": "voluntary"})
-        out.add("process.context_switches", ru.ru_nivcsw, {"process.context_switch.type": "involuntary"})
+        out.add("process.context_switches", ru.ru_nvcsw, _VOLUNTARY)
+        out.add("process.context_switches", ru.ru_nivcsw, _INVOLUNTARY)
         out.add("process.uptime", max(time.time() - self.started, 0.0))
         return out
