@@ -12,6 +12,8 @@ Run by hand (``make bench`` or ``python benchmarks/bench_core.py``); results go 
 from __future__ import annotations
 
 import argparse
+import gzip
+import http.client
 import os
 import resource
 import shutil
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -187,19 +190,31 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def scrape(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        body = resp.read().decode()
+# What Prometheus 2.x sends: OpenMetrics preferred, gzip accepted, one kept-alive connection per target.
+SCRAPE_HEADERS = {
+    "Accept": "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
+              "text/plain;version=0.0.4;q=0.3,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+}
+
+
+def scrape(conn: http.client.HTTPConnection) -> int:
+    conn.request("GET", "/metrics", headers=SCRAPE_HEADERS)
+    resp = conn.getresponse()
+    raw = resp.read()
+    body = (gzip.decompress(raw) if resp.getheader("Content-Encoding") == "gzip" else raw).decode()
     return sum(1 for line in body.splitlines() if line and not line.startswith("#"))
 
 
 def scrape_cost(pid: int, url: str, n: int, pace: float) -> tuple[float, int]:
     """CPU seconds the server process spent per scrape, and samples per scrape."""
-    samples = scrape(url)
+    parsed = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=10)
+    samples = scrape(conn)
     start = cpu_seconds(pid)
     next_at = time.monotonic()
     for _ in range(n):
-        samples = scrape(url)
+        samples = scrape(conn)
         next_at += pace
         time.sleep(max(0.0, next_at - time.monotonic()))
     return (cpu_seconds(pid) - start) / n, samples
@@ -219,7 +234,9 @@ while True:
 """
 
 
-def servers_bench(n: int, pace: float, interval: float) -> list[tuple[str, float, int, int]]:
+def servers_bench(
+    n: int, pace: float, interval: float, extra: tuple[str, ...] = ()
+) -> list[tuple[str, float, int, int]]:
     """CPU per scrape of each server, scraped every ``pace`` s; the agent collects every ``interval`` s."""
     rows = []
     work = Path(tempfile.mkdtemp(prefix="otel-mon-bench-"))
@@ -229,7 +246,7 @@ def servers_bench(n: int, pace: float, interval: float) -> list[tuple[str, float
     env["PYTHONPATH"] = str(ROOT)
     procs.append(("otel-mon", subprocess.Popen(
         [sys.executable, "-m", "otel_mon", "run", "--listen", f"127.0.0.1:{port}", "--interval", f"{interval}s",
-         "--data-dir", str(work / "data"), "--log-level", "warning"], env=env, cwd=work,
+         "--data-dir", str(work / "data"), "--log-level", "warning", *extra], env=env, cwd=work,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), f"http://127.0.0.1:{port}/metrics"))
     ne = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
     if ne:
@@ -282,12 +299,13 @@ def main() -> int:
     print(f"   contrib (no conns)  {t_contrib_nc * 1e3:7.3f} ms  {contrib_nc_points:4d} points   "
           f"ratio {t_ours / t_contrib_nc:.2f}x")
 
-    scenarios = (
-        ("equal cadence: the agent collects (and spools) once per scrape", args.pace, args.pace),
-        ("default cadence, time-scaled: collection every 10 units, scrape every 15", args.pace * 1.5, args.pace),
+    scenarios: tuple[tuple[str, float, float, tuple[str, ...]], ...] = (
+        ("equal cadence: the agent collects (and spools) once per scrape", args.pace, args.pace, ()),
+        ("equal cadence, Prometheus role only (spool off)", args.pace, args.pace, ("--set", "spool.enabled=false")),
+        ("default cadence, time-scaled: collection every 10 units, scrape every 15", args.pace * 1.5, args.pace, ()),
     )
-    for title, pace, interval in scenarios:
-        rows = servers_bench(args.scrapes, pace, interval)
+    for title, pace, interval, extra in scenarios:
+        rows = servers_bench(args.scrapes, pace, interval, extra)
         base = {name: cost for name, cost, _, _ in rows}
         print(f"\n3./4. CPU per scrape, {title} ({args.scrapes} scrapes every {pace:g}s, agent interval {interval:g}s)")
         for name, cost, samples, rss in rows:
