@@ -81,6 +81,9 @@ def bare_reads() -> Callable[[], object]:
     settings = config.load(env={})
     from otel_mon.host.filesystem import select_mounts
 
+    with open("/proc/self/mounts") as f:  # the mounts the sampler reports, chosen once (selection is not a read)
+        mountpoints = [m.mountpoint for m in select_mounts(parse_mounts(f.read()), settings.filesystem)]
+
     def read() -> object:
         psutil.cpu_times(percpu=True)
         try:
@@ -95,9 +98,9 @@ def bare_reads() -> Callable[[], object]:
                 f.read()
         psutil.disk_io_counters(perdisk=True, nowrap=False)
         psutil.net_io_counters(pernic=True, nowrap=False)
-        with open("/proc/self/mounts") as f:
-            for m in select_mounts(parse_mounts(f.read()), settings.filesystem):
-                os.statvfs(m.mountpoint)
+        psutil.disk_partitions(all=True)  # the mount table, parsed by psutil's C code
+        for mountpoint in mountpoints:
+            os.statvfs(mountpoint)
         psutil.sensors_temperatures()
         resource.getrusage(resource.RUSAGE_SELF)
         os.listdir("/proc/self/fd")

@@ -46,7 +46,9 @@ def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
 
 
+@functools.lru_cache(maxsize=4096)
 def allowed(name: str, flt: Filter) -> bool:
+    """Whether ``name`` passes ``flt``; cached, as the same devices and mounts come back every collection."""
     include = _compiled(flt.include)
     if include is not None and not include.match(name):
         return False

@@ -46,14 +46,18 @@ class FilesystemCollector:
         self._stat = stat
         self.pool = StatPool(cfg.timeout, stat)
         self._reported_stuck: set[str] = set()
+        self._table: tuple[str, dict[str, Mount]] = ("", {})  # mount table text -> selected mounts by path
 
     def close(self) -> None:
         self.pool.close()
 
     def collect(self, now: float) -> Collected:
         out = Collected()
-        mounts = select_mounts(parse_mounts(read_text(self.paths.mounts_file())), self.cfg)
-        by_path = {self.paths.rootfs(m.mountpoint): m for m in mounts}
+        text = read_text(self.paths.mounts_file())
+        if text != self._table[0]:  # mounts rarely change: parse and filter only when the table does
+            mounts = select_mounts(parse_mounts(text), self.cfg)
+            self._table = (text, {self.paths.rootfs(m.mountpoint): m for m in mounts})
+        by_path = self._table[1]
         remote = [p for p, m in by_path.items() if m.fstype not in LOCAL_TYPES]
         results, stuck = self.pool.stat_all(remote) if remote else ({}, [])
         for path, m in by_path.items():
