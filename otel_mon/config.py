@@ -9,6 +9,7 @@ sections (``OTEL_MON_HTTP__PORT=9100``). Secrets may also come from ``<KEY>_FILE
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,6 +80,10 @@ class HttpConfig:
             raise ValueError(f"port: invalid value {self.port!r}: expected 0-65535")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("tls_cert: invalid value: tls_cert and tls_key must be set together")
+        for name in ("tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path and not os.access(path, os.R_OK):
+                raise ValueError(f"{name}: invalid value {path!r}: not a readable file")
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,18 @@ def _otel_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
             out["resource_attributes"] = schema.parse_key_values(env["OTEL_RESOURCE_ATTRIBUTES"])
         except ValueError as exc:
             problems.append(f"OTEL_RESOURCE_ATTRIBUTES: invalid value {env['OTEL_RESOURCE_ATTRIBUTES']!r}: {exc}")
-    if "OTEL_METRIC_EXPORT_INTERVAL" in env:
-        raw = env["OTEL_METRIC_EXPORT_INTERVAL"].strip()
+    raw = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
+    if raw:  # the specification: an empty variable is unset
         try:
-            out["interval"] = float(raw) / 1000.0
+            ms = float(raw)
         except ValueError:
+            ms = math.nan
+        if not math.isfinite(ms):
             problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: invalid value {raw!r}: expected milliseconds")
+        elif ms < 100:
+            problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: invalid value {raw!r}: must be at least 100 (ms)")
+        else:
+            out["interval"] = ms / 1000.0
     otlp, otlp_problems = otlp_from_env(env)
     if otlp:
         out["otlp"] = otlp
@@ -182,9 +193,12 @@ def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[s
             continue
         if from_file:
             try:
-                value = Path(value).read_text().strip()
+                value = Path(value).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 problems.append(f"{key}: cannot read {value!r}: {exc.strerror}")
+                continue
+            except UnicodeDecodeError:
+                problems.append(f"{key}: cannot read {value!r}: not UTF-8 text")
                 continue
         schema.set_path(out, dotted, value)
     return out, problems
@@ -231,9 +245,11 @@ def _resolve(cls: Any, name: str) -> Any:
 
 def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"config: cannot read {str(path)!r}: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"config: cannot read {str(path)!r}: not UTF-8 text"]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

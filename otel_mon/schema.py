@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import keyword
+import math
 import re
 import types
 import typing
@@ -25,6 +26,9 @@ _SIZE_UNITS = {
     "t": 1000**4, "tb": 1000**4, "ki": 1024, "kib": 1024, "mi": 1024**2, "mib": 1024**2,
     "gi": 1024**3, "gib": 1024**3, "ti": 1024**4, "tib": 1024**4,
 }
+
+
+MAX_DURATION = 365 * 86400.0
 
 
 class Duration(float):
@@ -60,8 +64,10 @@ def parse_duration(raw: Any) -> float:
         if not match:
             raise ValueError("expected a duration such as 10s, 500ms or 2m")
         value = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if value < 0:
-        raise ValueError("expected a duration that is not negative")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("expected a finite duration that is not negative")
+    if value > MAX_DURATION:  # every duration ends up in a wait(): beyond this the OS timeout overflows
+        raise ValueError("expected a duration of at most 365d")
     return value
 
 
@@ -69,13 +75,16 @@ def parse_size(raw: Any) -> int:
     if isinstance(raw, bool):
         raise ValueError("expected a size such as 32MiB or 1GiB")
     if isinstance(raw, (int, float)):
-        value = int(raw)
+        number = float(raw)
     else:
         match = _SIZE_RE.match(str(raw))
         if not match:
             raise ValueError("expected a size such as 32MiB or 1GiB")
         unit = (match.group(2) or "b").lower()
-        value = int(float(match.group(1)) * _SIZE_UNITS[unit])
+        number = float(match.group(1)) * _SIZE_UNITS[unit]
+    if not math.isfinite(number):
+        raise ValueError("expected a finite size")
+    value = int(number)
     if value < 0:
         raise ValueError("expected a size that is not negative")
     return value
@@ -111,9 +120,12 @@ def _coerce_scalar(tp: Any, raw: Any) -> Any:
         if isinstance(raw, bool):
             raise ValueError("expected a number")
         try:
-            return float(raw)
+            number = float(raw)
         except (TypeError, ValueError):
             raise ValueError("expected a number") from None
+        if not math.isfinite(number):
+            raise ValueError("expected a finite number")
+        return number
     if tp is str:
         if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
             return str(raw)
@@ -130,7 +142,13 @@ def _is_optional(tp: Any) -> tuple[bool, Any]:
     return False, tp
 
 
-def _coerce(tp: Any, raw: Any, path: str, problems: list[str]) -> Any:
+def _coerce(tp: Any, raw: Any, path: str, problems: list[str], secret: bool = False) -> Any:
+    """``raw`` as ``tp``; problems name the path and the value (``'***'`` for a secret field)."""
+    shown = "'***'" if secret else None
+
+    def fmt(value: Any) -> str:
+        return shown or _fmt(value)
+
     optional, inner = _is_optional(tp)
     if raw is None:
         if optional:
@@ -145,28 +163,32 @@ def _coerce(tp: Any, raw: Any, path: str, problems: list[str]) -> Any:
         allowed = get_args(tp)
         if raw not in allowed:
             hint = _did_you_mean(str(raw), [str(a) for a in allowed])
-            problems.append(f"{path}: invalid value {_fmt(raw)}: expected one of {', '.join(map(str, allowed))}{hint}")
+            problems.append(f"{path}: invalid value {fmt(raw)}: expected one of {', '.join(map(str, allowed))}{hint}")
         return raw
     if origin in (list, tuple):
         (item_tp, *_rest) = get_args(tp) or (str,)
         if isinstance(raw, str):
             raw = [part.strip() for part in raw.split(",") if part.strip()]
         if not isinstance(raw, (list, tuple)):
-            problems.append(f"{path}: invalid value {_fmt(raw)}: expected a list")
+            problems.append(f"{path}: invalid value {fmt(raw)}: expected a list")
             return ()
-        return tuple(_coerce(item_tp, item, f"{path}[{i}]", problems) for i, item in enumerate(raw))
+        return tuple(_coerce(item_tp, item, f"{path}[{i}]", problems, secret) for i, item in enumerate(raw))
     if origin is dict:
         _key_tp, val_tp = get_args(tp)
         if isinstance(raw, str):
-            raw = parse_key_values(raw)
+            try:
+                raw = parse_key_values(raw)
+            except ValueError:
+                problems.append(f"{path}: invalid value {fmt(raw)}: expected key=value pairs separated by commas")
+                return {}
         if not isinstance(raw, dict):
-            problems.append(f"{path}: invalid value {_fmt(raw)}: expected a mapping")
+            problems.append(f"{path}: invalid value {fmt(raw)}: expected a mapping")
             return {}
-        return {str(k): _coerce(val_tp, v, f"{path}.{k}", problems) for k, v in raw.items()}
+        return {str(k): _coerce(val_tp, v, f"{path}.{k}", problems, secret) for k, v in raw.items()}
     try:
         return _coerce_scalar(tp, raw)
     except ValueError as exc:
-        problems.append(f"{path}: invalid value {_fmt(raw)}: {exc}")
+        problems.append(f"{path}: invalid value {fmt(raw)}: {exc}")
         return None
 
 
@@ -212,7 +234,7 @@ def build(cls: type[T], raw: Any, path: str = "", problems: list[str] | None = N
             problems.append(f"{field_path}: unknown key{hint}")
             continue
         before = len(problems)
-        coerced = _coerce(hints[name], value, field_path, problems)
+        coerced = _coerce(hints[name], value, field_path, problems, bool(fields[name].metadata.get("secret")))
         if len(problems) == before:
             kwargs[name] = coerced
     try:

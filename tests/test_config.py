@@ -52,8 +52,12 @@ def test_every_problem_reported_with_field_and_value(tmp_path: Path) -> None:
 
 def test_interval_bounds_and_env_ms() -> None:
     assert config.load(env={"OTEL_METRIC_EXPORT_INTERVAL": "100"}).interval == 0.1
-    got = problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "50"})
-    assert any(p.startswith("interval: invalid value 0.05") for p in got)
+    assert problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "50"}) == [
+        "OTEL_METRIC_EXPORT_INTERVAL: invalid value '50': must be at least 100 (ms)"]
+    assert config.load(env={"OTEL_METRIC_EXPORT_INTERVAL": ""}).interval == 10.0  # empty is unset (OTel spec)
+    assert problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "nan"}) == [
+        "OTEL_METRIC_EXPORT_INTERVAL: invalid value 'nan': expected milliseconds"]
+    assert any(p.startswith("interval: invalid value 0.05") for p in problems(flags={"interval": "50ms"}))
     assert problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "soon"}) == [
         "OTEL_METRIC_EXPORT_INTERVAL: invalid value 'soon': expected milliseconds"]
 
@@ -105,3 +109,35 @@ def test_durations_and_sizes() -> None:
 def test_tls_needs_both_files() -> None:
     assert problems(flags={"http.tls_cert": "/x.pem"}) == [
         "http.tls_cert: invalid value: tls_cert and tls_key must be set together"]
+
+
+def test_non_finite_and_huge_values_are_refused(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("interval: .nan\nfilesystem: {timeout: .inf}\nspool: {max_bytes: .inf}\n"
+                 "connections_interval: 999999999d\n")
+    got = problems(str(f))
+    assert "interval: invalid value nan: expected a finite duration that is not negative" in got
+    assert "filesystem.timeout: invalid value inf: expected a finite duration that is not negative" in got
+    assert "spool.max_bytes: invalid value inf: expected a finite size" in got
+    assert "connections_interval: invalid value '999999999d': expected a duration of at most 365d" in got
+
+
+def test_malformed_key_values_and_secrets_never_echoed(tmp_path: Path) -> None:
+    assert problems(flags={"resource_attributes": "foo"}) == [
+        "resource_attributes: invalid value 'foo': expected key=value pairs separated by commas"]
+    got = problems(env={"OTEL_MON_OTLP__HEADERS": "Authorization Bearer SECRET123"})
+    assert got == ["otlp.headers: invalid value '***': expected key=value pairs separated by commas"]
+    f = tmp_path / "c.yaml"
+    f.write_text("http: {token: [SECRET_TOKEN]}\n")
+    assert problems(str(f)) == ["http.token: invalid value '***': expected a string"]
+
+
+def test_unreadable_or_binary_files_are_one_line(tmp_path: Path) -> None:
+    binary = tmp_path / "c.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert problems(str(binary)) == [f"config: cannot read {str(binary)!r}: not UTF-8 text"]
+    assert problems(env={"OTEL_MON_HTTP__TOKEN_FILE": str(binary)}) == [
+        f"OTEL_MON_HTTP__TOKEN_FILE: cannot read {str(binary)!r}: not UTF-8 text"]
+    missing = str(tmp_path / "nope.pem")
+    assert problems(flags={"http.tls_cert": missing, "http.tls_key": missing}) == [
+        f"http.tls_cert: invalid value {missing!r}: not a readable file"]

@@ -180,3 +180,16 @@ def test_broken_host_degrades_per_domain(fake_root: Callable[[str], Path], caplo
     assert (2.0, {"otel_mon.collector": "memory", "error.type": "FileNotFoundError"}) in errors
     success = dict((a["otel_mon.collector"], v) for v, a in sampler.self_points("otel_mon.collector.success"))
     assert success["memory"] == 0.0 and success["cpu"] == 1.0
+
+
+def test_a_mount_hidden_by_a_later_one_is_not_reported() -> None:
+    """tmpfs over an ext4 /data: statfs answers for the tmpfs, so the ext4 entry must not be reported."""
+    from otel_mon.host.filesystem import select_mounts
+    from otel_mon.host.procfs import parse_mounts
+
+    cfg = config.load(env={}).filesystem
+    table = "/dev/sda1 / ext4 rw 0 0\n/dev/sda2 /data ext4 rw 0 0\ntmpfs /data tmpfs rw 0 0\n"
+    assert [m.mountpoint for m in select_mounts(parse_mounts(table), cfg)] == ["/"]
+    remounted = table + "/dev/sdb1 /data xfs rw 0 0\n"
+    assert [(m.mountpoint, m.device) for m in select_mounts(parse_mounts(remounted), cfg)] == [
+        ("/", "/dev/sda1"), ("/data", "/dev/sdb1")]

@@ -11,6 +11,7 @@ from types import FrameType
 
 from otel_mon.commands.common import add_settings_options, load_settings
 from otel_mon.config import ConfigError
+from otel_mon.http.auth import TlsError
 from otel_mon.logsetup import configure_console
 
 log = logging.getLogger("otel_mon")
@@ -51,6 +52,10 @@ def main(args: argparse.Namespace) -> int:
     signals = StopSignals()
     try:
         agent.start()
+    except TlsError as exc:  # the certificate or key named in the config is unusable: a config problem
+        print(f"otel-mon: config error: {exc}", file=sys.stderr)
+        agent.stop()
+        return 2
     except OSError as exc:
         print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
         agent.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 
 from otel_mon.commands.common import add_settings_options, load_settings
@@ -26,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         wait = parse_duration(args.wait)
     except ValueError as exc:
-        print(f"otel-mon: config error: --wait: invalid value {args.wait!r}: {exc}")
+        print(f"otel-mon: config error: --wait: invalid value {args.wait!r}: {exc}", file=sys.stderr)
         return 2
     from otel_mon.host import registry
     from otel_mon.host.paths import HostPaths
@@ -36,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
     paths = HostPaths(settings.root_path)
     reason = paths.check()
     if reason:
-        print(f"otel-mon: config error: {reason}")
+        print(f"otel-mon: config error: {reason}", file=sys.stderr)
         return 2
     paths.activate()
     sampler = HostSampler(registry.build(settings, paths))

@@ -12,6 +12,9 @@ import psutil
 
 from otel_mon.host.base import Collected
 
+# psutil's names -> semconv network.connection.state values where they differ.
+_STATES = {"syn_recv": "syn_received", "fin_wait1": "fin_wait_1", "fin_wait2": "fin_wait_2", "close": "closed"}
+
 
 class ConnectionsCollector:
     name = "connections"
@@ -26,7 +29,8 @@ class ConnectionsCollector:
             counts: Counter[tuple[str, str]] = Counter()
             for conn in psutil.net_connections(kind="inet"):
                 transport = "tcp" if conn.type == 1 else "udp"  # socket.SOCK_STREAM == 1
-                state = conn.status.lower() if conn.status and conn.status != "NONE" else "none"
+                raw = conn.status.lower() if conn.status and conn.status != "NONE" else "none"
+                state = _STATES.get(raw, raw)
                 counts[(transport, state)] += 1
             self._counts, self._at = counts, now
         out = Collected()

@@ -28,13 +28,17 @@ LOCAL_TYPES = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "exfat"
 
 
 def select_mounts(mounts: list[Mount], cfg: FilesystemConfig) -> list[Mount]:
-    """Mounts passing the filters; a mountpoint mounted over keeps only its last (visible) entry."""
-    chosen: dict[str, Mount] = {}
+    """The visible (last) mount of each mountpoint, when it passes the filters.
+
+    Visibility first: a tmpfs mounted over an ext4 /data hides it, and statfs of /data answers for the tmpfs,
+    so the ext4 entry must not be reported with the tmpfs's figures.
+    """
+    visible: dict[str, Mount] = {}
     for m in mounts:
-        if allowed(m.fstype, cfg.types) and allowed(m.mountpoint, cfg.mountpoints) and allowed(m.device, cfg.devices):
-            chosen.pop(m.mountpoint, None)
-            chosen[m.mountpoint] = m
-    return list(chosen.values())
+        visible.pop(m.mountpoint, None)
+        visible[m.mountpoint] = m
+    return [m for m in visible.values() if allowed(m.fstype, cfg.types)
+            and allowed(m.mountpoint, cfg.mountpoints) and allowed(m.device, cfg.devices)]
 
 
 class FilesystemCollector:

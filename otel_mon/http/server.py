@@ -138,6 +138,7 @@ class HttpServer:
             return
         server.shutdown()
         server.server_close()
+        server.close_connections()
         thread.join()
 
     def __enter__(self) -> HttpServer:
@@ -161,7 +162,29 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: Any, family: socket.AddressFamily, app: HttpServer) -> None:
         self.address_family = family
         self.app = app
+        self._open: set[socket.socket] = set()  # accepted connections, so stop() can end kept-alive ones
+        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every open connection: a kept-alive scraper must not be answered by a stopped server."""
+        with self._open_lock:
+            conns, self._open = list(self._open), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would call getfqdn(), a reverse DNS lookup that can stall start-up.

@@ -140,6 +140,9 @@ def test_encrypted_key_fails_instead_of_prompting(tmp_path: Path, tls_pair: Cert
 
 
 def test_bad_tls_fails_start_before_binding(make_server: Callable[..., HttpServer], tmp_path: Path) -> None:
+    # Readable files (the config checks that) that are no certificate and key.
+    (tmp_path / "c.pem").write_text("not a certificate\n")
+    (tmp_path / "k.pem").write_text("not a key\n")
     server = make_server(tls_cert=str(tmp_path / "c.pem"), tls_key=str(tmp_path / "k.pem"))
     with pytest.raises(TlsError, match=r"c\.pem"):
         server.start()

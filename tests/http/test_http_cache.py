@@ -42,3 +42,21 @@ def test_one_render_per_version_and_format() -> None:
     version[0] = 2  # a new collection: every format renders anew
     assert b"demo_value 2.0" in cache.render(None, None).body
     assert source.calls == 4
+
+
+def test_stop_ends_kept_alive_connections(make_server) -> None:  # type: ignore[no-untyped-def]
+    """A scraper holding its connection open must not be answered by a stopped server."""
+    import http.client
+
+    server = make_server()
+    server.start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn.request("GET", "/ready")
+    assert conn.getresponse().read() is not None
+    server.stop()
+    try:
+        conn.request("GET", "/ready")
+        status = conn.getresponse().status
+    except (ConnectionError, http.client.HTTPException, OSError):
+        status = None
+    assert status is None  # the connection was closed by stop(), no answer after it
