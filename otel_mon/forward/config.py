@@ -78,6 +78,22 @@ def _header_problems(section: str, headers: Mapping[str, str] | None) -> list[st
     return problems
 
 
+_GRPC_KEY_RE = re.compile(r"^[0-9a-z._-]+$")
+
+
+def _grpc_header_problems(section: str, headers: Mapping[str, str]) -> list[str]:
+    """gRPC refuses (locally, for every request) metadata keys outside ``[0-9a-z._-]`` (the sender lowercases
+    keys) and values outside printable ASCII; the message names the key, never the value."""
+    problems = []
+    for key, value in headers.items():
+        if not _GRPC_KEY_RE.match(key.lower()):
+            problems.append(f"{section}headers.{key}: invalid header name for grpc: use 0-9 a-z . _ - only")
+        if any(not 0x20 <= ord(ch) <= 0x7E for ch in value):
+            problems.append(f"{section}headers.{key}: invalid value (not shown) for grpc: "
+                            f"only printable ASCII is allowed")
+    return problems
+
+
 @dataclass(frozen=True)
 class SignalOverride:
     """Per-signal settings (``otlp.metrics.*``, ``otlp.logs.*``); None inherits the section's value."""
@@ -157,6 +173,18 @@ class OtlpConfig:
             problems.append(f"backoff_max: invalid value {self.backoff_max!r}: must be >= backoff_initial")
         if self.poll_interval <= 0:
             problems.append(f"poll_interval: invalid value {self.poll_interval!r}: must be above 0")
+        if not problems:
+            seen: set[str] = set()
+            for signal in SIGNALS:
+                over: SignalOverride = getattr(self, signal)
+                if (over.protocol or self.protocol) != "grpc":
+                    continue
+                own = over.headers or {}
+                inherited = {k: v for k, v in self.headers.items() if k not in own}
+                for problem in (_grpc_header_problems("", inherited) + _grpc_header_problems(f"{signal}.", own)):
+                    if problem not in seen:
+                        seen.add(problem)
+                        problems.append(problem)
         if problems:
             raise ValueError("\n".join(problems))
 

@@ -27,7 +27,7 @@ class CappedLineReader(LineReader):
         self.oversized = 0
 
     def read_line(self) -> bytes | None:
-        raw = self._file.readline(MAX_LINE + 1)
+        raw = self._readline(MAX_LINE + 1)
         if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
             return self._skip_oversized(raw)
         return self._take(raw)
@@ -35,7 +35,7 @@ class CappedLineReader(LineReader):
     def _skip_oversized(self, head: bytes) -> bytes | None:
         skipped = len(head)
         while True:
-            chunk = self._file.readline(MAX_LINE)
+            chunk = self._readline(MAX_LINE)
             skipped += len(chunk)
             if not chunk:
                 self._file.seek(self.offset)

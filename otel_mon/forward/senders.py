@@ -13,7 +13,10 @@ from __future__ import annotations
 import enum
 import gzip
 import http.client
+import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -92,6 +95,9 @@ _GRPC_HOLD = {
     grpc.StatusCode.UNIMPLEMENTED,
 }
 
+# INTERNAL / UNKNOWN raised by our own gRPC stack (no server reached) are held, not rejected.
+_GRPC_LOCAL = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+
 
 class GrpcSender:
     """One long-lived channel; its own reconnect backoff is tied to ours so recovery is noticed promptly."""
@@ -141,9 +147,17 @@ def classify_grpc_error(err: grpc.RpcError) -> Result:
     retry_after = _retry_info(err)
     if code in _GRPC_RETRY or (code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None):
         return Result(Outcome.RETRY, message, retry_after)
-    if code in _GRPC_HOLD:
+    if code in _GRPC_HOLD or (code in _GRPC_LOCAL and _raised_locally(err)):
         return Result(Outcome.HOLD, message)
     return Result(Outcome.REJECT, message)
+
+
+def _raised_locally(err: grpc.RpcError) -> bool:
+    """True when the error never reached a server (e.g. gRPC refusing our own metadata): it says nothing about
+    the batch, so it must not reject it. A server's answer carries "received from peer" in its debug string."""
+    if not hasattr(err, "debug_error_string"):
+        return False
+    return "from peer" not in (err.debug_error_string() or "")
 
 
 def _retry_info(err: grpc.RpcError) -> float | None:
@@ -208,24 +222,39 @@ class HttpSender:
     def send(self, body: bytes, timeout: float | None = None) -> Result:
         data = gzip.compress(body, compresslevel=6) if self.target.compression == "gzip" else body
         limit = timeout or self.target.timeout
+        # The socket timeout bounds each read only; a server trickling bytes would hold us far past ``limit``.
+        # A watchdog shuts the socket down at the deadline of the whole attempt.
+        deadline = time.monotonic() + limit
         # A kept-alive connection the server closed while idle fails on first use: one fresh retry.
         for attempt in (0, 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
             reused = self._conn is not None
+            conn = self._connection(remaining)
+            expired = threading.Event()
+            watchdog = threading.Timer(remaining, _expire, (conn, expired))
+            watchdog.daemon = True
+            watchdog.start()
             try:
-                conn = self._connection(limit)
                 conn.request("POST", self._path, body=data, headers=self._headers)
                 response = conn.getresponse()
                 payload = response.read()
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
+                if expired.is_set():
+                    break
                 if reused and attempt == 0:
                     continue
                 return Result(Outcome.RETRY, _clip(f"{type(exc).__name__}: {exc}"))
-            if response.will_close:
+            finally:
+                watchdog.cancel()
+            if response.will_close or expired.is_set():
                 self.close()
             return self._classify(response.status, response.reason, response.getheader("Retry-After"),
                                   response.getheader("Content-Type") or "", payload)
-        return Result(Outcome.RETRY, "connection failed")  # pragma: no cover - the loop always returns
+        return Result(Outcome.RETRY, f"timed out: no complete answer within {limit:g}s")
+
 
     def _classify(self, status: int, reason: str, retry_after: str | None, content_type: str,
                   payload: bytes) -> Result:
@@ -249,6 +278,17 @@ class HttpSender:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """The attempt's deadline passed: shut the socket down so the blocked read returns now."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _status_message(payload: bytes, content_type: str) -> str:

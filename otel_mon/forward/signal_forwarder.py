@@ -101,7 +101,11 @@ class SignalForwarder:
                 try:
                     self._step()
                 except Exception as exc:  # a bug or an I/O error must not end forwarding for good
-                    log.exception("forwarder %s: unexpected error", self.signal)
+                    self._failures += 1  # a failure like any other: backs off, and ends a stop() promptly
+                    with self._lock:
+                        self.retries += 1
+                    if self._failures == 1:
+                        log.exception("forwarder %s: unexpected error", self.signal)
                     self._note_error(f"{type(exc).__name__}: {exc}")
                     self._stop.wait(self._backoff.next())
         finally:
@@ -224,9 +228,24 @@ class SignalForwarder:
             reader = self._open_reader()
             if reader is None:
                 return None
-            batch = self._fill(reader)
+            try:
+                batch = self._fill(reader)
+            except BaseException:
+                # Lines already taken into the batch would be lost, and the reader's position would run ahead
+                # of the cursor: start over from the saved cursor on the next step.
+                self._drop_reader()
+                raise
             if batch is not None:
                 return batch
+            if reader.damaged:
+                later = [s.stem for s in list_segments(self._dir, self.signal) if s.stem > reader.segment.stem]
+                if not later:
+                    return None
+                self._damaged(reader)
+                self._drop_reader()
+                self._save(Cursor(later[0], 0))
+                rotated_to = None
+                continue
             if rotated_to is not None:
                 reader.close()
                 self._reader = None
@@ -255,8 +274,8 @@ class SignalForwarder:
             index = reader.line - 1
             try:
                 record = parse_line(self.signal, raw)
-            except MalformedLine as exc:
-                self._malformed(reader.segment.stem, index, str(exc))
+            except (MalformedLine, RecursionError, ValueError, TypeError) as exc:  # one bad line: skip it
+                self._malformed(reader.segment.stem, index, str(exc) or type(exc).__name__)
                 continue
             if batch.items and size + len(record.payload) > self._config.max_batch_size:
                 self._carry = (index, record)
@@ -270,6 +289,22 @@ class SignalForwarder:
         with self._lock:
             self.failed["malformed"] += 1
         log.warning("forwarder %s: %s line %d skipped: %s", self.signal, stem, index, why)
+
+    def _damaged(self, reader: SegmentReader) -> None:
+        """A damaged (truncated) gzip segment: its unreadable remainder counts as one malformed line."""
+        with self._lock:
+            self.failed["malformed"] += 1
+        log.warning("forwarder %s: %s is damaged after line %d; the rest of it is skipped: %s", self.signal,
+                    reader.segment.path.name, reader.line, reader.damaged)
+
+    def _drop_reader(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except Exception as exc:  # a failed close must not hide the original error
+                log.debug("forwarder %s: closing %s failed: %s", self.signal, self._reader.path, exc)
+        self._reader = None
+        self._carry = None
 
     def _open_reader(self) -> SegmentReader | None:
         if self._reader is not None:

@@ -32,7 +32,7 @@ class Job:
     rule: str
     instance: str
     value: float | None
-    since: float
+    since: float  # wall clock: when the critical state began
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,20 @@ class ActionTrigger:
         self._last_run = float("-inf")
 
     def due(self, rows: Iterable[Row], now: float) -> list[Job]:
+        """Jobs to run now; ``now`` and each row's ``began`` are monotonic (``since`` when ``began`` is unset)."""
         out: list[Job] = []
         for row in rows:
             key = (row.rule, row.instance)
-            if row.rule not in self.cfg.rules or row.state != State.CRITICAL or row.since is None:
+            began = row.since if row.began is None else row.began
+            if row.rule not in self.cfg.rules or row.state != State.CRITICAL or began is None \
+                    or row.since is None:
                 self._episodes.pop(key, None)
                 continue
-            if self._episodes.get(key) == row.since or now - row.since < self.cfg.after:
+            if self._episodes.get(key) == began or now - began < self.cfg.after:
                 continue
             if now - self._last_run < self.cfg.cooldown:
                 continue  # retried on a later evaluation while the episode lasts
-            self._episodes[key] = row.since
+            self._episodes[key] = began
             self._last_run = now
             out.append(Job(row.rule, row.instance, row.value, row.since))
         return out

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from otel_mon.health.readings import READINGS
 from otel_mon.probes.config import is_blank
-from otel_mon.schema import Duration, secret
+from otel_mon.schema import Duration, redacted, secret
 
 if TYPE_CHECKING:
     from otel_mon.probes.config import ProbeConfig
@@ -78,7 +78,7 @@ DEFAULT_RULES: tuple[RuleConfig, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NotifierConfig:
     """A webhook. The URL (and token) come from ``*_env`` or ``*_file``; inline only with allow_plaintext_secret."""
 
@@ -122,6 +122,10 @@ class NotifierConfig:
             out.append(f"queue_size: invalid value {self.queue_size!r}: must be at least 1")
         if out:
             raise ValueError("\n".join(out))
+
+    def __repr__(self) -> str:  # the default repr would show an inline url or token
+        fields = ", ".join(f"{k}={v!r}" for k, v in redacted(self).items())
+        return f"{type(self).__name__}({fields})"
 
     @property
     def notifier_name(self) -> str:

@@ -1,5 +1,8 @@
 """The pure core of health: readings and a time in, transitions out. No clock, no threads, no I/O.
 
+Durations (sustain, ``forget_after``) are measured on ``now``, a monotonic clock, so a wall-clock step (NTP)
+neither delays nor hastens an alert; ``wall`` only stamps the ``since``/``at`` times people see.
+
 Each rule expands to one instance per key of its reading (every mountpoint, every probe) unless it names
 one. The host state is the worst state of every instance, whatever the order of the rules.
 """
@@ -22,8 +25,9 @@ class Row:
     instance: str
     state: State
     value: float | None
-    since: float | None  # when the state began; None before any data
+    since: float | None  # when the state began (wall clock); None before any data
     why: str
+    began: float | None = None  # when the state began (monotonic clock); None: ``since`` is on that clock
 
 
 class Evaluator:
@@ -33,8 +37,9 @@ class Evaluator:
         self._tracks: dict[str, dict[str, Track]] = {r.name: {} for r in self.rules}
         self._now: float | None = None
 
-    def evaluate(self, readings: Readings, now: float) -> list[Transition]:
-        """Feed one collection's readings taken at ``now`` (seconds, any monotonic-enough clock)."""
+    def evaluate(self, readings: Readings, now: float, wall: float | None = None) -> list[Transition]:
+        """Feed one collection's readings taken at ``now`` (seconds, monotonic) and ``wall`` (default ``now``)."""
+        wall = now if wall is None else wall
         self._now = now
         out: list[Transition] = []
         for rule in self.rules:
@@ -49,13 +54,13 @@ class Evaluator:
                 fresh.add(instance)
                 track = tracks.get(instance)
                 if track is None:
-                    track = tracks[instance] = Track(since=now)
+                    track = tracks[instance] = Track(since=wall, began=now)
                 value = self._value(rule, track, float(raw), now)
-                if value is not None and (t := step(rule, track, value, now, instance)) is not None:
+                if value is not None and (t := step(rule, track, value, now, instance, wall)) is not None:
                     out.append(t)
             for instance in [i for i in tracks if i not in fresh]:
                 track = tracks[instance]
-                t = expire(rule, track, now, instance, self.forget_after)
+                t = expire(rule, track, now, instance, self.forget_after, wall)
                 if t is not None:
                     out.append(t)
                 if track.seen is not None and now - track.seen >= self.forget_after:
@@ -88,5 +93,5 @@ class Evaluator:
                 continue
             for instance in sorted(tracks):
                 t = tracks[instance]
-                out.append(Row(rule.name, instance, t.state, t.value, t.since, why_now(rule, t, now)))
+                out.append(Row(rule.name, instance, t.state, t.value, t.since, why_now(rule, t, now), t.began))
         return out

@@ -57,11 +57,14 @@ class HealthMonitor:
         env: Mapping[str, str] | None = None,
         host: str | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (wall) only stamps the times people see; every duration is measured on ``monotonic``."""
         self.config = config
         self.host = host or socket.gethostname()
         self._sources = list(sources)
         self._clock = clock
+        self._monotonic = monotonic
         self._evaluator = Evaluator(config)
         self._lock = threading.Lock()
         self._rows: list[Row] = self._evaluator.rows()
@@ -101,17 +104,22 @@ class HealthMonitor:
             action.stop(max(deadline - time.monotonic(), 0.0))
 
     # --- the hand-off from the collection loop ------------------------------------------------------------
-    def update(self, readings: Readings, now: float | None = None) -> list[Transition]:
-        """Evaluate one collection's readings (plus the sources'); returns the transitions it caused."""
+    def update(self, readings: Readings, now: float | None = None, wall: float | None = None) -> list[Transition]:
+        """Evaluate one collection's readings (plus the sources'); returns the transitions it caused.
+
+        ``now`` is the monotonic time durations are measured on; ``wall`` the time shown to people. Both come
+        from the monitor's clocks when ``now`` is not given; a ``now`` given alone serves as both.
+        """
         merged: dict[str, Mapping[str, float]] = dict(readings)
         for source in self._sources:
             try:
                 merged.update(source())
             except Exception:  # a broken source costs its readings ("no data"), not the evaluation
                 log.exception("health reading source failed")
-        now = self._clock() if now is None else now
+        if now is None:
+            now, wall = self._monotonic(), self._clock() if wall is None else wall
         with self._lock:
-            transitions = self._evaluator.evaluate(merged, now)
+            transitions = self._evaluator.evaluate(merged, now, wall)
             self._status = self._evaluator.status()
             self._rows = self._evaluator.rows()
             rows, status = self._rows, self._status

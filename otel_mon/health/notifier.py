@@ -114,9 +114,9 @@ class Notifier:
             if self._stop.wait(delay):
                 outcome = Outcome(False, False, f"{outcome.reason}; agent stopping")
                 break
-        self._count(ok=False)
         log.warning("notifier %s failed to deliver %s after %d attempt(s): %s", self.name, messages.subject(t),
                     attempt + 1, outcome.reason, extra=self._extra(t, outcome.reason))
+        self._count(ok=False)  # after the log, so whoever sees the count also finds the record
 
     def _count(self, ok: bool) -> None:
         with self._lock:

@@ -96,7 +96,7 @@ class Transition:
     new: State
     value: float | None
     threshold: float | None  # the threshold of the higher of the two states
-    at: float
+    at: float  # wall clock, shown to people
     why: str
 
 
@@ -104,7 +104,8 @@ class Transition:
 class Track:
     """The mutable state of one rule instance."""
 
-    since: float  # when the current state began
+    since: float  # when the current state began (wall clock, shown to people)
+    began: float = 0.0  # when the current state began (monotonic clock, for durations)
     state: State = State.OK
     value: float | None = None
     seen: float | None = None  # when the last value arrived
@@ -121,8 +122,12 @@ def fmt_duration(seconds: float) -> str:
     return "".join(f"{n}{u}" for n, u in parts if n) or "0s"
 
 
-def step(rule: Rule, track: Track, value: float, now: float, instance: str) -> Transition | None:
-    """Feed one value to an instance; the transition it causes, if any."""
+def step(rule: Rule, track: Track, value: float, now: float, instance: str,
+         wall: float | None = None) -> Transition | None:
+    """Feed one value to an instance; the transition it causes, if any.
+
+    ``now`` measures durations (a monotonic clock); ``wall`` (default ``now``) stamps what people see.
+    """
     if math.isnan(value):
         return None
     track.value, track.seen = value, now
@@ -142,21 +147,24 @@ def step(rule: Rule, track: Track, value: float, now: float, instance: str) -> T
                 break
     if new == track.state:
         return None
-    return _move(rule, track, instance, new, now, _why_changed(rule, track.state, new, value, now, track))
+    return _move(rule, track, instance, new, now, wall, _why_changed(rule, track.state, new, value, now, track))
 
 
-def expire(rule: Rule, track: Track, now: float, instance: str, forget_after: float) -> Transition | None:
+def expire(rule: Rule, track: Track, now: float, instance: str, forget_after: float,
+           wall: float | None = None) -> Transition | None:
     """An instance without data this round: no rise can be pending; after ``forget_after`` it clears."""
     track.pending.clear()
     if track.seen is None or now - track.seen < forget_after or track.state == State.OK:
         return None
-    return _move(rule, track, instance, State.OK, now, f"no data for {fmt_duration(now - track.seen)}")
+    return _move(rule, track, instance, State.OK, now, wall, f"no data for {fmt_duration(now - track.seen)}")
 
 
-def _move(rule: Rule, track: Track, instance: str, new: State, now: float, why: str) -> Transition:
+def _move(rule: Rule, track: Track, instance: str, new: State, now: float, wall: float | None,
+          why: str) -> Transition:
     old = track.state
-    track.state, track.since = new, now
-    return Transition(rule.name, instance, rule.reading, old, new, track.value, rule.threshold(max(old, new)), now,
+    at = now if wall is None else wall
+    track.state, track.since, track.began = new, at, now
+    return Transition(rule.name, instance, rule.reading, old, new, track.value, rule.threshold(max(old, new)), at,
                       why)
 
 

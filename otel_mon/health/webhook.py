@@ -9,12 +9,16 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import socket
 import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from otel_mon import __version__
+from otel_mon.probes.http import Watchdog
+from otel_mon.probes.netutil import connect, resolve
+from otel_mon.probes.result import Deadline
 
 _RESPONSE_LIMIT = 64 * 1024
 
@@ -28,31 +32,56 @@ class Outcome:
 
 
 def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -> Outcome:
+    """One attempt, bounded as a whole by ``timeout``: resolve, connect, TLS, request and answer together.
+
+    Socket timeouts alone bound each read, so a server trickling a byte at a time could hold the attempt
+    indefinitely; the probes' watchdog shuts the socket down at the deadline instead.
+    """
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host = parts.hostname or ""
+    https = parts.scheme == "https"
+    deadline = Deadline(timeout)
+    watchdog = Watchdog(deadline)
     conn: http.client.HTTPConnection
-    if parts.scheme == "https":
+    if https:
         conn = http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=ssl.create_default_context())
     else:
         conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
     headers = {"Content-Type": "application/json", "User-Agent": f"otel-mon/{__version__}"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    raw: socket.socket | None = None
     try:
+        raw = connect(resolve(host, conn.port, deadline), deadline)
+        watchdog.watch(raw)
+        sock = raw
+        if https:
+            sock.settimeout(deadline.remaining())
+            sock = ssl.create_default_context().wrap_socket(raw, server_hostname=host)
+            watchdog.watch(sock)
+        sock.settimeout(deadline.remaining())
+        conn.sock = sock  # http.client uses it instead of connecting on its own
         conn.request("POST", target, body=body, headers=headers)
         response = conn.getresponse()
         payload = response.read(_RESPONSE_LIMIT)
-    except TimeoutError:
-        return Outcome(False, True, f"timeout after {timeout:g}s")
-    except ssl.SSLError as exc:
-        return Outcome(False, True, f"TLS error: {exc.reason or exc.__class__.__name__}")
-    except OSError as exc:
-        return Outcome(False, True, exc.strerror or exc.__class__.__name__)
-    except http.client.HTTPException as exc:
-        return Outcome(False, True, f"bad HTTP response ({exc.__class__.__name__})")
+        if watchdog.fired.is_set():  # cut short at the deadline: the answer may be incomplete
+            raise TimeoutError
+    except Exception as exc:
+        if watchdog.fired.is_set() or isinstance(exc, TimeoutError):
+            return Outcome(False, True, f"timeout after {timeout:g}s")
+        if isinstance(exc, ssl.SSLError):
+            return Outcome(False, True, f"TLS error: {exc.reason or exc.__class__.__name__}")
+        if isinstance(exc, OSError):
+            return Outcome(False, True, exc.strerror or exc.__class__.__name__)
+        if isinstance(exc, http.client.HTTPException):
+            return Outcome(False, True, f"bad HTTP response ({exc.__class__.__name__})")
+        raise
     finally:
+        watchdog.cancel()
         conn.close()
+        if raw is not None:
+            raw.close()
     status = response.status
     if 200 <= status < 300:
         return Outcome(True, False, f"HTTP {status}")

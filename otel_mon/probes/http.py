@@ -58,31 +58,26 @@ def run(cfg: ProbeConfig) -> ProbeResult:
     at = time.time()
     start = time.perf_counter()
     phases: dict[str, float] = {}
-    fired = threading.Event()
-    held: list[socket.socket] = []  # the socket the watchdog shuts down (replaced once TLS wraps it)
+    watchdog = Watchdog(deadline)
     sock: socket.socket | None = None
-    watchdog: threading.Timer | None = None
 
     def mark(name: str) -> None:
         phases[name] = time.perf_counter() - start
 
     def fail(exc: BaseException) -> ProbeResult:
-        reason = describe_error(TimeoutError() if fired.is_set() else exc, cfg.timeout)
+        reason = describe_error(TimeoutError() if watchdog.fired.is_set() else exc, cfg.timeout)
         return ProbeResult(False, time.perf_counter() - start, reason, phases=phases, at=at)
 
     try:
         addrs = resolve(host, port, deadline)
         mark("resolve")
         sock = connect(addrs, deadline)
-        held.append(sock)
         mark("connect")
-        watchdog = threading.Timer(deadline.remaining(), _shutdown, (held, fired))
-        watchdog.daemon = True
-        watchdog.start()
+        watchdog.watch(sock)
         if https:
             sock.settimeout(deadline.remaining())
             sock = _tls_context(cfg.verify_tls).wrap_socket(sock, server_hostname=host)
-            held[0] = sock
+            watchdog.watch(sock)
             mark("tls")
         sock.settimeout(deadline.remaining())
         sock.sendall(_request(cfg, host, port, default_port))
@@ -100,8 +95,7 @@ def run(cfg: ProbeConfig) -> ProbeResult:
     except Exception as exc:
         return fail(exc)
     finally:
-        if watchdog is not None:
-            watchdog.cancel()
+        watchdog.cancel()
         if sock is not None:
             sock.close()
     detail = f"HTTP {response.status}"
@@ -118,6 +112,34 @@ def run(cfg: ProbeConfig) -> ProbeResult:
         if re.search(cfg.body_regex, text) is None:
             return ProbeResult(False, duration, "body does not match body_regex", detail, phases, at)
     return ProbeResult(True, duration, detail=detail, phases=phases, at=at)
+
+
+class Watchdog:
+    """Shuts the watched socket down when a :class:`Deadline` passes, which unblocks whatever is waiting on it.
+
+    Per-call socket timeouts bound each read, not the whole exchange: a peer trickling one byte at a time
+    never trips them. The watchdog bounds the exchange; ``fired`` tells a caller its error was the deadline.
+    """
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.fired = threading.Event()
+        self._deadline = deadline
+        self._held: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
+
+    def watch(self, sock: socket.socket) -> None:
+        """Watch ``sock`` (the first call starts the timer; later calls swap in a wrapping TLS socket)."""
+        if self._held:
+            self._held[0] = sock
+            return
+        self._held.append(sock)
+        self._timer = threading.Timer(self._deadline.remaining(), _shutdown, (self._held, self.fired))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _shutdown(held: list[socket.socket], fired: threading.Event) -> None:

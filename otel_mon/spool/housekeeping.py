@@ -52,8 +52,8 @@ def compress(plain: Path, durable: bool = True) -> Path:
             with gzip.GzipFile(filename=stem + PLAIN, mode="wb", fileobj=raw, compresslevel=6, mtime=int(mtime)) as gz:
                 shutil.copyfileobj(src, gz, _CHUNK)
             raw.flush()
-            if durable:
-                os.fsync(raw.fileno())
+            # Always: the plain file is unlinked below, and a crash must not leave a torn .gz as the only copy.
+            os.fsync(raw.fileno())
         os.utime(tmp, (mtime, mtime))
         os.replace(tmp, final)
     except BaseException:

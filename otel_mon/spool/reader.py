@@ -145,6 +145,9 @@ class SpoolReader:
                         yield reader.line - 1, raw[:-1], reader.offset
             except (EOFError, gzip.BadGzipFile, zlib.error):
                 self.corrupt += 1  # a damaged gzip segment: count it once and move on
+            else:
+                if reader.damaged is not None:
+                    self.corrupt += 1
 
     def _parse(self, stem: str, index: int, raw: bytes) -> Record | None:
         try:

@@ -108,11 +108,10 @@ class SignalLog:
                     self._size, self._repair_to = self._repair_to, None
                 except OSError as exc:
                     return Outcome(error=exc)
-            if self._fd is not None and self._size > 0 and (
-                self._rotate_next
-                or self._size + len(data) > self._cfg.max_file_size
+            if self._fd is not None and (self._rotate_next or (self._size > 0 and (
+                self._size + len(data) > self._cfg.max_file_size
                 or now_us - self._opened_us >= self._cfg.max_file_age * 1_000_000
-            ):
+            ))):
                 self._close_active()
                 outcome.rotated = True
             self._rotate_next = False
@@ -122,14 +121,17 @@ class SignalLog:
                 outcome.error = exc
                 return outcome
             start = self._size
+            written = [0]
             try:
-                _write_all(fd, data)
+                _write_all(fd, data, written)
                 if self._cfg.fsync == "batch":
                     os.fdatasync(fd)
             except OSError as exc:
                 outcome.error = exc
-                # EFBIG: this file cannot grow; a fresh segment can.
-                self._rotate_next = exc.errno == errno.EFBIG
+                # Never append after a cut: a reader may already have read the cut bytes, and new lines in
+                # their place would shift its line count. A fresh segment gives readers a clean end (and
+                # after EFBIG, room to grow); an empty segment that never held a whole line is safe to reuse.
+                self._rotate_next = start > 0 or b"\n" in data[: written[0]]
                 try:
                     os.ftruncate(fd, start)
                 except OSError:
@@ -174,10 +176,12 @@ class SignalLog:
             self._close_active()
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, progress: list[int]) -> None:
+    """Write all of ``data``; ``progress[0]`` holds the bytes written so far (also when this raises)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         if written <= 0:
             raise OSError(errno.EIO, "write made no progress")
+        progress[0] += written
         view = view[written:]

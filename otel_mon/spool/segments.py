@@ -233,6 +233,8 @@ class LineReader:
         self.compressed = path.name.endswith(".gz")
         self.line = 0
         self.offset = 0
+        # Why a damaged (truncated, corrupt) gzip file ended early; reading it then stays at its end.
+        self.damaged: str | None = None
         self._file = open_segment(path)
         if offset > 0 and not self.compressed:
             self._file.seek(offset)
@@ -240,7 +242,17 @@ class LineReader:
 
     def read_line(self) -> bytes | None:
         """The next whole line, newline included; None at the end of what is written so far."""
-        return self._take(self._file.readline())
+        return self._take(self._readline())
+
+    def _readline(self, limit: int = -1) -> bytes:
+        """One ``readline`` of the file; a damaged gzip file reads as ending where the damage starts."""
+        if self.damaged is not None:
+            return b""
+        try:
+            return self._file.readline(limit)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            self.damaged = f"{type(exc).__name__}: {exc}"
+            return b""
 
     def _take(self, raw: bytes) -> bytes | None:
         """``raw`` when it is a whole line (and move past it); else step back before the partial tail."""

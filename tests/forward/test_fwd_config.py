@@ -120,3 +120,27 @@ def test_env_problems_name_the_variable_and_never_echo_headers() -> None:
     ]
     assert "'10s'" in problems[4] and "'zstd'" in problems[3]
     assert not any("secret" in p or "authorization" in p for p in problems)
+
+
+@pytest.mark.parametrize("value", ["s3cr3t-tok\tX", "s3cr3t-tök", "s3cr3t-tok\x7f"])
+def test_grpc_header_values_must_be_printable_ascii(value: str) -> None:
+    with pytest.raises(schema.ConfigError) as info:
+        schema.build(OtlpConfig, {"endpoint": "http://c:4317", "protocol": "grpc",
+                                  "headers": {"x-api-key": value}}, "otlp")
+    problems = info.value.problems
+    assert any(p.startswith("otlp.headers.x-api-key:") for p in problems)
+    assert all("\n" not in p for p in problems) and "s3cr3t" not in "".join(problems)
+    # the same value is left to HTTP, whose client accepts Latin-1 (and tabs)
+    _build({"endpoint": "http://c:4318", "headers": {"x-api-key": "s3cr3t-tok\tX"}})
+
+
+def test_grpc_header_names_and_per_signal_protocol() -> None:
+    with pytest.raises(schema.ConfigError) as info:
+        _build({"endpoint": "http://c:4318", "headers": {"x:key": "v"}, "logs": {"protocol": "grpc"}})
+    assert any("headers.x:key:" in p for p in info.value.problems)
+    with pytest.raises(schema.ConfigError) as info:
+        _build({"endpoint": "http://c:4317", "protocol": "grpc", "metrics": {"headers": {"k": "sécret"}}})
+    assert any(p.startswith("metrics.headers.k:") for p in info.value.problems)
+    assert "sécret" not in "".join(info.value.problems)
+    assert resolve(_build({"endpoint": "http://c:4317", "protocol": "grpc",
+                           "headers": {"Authorization": "Bearer a.b-c_d="}}), "metrics") is not None

@@ -245,3 +245,66 @@ def test_http_classification(status: int, outcome: Outcome) -> None:
         assert "server says no" in result.message and str(status) in result.message
     if outcome is Outcome.RETRY:
         assert result.retry_after == 3.0
+
+
+def test_grpc_metadata_refused_locally_is_held_not_rejected() -> None:
+    """gRPC refuses an illegal metadata value before any server is reached (INTERNAL "Invalid metadata"): that
+    says nothing about the batch, so it must be held and retried, never reject (skip) spool lines."""
+    from otlp_receiver import OtlpReceiver
+
+    from otel_mon.forward.senders import GrpcSender
+
+    body = ExportMetricsServiceRequest().SerializeToString()
+    with OtlpReceiver() as rx:
+        address = rx.grpc_endpoint.split("//", 1)[-1]
+        target = Target(signal="metrics", protocol="grpc", address=address, secure=False,
+                        headers={"x-api-key": "tok\tsuffix"}, compression="none", timeout=5.0)
+        sender = GrpcSender(target)
+        try:
+            result = sender.send(body)
+        finally:
+            sender.close()
+        assert result.outcome is Outcome.HOLD, result
+        assert "tok" not in result.message and rx.requests() == []
+
+
+def test_http_timeout_bounds_the_whole_attempt_not_each_read() -> None:
+    """A server that trickles its answer a byte at a time never trips a per-read timeout; the attempt's
+    deadline must still end it."""
+    import socket
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    done = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                if done.wait(0.1):  # pacing of the trickle, not synchronisation
+                    return
+                try:
+                    conn.send(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    target = Target(signal="metrics", protocol="http/protobuf", address=f"http://127.0.0.1:{port}/v1/metrics",
+                    secure=False, headers={}, compression="none", timeout=0.5)
+    sender = HttpSender(target)
+    try:
+        began = time.monotonic()
+        result = sender.send(b"", 0.5)
+        took = time.monotonic() - began
+    finally:
+        sender.close()
+        done.set()
+        thread.join(5)
+        server.close()
+    assert result.outcome is Outcome.RETRY and "timed out" in result.message, result
+    assert took < 1.5, took  # the whole answer would take ~3.7 s

@@ -146,3 +146,14 @@ def test_action_command_must_be_an_argv_list_of_an_existing_program() -> None:
     assert validate(cfg, [], env={}) == [
         "health.actions[0].command: invalid value 'no-such-program-here': no such executable (an absolute path, "
         "or a name on PATH)"]
+
+
+def test_repr_of_settings_redacts_inline_notifier_secrets() -> None:
+    from otel_mon.config import Settings
+
+    settings = schema.build(Settings, {"health": {"notifiers": [
+        {"kind": "webhook", "url": "https://hooks.example/SECRETPATH", "token": "TOKEN123",
+         "allow_plaintext_secret": True}]}})
+    for text in (repr(settings), str(settings), repr(settings.health.notifiers[0])):
+        assert "SECRETPATH" not in text and "TOKEN123" not in text
+        assert "url='***'" in text and "token='***'" in text and "kind='webhook'" in text

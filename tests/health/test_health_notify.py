@@ -227,3 +227,111 @@ def test_a_full_queue_drops_and_counts(hook: Any) -> None:
     hook.wait_posts(1)
     m.stop(2.0)
     assert m.notifiers[0].counts() == (1, 2)
+
+
+# --- a whole-attempt timeout --------------------------------------------------------------------------------
+@pytest.fixture
+def trickler() -> Iterator[tuple[str, list[float]]]:
+    """A loopback server answering one byte every 50 ms (for 2 s at most): each read succeeds, the whole never."""
+    import threading
+
+    stop = threading.Event()
+    accepted: list[float] = []
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.05)
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                    if len(accepted) and stop.wait(0.05):  # pacing, not synchronisation
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            accepted.append(time.monotonic())
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}/hook/{SECRET}", accepted
+    stop.set()
+    thread.join(2)
+    srv.close()
+
+
+def test_timeout_bounds_the_whole_attempt_against_a_trickling_server(trickler: tuple[str, list[float]]) -> None:
+    from otel_mon.health.webhook import post_json
+
+    url, _ = trickler
+    start = time.monotonic()
+    outcome = post_json(url, b"{}", timeout=0.5)
+    assert time.monotonic() - start < 0.5 + 0.4
+    assert (outcome.ok, outcome.retry, outcome.reason) == (False, True, "timeout after 0.5s")
+
+
+def test_trickled_attempts_fail_and_are_retried_per_policy(trickler: tuple[str, list[float]],
+                                                           started: list[HealthMonitor],
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    url, accepted = trickler
+    m = monitor(None, "webhook", env={"HOOK": url}, timeout=0.3, retries=1, backoff=0.05)
+    started.append(m)
+    m.start()
+    with caplog.at_level(logging.WARNING, logger="otel_mon.health.notify"):
+        start = time.monotonic()
+        feed(m, 95)
+        assert poll(lambda: m.notifiers[0].counts() == (0, 1), timeout=1.5)
+    took = time.monotonic() - start
+    assert len(accepted) == 2 and took < 2 * 0.3 + 0.05 + 0.5
+    assert "after 2 attempt(s): timeout after 0.3s" in caplog.records[-1].getMessage()
+    assert SECRET not in caplog.text
+
+
+# --- durations on the monotonic clock -----------------------------------------------------------------------
+def test_cooldown_and_actions_run_on_the_monotonic_clock_when_the_wall_clock_steps_back() -> None:
+    """The wall clock steps back an hour mid-way: the cooldown and the action's after/cooldown still elapse."""
+    import sys
+
+    from otel_mon.health import ActionConfig
+
+    clocks = {"mono": 0.0, "wall": 1_700_000_000.0}
+    cfg = HealthConfig(rules=(RuleConfig(reading="cpu", warning=75, critical=90),),  # type: ignore[arg-type]
+                       default_for=0, notifiers=(NotifierConfig(kind="webhook", url_env="HOOK", cooldown=60),),  # type: ignore[arg-type]
+                       actions=(ActionConfig(name="fix", rules=("cpu",), command=(sys.executable, "-c", "pass"),
+                                             after=30, cooldown=100),))  # type: ignore[arg-type]
+    m = HealthMonitor(cfg, env={"HOOK": "http://127.0.0.1:9/"}, host="h",  # not started: messages stay queued
+                      clock=lambda: clocks["wall"], monotonic=lambda: clocks["mono"])
+    trigger, notifier = m.actions[0].trigger, m.notifiers[0]
+
+    def at(mono: float, wall_step: float, value: float) -> None:
+        clocks["mono"], clocks["wall"] = mono, clocks["wall"] + wall_step
+        m.update({"cpu": {"": value}})
+
+    at(0, 0, 95)  # critical: first message
+    assert notifier.pending() == 1
+    (row,) = m.health()["rules"]
+    assert row["since"] == "2023-11-14T22:13:20Z"  # wall time for people
+    at(10, -3600, 20)  # recovery inside the cooldown: held; the wall clock stepped back an hour
+    assert notifier.pending() == 1
+    at(60, 50, 20)  # 60 s of monotonic time: the held recovery goes out
+    assert notifier.pending() == 2
+    at(70, 10, 95)  # a new critical episode: a rise goes out at once
+    assert notifier.pending() == 3
+    assert trigger.due(m._evaluator.rows(), 99) == []  # critical for 29 s of after=30
+    (job,) = trigger.due(m._evaluator.rows(), 100)
+    assert job.since == clocks["wall"]  # the episode's wall-clock start
+    clocks["wall"] -= 3600
+    at(130, -3600, 20)
+    at(140, 10, 95)
+    assert trigger.due(m._evaluator.rows(), 199) == []  # action cooldown (100 s from 100) not over
+    assert len(trigger.due(m._evaluator.rows(), 200)) == 1  # over, on time despite two steps back

@@ -181,3 +181,21 @@ def test_probe_failure_default_rule_alerts_and_recovers() -> None:
                                            (10, {"probe.failure": {"web": 1, "dns": 0}}),
                                            (20, {"probe.failure": {"web": 0, "dns": 0}})]
     assert run(ev, steps) == [(10, "web", OK, CRIT), (20, "web", CRIT, OK)]
+
+
+def test_durations_run_on_the_monotonic_clock_when_the_wall_clock_steps_back() -> None:
+    """An NTP step back of an hour: sustain and forget_after still elapse on time; since/at keep wall time."""
+    cfg = HealthConfig(rules=(RuleConfig(reading="cpu", warning=75, critical=90, for_=20),),  # type: ignore[arg-type]
+                       forget_after=60)  # type: ignore[arg-type]
+    ev = Evaluator(cfg)
+    wall = 1_700_000_000.0
+    assert ev.evaluate({"cpu": {"": 95}}, 0, wall) == []
+    assert ev.evaluate({"cpu": {"": 95}}, 10, wall - 3600 + 10) == []  # the wall clock jumped back 1 h
+    (up,) = ev.evaluate({"cpu": {"": 95}}, 20, wall - 3600 + 20)
+    assert (up.old, up.new, up.at) == (State.OK, State.CRITICAL, wall - 3600 + 20)
+    assert up.why == "95 % >= critical threshold 90 % for 20s"
+    (row,) = ev.rows()
+    assert (row.since, row.began) == (wall - 3600 + 20, 20)
+    assert ev.evaluate({"cpu": {}}, 79, wall - 7200) == []  # another step back; 59 s without data
+    (gone,) = ev.evaluate({"cpu": {}}, 80, wall - 7200 + 1)
+    assert (gone.new, gone.why, gone.at) == (State.OK, "no data for 1m", wall - 7200 + 1)

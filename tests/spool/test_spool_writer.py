@@ -283,3 +283,59 @@ def test_fsync_batch_mode_writes_durably(data_dir: Path) -> None:
     finally:
         w.close()
     assert len(whole_lines(segment_files(data_dir)[0])) == 2
+
+
+def test_a_failed_write_ends_the_segment_so_a_reader_that_read_the_cut_line_stays_in_step(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fdatasync fails (EIO) after the line reached the file and a reader read it; the writer cuts it back. New
+    lines must not take its place in that segment, or the reader (past the cut) would skip them uncounted."""
+    from otel_mon.spool.segments import LineReader
+
+    w = SpoolWriter(config(data_dir, fsync="batch", compress=False))
+    try:
+        assert w.append("metrics", [line(0)])
+        first = list_segments(data_dir / "metrics", "metrics")[0]
+        reader = LineReader(first.path)
+        assert reader.read_line() is not None
+        seen: list[bytes | None] = []
+        real = os.fdatasync
+
+        def failing(fd: int) -> None:
+            seen.append(reader.read_line())  # the forwarder reads the line while fdatasync is in flight
+            raise OSError(5, "I/O error")
+
+        monkeypatch.setattr(os, "fdatasync", failing)
+        assert not w.append("metrics", [line(1)])
+        monkeypatch.setattr(os, "fdatasync", real)
+        assert seen[0] is not None and reader.line == 2
+        for seq in (2, 3, 4):
+            assert w.append("metrics", [line(seq)])
+        assert reader.read_line() is None  # a clean end: the old segment holds only line 0
+        reader.close()
+        assert len(whole_lines(first.path)) == 1
+        segments = list_segments(data_dir / "metrics", "metrics")
+        assert len(segments) == 2
+        assert [json.loads(x)["seq"] for x in whole_lines(segments[1].path)] == [2, 3, 4]
+        assert seqs(data_dir) == [0, 2, 3, 4]
+    finally:
+        w.close()
+
+
+def test_compress_fsyncs_the_gzip_before_unlinking_the_plain_file_even_without_durability(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_mon.spool import housekeeping
+
+    plain = tmp_path / "metrics-20261125T031643123456Z.jsonl"
+    plain.write_bytes(line(0) + line(1))
+    synced: list[tuple[str, bool]] = []
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), plain.exists()))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    final = housekeeping.compress(plain, durable=False)
+    monkeypatch.setattr(os, "fsync", real)
+    assert any(path.endswith(".jsonl.gz.tmp") and plain_there for path, plain_there in synced)
+    assert not plain.exists() and gzip.decompress(final.read_bytes()) == line(0) + line(1)
