@@ -24,8 +24,12 @@ run: deps
 ## Debian packages the integration tests drive for real (installed when missing and we are root)
 system-deps:
 	@missing=""; \
-	command -v prometheus >/dev/null 2>&1 || missing="$$missing prometheus"; \
-	command -v prometheus-node-exporter >/dev/null 2>&1 || missing="$$missing prometheus-node-exporter"; \
+	for pair in prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter \
+	            prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
+	            prometheus-blackbox-exporter:prometheus-blackbox-exporter chromium:chromium wrk:wrk \
+	            faketime:faketime systemd-analyze:systemd; do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing"; \
