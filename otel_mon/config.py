@@ -20,6 +20,7 @@ import yaml
 
 from otel_mon import schema
 from otel_mon.forward.config import OtlpConfig, otlp_from_env
+from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.health.config import HealthConfig
 from otel_mon.health.config import validate as validate_health
 from otel_mon.probes.config import ProbeConfig
@@ -114,6 +115,7 @@ class Settings:
     spool: SpoolConfig = SpoolConfig()
     probes: tuple[ProbeConfig, ...] = ()
     otlp: OtlpConfig = OtlpConfig()
+    remote_write: RemoteWriteConfig = RemoteWriteConfig()
     health: HealthConfig = HealthConfig()
 
     def __post_init__(self) -> None:
@@ -130,6 +132,8 @@ class Settings:
                 problems.append(f"metrics.{name}: unknown metric{hint}")
         if self.otlp.enabled and not self.spool.enabled:
             problems.append("otlp.endpoint: invalid value: OTLP forwarding reads the spool; set spool.enabled: true")
+        if self.remote_write.enabled and not self.spool.enabled:
+            problems.append("remote_write.url: invalid value: remote write reads the spool; set spool.enabled: true")
         if not Path(self.root_path).is_absolute():
             problems.append(f"root_path: invalid value {self.root_path!r}: must be an absolute path")
         if problems:

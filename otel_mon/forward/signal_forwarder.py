@@ -12,22 +12,48 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.config import OtlpConfig, Signal, Target
-from otel_mon.forward.cursor import cursor_path
+from otel_mon.forward.config import Signal, Target
+from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.otlpjson import MalformedLine, Record, parse_line
 from otel_mon.forward.segments import LineCounter, SegmentReader
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
+from otel_mon.spool import segments as spool_segments
 from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
 
 log = logging.getLogger(__name__)
 
 _SNAPSHOT_TTL = 1.0  # the three backlog metrics of one collection share one directory scan
 _GROWTH_CHECKS = 3
+
+
+class Pacing(Protocol):
+    """The settings a forwarding loop reads (``OtlpConfig`` and ``RemoteWriteConfig`` both have them)."""
+
+    @property
+    def max_batch_records(self) -> int: ...
+    @property
+    def max_batch_size(self) -> int: ...
+    @property
+    def drain_rate(self) -> float: ...
+    @property
+    def backoff_initial(self) -> float: ...
+    @property
+    def backoff_max(self) -> float: ...
+    @property
+    def poll_interval(self) -> float: ...
+    @property
+    def lag_threshold(self) -> float: ...
+
+
+Parse = Callable[[Signal, bytes], Record]
+SenderFactory = Callable[[Target, tuple[float, float]], Sender]
 
 
 @dataclass(frozen=True)
@@ -38,14 +64,21 @@ class Backlog:
 
 
 class SignalForwarder:
-    """The forwarding thread of one signal and the counters it keeps."""
+    """The forwarding thread of one signal and the counters it keeps.
 
-    def __init__(self, config: OtlpConfig, target: Target, data_dir: Path) -> None:
+    ``consumer`` names its cursor (each destination follows the spool with its own), ``parse`` turns a line
+    into a request body and ``sender`` builds the transport: OTLP by default, remote write in ``rw_forwarder``.
+    """
+
+    def __init__(self, config: Pacing, target: Target, data_dir: Path, *, consumer: str = CONSUMER,
+                 parse: Parse = parse_line, sender: SenderFactory = make_sender) -> None:
         self.signal: Signal = target.signal
         self.target = target
         self._config = config
         self._dir = Path(data_dir) / target.signal
-        self._cursor_file = cursor_path(self._dir)
+        self._cursor_file = spool_segments.cursor_path(self._dir, consumer)
+        self._parse = parse
+        self._make_sender = sender
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -143,7 +176,7 @@ class SignalForwarder:
         self._limiter.take(len(batch.items))
         if self._sender is None:
             try:
-                self._sender = make_sender(self.target, (self._config.backoff_initial, self._config.backoff_max))
+                self._sender = self._make_sender(self.target, (self._config.backoff_initial, self._config.backoff_max))
             except (OSError, ValueError) as exc:  # unreadable certificate or key (ssl.SSLError is an OSError)
                 self._handle(batch, Result(Outcome.HOLD, f"cannot set up the connection: {exc}"))
                 return
@@ -273,7 +306,7 @@ class SignalForwarder:
                 break
             index = reader.line - 1
             try:
-                record = parse_line(self.signal, raw)
+                record = self._parse(self.signal, raw)
             except (MalformedLine, RecursionError, ValueError, TypeError) as exc:  # one bad line: skip it
                 self._malformed(reader.segment.stem, index, str(exc) or type(exc).__name__)
                 continue
