@@ -16,6 +16,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
@@ -114,6 +115,8 @@ class FilesystemCollector:
                 out.errors.append((type(st).__name__, f"statfs {m.mountpoint}: {st.strerror}"))
                 continue
             self._emit(out, m, st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail)
+        for mountpoint, percent in readings.filesystem_percent(out.points).items():
+            out.reading("filesystem", mountpoint, percent)
         return out
 
     @staticmethod
@@ -131,7 +134,6 @@ class FilesystemCollector:
         for state, value in (("used", used), ("free", free), ("reserved", reserved)):
             out.add("system.filesystem.usage", value, frozen_attrs(*pairs, ("system.filesystem.state", state)))
         out.add("system.filesystem.limit", blocks * frsize, base)
-        if used + free > 0:
-            util = used / (used + free)
-            out.add("system.filesystem.utilization", util, base)
-            out.reading("filesystem", m.mountpoint, round(100.0 * util, 3))
+        if used + free > 0:  # df's Use%: reserved blocks count as neither
+            out.add("system.filesystem.utilization", used / (used + free),
+                    frozen_attrs(*pairs, ("system.filesystem.state", "used")))
