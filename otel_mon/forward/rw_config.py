@@ -8,12 +8,15 @@ own queue sends 2,000 samples per request; a host-sized spool line is ~150-300 s
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from otel_mon import schema
 from otel_mon.forward.config import Target, _endpoint_problem, _header_problems
-from otel_mon.schema import ByteSize, Duration, secret
+from otel_mon.schema import ByteSize, Duration, Problem, check, secret
+
+_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -54,34 +57,34 @@ class RemoteWriteConfig:
         if self.url is not None:
             problem = _endpoint_problem("url", self.url)
             if problem is None and urlsplit(self.url.strip()).scheme not in ("http", "https"):
-                problem = f"url: invalid value {self.url!r}: expected http:// or https://, e.g. " \
-                          f"http://prometheus:9090/api/v1/write"
+                problem = Problem("url", "expected http:// or https://, e.g. http://prometheus:9090/api/v1/write",
+                                  self.url)
             if problem:
                 problems.append(problem)
         auth = self.basic_auth
         if (auth.username is None) != (auth.password is None):
-            problems.append("basic_auth: invalid value: username and password must be set together")
+            problems.append(Problem("basic_auth", "username and password must be set together", plain=True))
         if auth.username is not None and any(k.lower() == "authorization" for k in self.headers):
-            problems.append("basic_auth: invalid value: an Authorization header is set as well; use one of them")
+            problems.append(Problem("basic_auth", "an Authorization header is set as well; use one of them",
+                                    plain=True))
         if self.timeout <= 0:
-            problems.append(f"timeout: invalid value {self.timeout!r}: must be above 0")
+            problems.append(Problem("timeout", "must be above 0", self.timeout))
         if self.max_batch_records < 1:
-            problems.append(f"max_batch_records: invalid value {self.max_batch_records!r}: must be at least 1")
+            problems.append(Problem("max_batch_records", "must be at least 1", self.max_batch_records))
         if self.max_batch_size < 1024:
-            problems.append(f"max_batch_size: invalid value {int(self.max_batch_size)!r}: must be at least 1KiB")
+            problems.append(Problem("max_batch_size", "must be at least 1KiB", int(self.max_batch_size)))
         if self.drain_rate < 0:
-            problems.append(f"drain_rate: invalid value {self.drain_rate!r}: must not be negative")
+            problems.append(Problem("drain_rate", "must not be negative", self.drain_rate))
         if self.backoff_initial <= 0:
-            problems.append(f"backoff_initial: invalid value {self.backoff_initial!r}: must be above 0")
+            problems.append(Problem("backoff_initial", "must be above 0", self.backoff_initial))
         if self.backoff_max < self.backoff_initial:
-            problems.append(f"backoff_max: invalid value {self.backoff_max!r}: must be >= backoff_initial")
+            problems.append(Problem("backoff_max", "must be >= backoff_initial", self.backoff_max))
         if self.poll_interval <= 0:
-            problems.append(f"poll_interval: invalid value {self.poll_interval!r}: must be above 0")
+            problems.append(Problem("poll_interval", "must be above 0", self.poll_interval))
         for key in self.labels:
-            if key.startswith("__") or not key.replace("_", "a").isalnum() or key[:1].isdigit():
-                problems.append(f"labels.{key}: invalid label name")
-        if problems:
-            raise ValueError("\n".join(problems))
+            if not _LABEL_RE.match(key) or key.startswith("__"):
+                problems.append(Problem(f"labels.{key}", "invalid label name", plain=True))
+        check(self, problems)
 
     @property
     def enabled(self) -> bool:

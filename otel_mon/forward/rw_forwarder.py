@@ -63,7 +63,7 @@ def make_parser(config: RemoteWriteConfig) -> Any:
         series = series_of_line(decode_line(line), labels)
         if not series:
             raise MalformedLine("no samples Prometheus can store in this line")
-        return Record(rw_wire.encode(series), min(ts for _, _, ts in series) / 1000.0, len(series))
+        return Record(rw_wire.encode(series), min(ts for _, _, ts in series) / 1000.0, len(series), raw=line)
 
     return parse
 

@@ -24,7 +24,7 @@ from otel_mon.forward.rw_forwarder import RemoteWriteSender, make_parser
 from otel_mon.forward.rw_series import series_of_line
 from otel_mon.forward.senders import Outcome
 from otel_mon.resource import instance_id
-from otel_mon.telemetry import CUMULATIVE, PrometheusBridge
+from otel_mon.telemetry import PrometheusBridge
 
 RESOURCE = Resource.create({"service.name": "otel-mon", "host.name": "h1", "service.instance.id": "i-1",
                             "host.id": "abc"})
@@ -32,7 +32,7 @@ RESOURCE = Resource.create({"service.name": "otel-mon", "host.name": "h1", "serv
 
 def _collect() -> MetricsData:
     """Every instrument kind and unit style the agent uses, through the real SDK."""
-    reader = InMemoryMetricReader(preferred_temporality=CUMULATIVE)
+    reader = InMemoryMetricReader()  # cumulative, as the agent collects
     provider = MeterProvider(resource=RESOURCE, metric_readers=[reader])
     meter = provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")
 
