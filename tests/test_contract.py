@@ -35,8 +35,10 @@ def collect(flags: dict[str, str]) -> dict[str, object]:
 def conditional(name: str) -> bool:
     """Metrics the host may legitimately lack: no sensors, no swap, no cpufreq in a VM."""
     if name == "hw.temperature":
-        return not psutil.sensors_temperatures()
-    if name in ("system.paging.utilization",):
+        from otel_mon.host.sensors import read_temperatures
+
+        return not read_temperatures(HostPaths("/"))
+    if name in ("system.paging.usage", "system.paging.utilization"):
         return psutil.swap_memory().total == 0
     if name == "otel_mon.collector.errors":
         return True  # a series appears with the first error of its kind

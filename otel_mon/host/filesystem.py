@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 
+from otel_mon import readings
 from otel_mon.config import FilesystemConfig
 from otel_mon.host.base import Collected, allowed, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
@@ -87,6 +88,8 @@ class FilesystemCollector:
                 out.errors.append((type(st).__name__, f"statfs {m.mountpoint}: {st.strerror}"))
                 continue
             self._emit(out, m, st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail)
+        for mountpoint, percent in readings.filesystem_percent(out.points).items():
+            out.reading("filesystem", mountpoint, percent)
         return out
 
     @staticmethod
@@ -104,7 +107,6 @@ class FilesystemCollector:
         for state, value in (("used", used), ("free", free), ("reserved", reserved)):
             out.add("system.filesystem.usage", value, frozen_attrs(*pairs, ("system.filesystem.state", state)))
         out.add("system.filesystem.limit", blocks * frsize, base)
-        if used + free > 0:
-            util = used / (used + free)
-            out.add("system.filesystem.utilization", util, base)
-            out.reading("filesystem", m.mountpoint, round(100.0 * util, 3))
+        if used + free > 0:  # df's Use%: reserved blocks count as neither
+            out.add("system.filesystem.utilization", used / (used + free),
+                    frozen_attrs(*pairs, ("system.filesystem.state", "used")))

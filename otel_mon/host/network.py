@@ -31,7 +31,8 @@ class NetworkCollector:
             ):
                 attrs = frozen_attrs(("network.interface.name", nic), ("network.io.direction", direction))
                 out.add("system.network.io", nbytes, attrs)
-                out.add("system.network.packet.count", packets, attrs)
+                out.add("system.network.packet.count", packets,
+                        frozen_attrs(("system.device", nic), ("network.io.direction", direction)))
                 out.add("system.network.errors", errors, attrs)
                 out.add("system.network.packet.dropped", dropped, attrs)
             seen[nic] = (now, c.bytes_recv, c.bytes_sent)

@@ -33,7 +33,7 @@ DOMAINS: dict[str, Factory] = {
     "connections": lambda s, p: ConnectionsCollector(s.connections_interval),
     "processes": lambda s, p: ProcessesCollector(p),
     "uptime": lambda s, p: UptimeCollector(p),
-    "sensors": lambda s, p: SensorsCollector(),
+    "sensors": lambda s, p: SensorsCollector(p),
     "self": lambda s, p: SelfCollector(),
 }
 
