@@ -34,7 +34,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import Me
 from otel_mon import __version__
 from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.forward.config import Target
-from otel_mon.forward.otlpjson import request_type
+from otel_mon.forward.requests import request_type
 from otel_mon.retry_after import parse_retry_after
 
 USER_AGENT = f"otel-mon/{__version__}"

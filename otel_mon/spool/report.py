@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from otel_mon.spool.otlpjson import Point, iter_points
+from otel_mon.spool.format import Point, iter_points
 from otel_mon.timefmt import iso
 
 STATES = ("ok", "warning", "critical")

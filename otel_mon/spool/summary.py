@@ -6,7 +6,7 @@ import json
 import statistics
 from typing import Any
 
-from otel_mon.spool.otlpjson import any_value, attributes, iter_log_records, iter_points, log_time_ns
+from otel_mon.spool.format import any_value, attributes, iter_log_records, iter_points, log_time_ns
 from otel_mon.timefmt import iso_ns
 
 _SEVERITIES = ((21, "FATAL"), (17, "ERROR"), (13, "WARN"), (9, "INFO"), (5, "DEBUG"), (1, "TRACE"))
