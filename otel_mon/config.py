@@ -24,7 +24,7 @@ from otel_mon.health.config import HealthConfig
 from otel_mon.health.config import validate as validate_health
 from otel_mon.probes.config import ProbeConfig
 from otel_mon.schema import ByteSize, ConfigError, Duration, secret
-from otel_mon.semconv import BY_NAME, HOST_DOMAINS
+from otel_mon.semconv import BY_NAME, HOST_DOMAINS, OPT_IN_DOMAINS
 from otel_mon.spool.config import SpoolConfig
 
 # Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few
@@ -93,7 +93,7 @@ class LoggingConfig:
 
 
 def _default_collectors() -> dict[str, bool]:
-    return {name: name != "connections" for name in HOST_DOMAINS}
+    return {name: name not in OPT_IN_DOMAINS for name in HOST_DOMAINS}
 
 
 @dataclass(frozen=True)
