@@ -10,6 +10,17 @@ import json
 import logging
 import sys
 import time
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """The ``logging`` section: the console's level and format."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
 
 # Attributes every LogRecord has; anything else came from ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}

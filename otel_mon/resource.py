@@ -13,14 +13,24 @@ import platform
 import socket
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-
-from opentelemetry.sdk.resources import Resource
+from typing import TYPE_CHECKING
 
 from otel_mon import __version__
-from otel_mon.config import Settings
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_os_release
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
+
+
+@dataclass(frozen=True)
+class ResourceConfig:
+    """``service_name`` and ``resource_attributes`` (top-level keys; OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES)."""
+
+    service_name: str = "otel-mon"
+    resource_attributes: dict[str, str] = field(default_factory=dict)
 
 # platform.machine() -> semconv host.arch values
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "x86", "i386": "x86",
@@ -49,7 +59,9 @@ def process_creation_time() -> str:
     return datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def build_resource(settings: Settings, paths: HostPaths) -> Resource:
+def build_resource(settings: ResourceConfig, paths: HostPaths) -> Resource:
+    from opentelemetry.sdk.resources import Resource  # the SDK: only the agent needs it
+
     machine_id = _read(paths.etc("machine-id")) or _read(paths.rootfs("/var/lib/dbus/machine-id"))
     hostname = (_read(paths.etc("hostname")) if paths.root not in ("", "/") else None) or socket.gethostname()
     release = parse_os_release(_read(paths.etc("os-release")) or _read(paths.rootfs("/usr/lib/os-release")) or "")

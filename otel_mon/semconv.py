@@ -163,8 +163,7 @@ METRICS: tuple[MetricSpec, ...] = (
     M("system.network.connection.count", "updowncounter", "{connection}", ("network.transport",),
       "Sockets by transport, TCP state and local interface (where the local address names one; UDP has no "
       "state); refreshed at most every connections_interval (psutil.net_connections is costly).",
-      "connections", default=False,
-      optional_attributes=("network.connection.state", "network.interface.name"), values=_V_CONN),
+      "connections", optional_attributes=("network.connection.state", "network.interface.name"), values=_V_CONN),
     # processes & uptime
     M("system.process.count", "updowncounter", "{process}", ("process.state",),
       "Processes by state from /proc/<pid>/stat (R running; S, D, I sleeping; T, t stopped; Z defunct).",
@@ -288,5 +287,3 @@ HOST_DOMAINS: tuple[str, ...] = (
     "cpu", "load", "memory", "paging", "disk", "filesystem", "network", "connections", "processes", "uptime",
     "sensors", "pressure", "filefd", "conntrack", "clock", "self",
 )
-# Domains off unless switched on (``collectors.<domain>: true``): costly (connections) or often absent.
-OPT_IN_DOMAINS: frozenset[str] = frozenset({"connections", "conntrack"})

@@ -32,7 +32,7 @@ def one(snap: Snapshot, name: str, **attrs: object) -> float:
 def host1(fake_root: Callable[[str], Path]) -> tuple[HostSampler, Path]:
     root = fake_root("host1")
     settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false"})
-    return HostSampler(registry.build(settings, HostPaths(str(root)))), root
+    return HostSampler(registry.build(settings.host, HostPaths(str(root)))), root
 
 
 def test_cpu_times_per_mode_summed_over_cpus(host1: tuple[HostSampler, Path]) -> None:
@@ -153,7 +153,7 @@ def test_filters_from_config(fake_root: Callable[[str], Path]) -> None:
         "root_path": str(root), "interfaces.include": "eth*", "interfaces.exclude": "", "disks.exclude": "loop*",
         "filesystem.mountpoints.exclude": "/data*",
     })
-    snap = HostSampler(registry.build(settings, HostPaths(str(root)))).refresh()
+    snap = HostSampler(registry.build(settings.host, HostPaths(str(root)))).refresh()
     assert {a["network.interface.name"] for _, a in snap.points["system.network.io"]} == {"eth0"}
     assert {a["system.device"] for _, a in snap.points["system.disk.io"]} == {"sdz", "sdz1"}
     assert {a["system.filesystem.mountpoint"] for _, a in snap.points["system.filesystem.limit"]} == {"/"}
@@ -163,7 +163,7 @@ def test_resource_reads_the_host_tree(fake_root: Callable[[str], Path]) -> None:
     root = fake_root("host1")
     settings = config.load(env={"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=lab,host.name=override"},
                            flags={"root_path": str(root)})
-    attrs = build_resource(settings, HostPaths(str(root))).attributes
+    attrs = build_resource(settings.resource, HostPaths(str(root))).attributes
     assert attrs["host.id"] == "0123456789abcdef0123456789abcdef"
     assert attrs["host.name"] == "override"
     assert attrs["os.description"] == "Fake Linux 1.0 (Linux 6.1.0-fake)"
@@ -179,7 +179,7 @@ def test_resource_reads_the_host_tree(fake_root: Callable[[str], Path]) -> None:
 def test_broken_host_degrades_per_domain(fake_root: Callable[[str], Path], caplog: pytest.LogCaptureFixture) -> None:
     root = fake_root("broken")
     settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false"})
-    sampler = HostSampler(registry.build(settings, HostPaths(str(root))))
+    sampler = HostSampler(registry.build(settings.host, HostPaths(str(root))))
     snap = sampler.refresh()
     # cpu and load have their files; memory (no meminfo), uptime (garbage) and network (garbage) fail alone.
     assert snap.domains["cpu"].ok and snap.domains["load"].ok
@@ -203,7 +203,7 @@ def test_a_mount_hidden_by_a_later_one_is_not_reported() -> None:
     from otel_mon.host.filesystem import select_mounts
     from otel_mon.host.procfs import parse_mounts
 
-    cfg = config.load(env={}).filesystem
+    cfg = config.load(env={}).host.filesystem
     table = "/dev/sda1 / ext4 rw 0 0\n/dev/sda2 /data ext4 rw 0 0\ntmpfs /data tmpfs rw 0 0\n"
     assert [m.mountpoint for m in select_mounts(parse_mounts(table), cfg)] == ["/"]
     remounted = table + "/dev/sdb1 /data xfs rw 0 0\n"
@@ -214,7 +214,7 @@ def test_a_mount_hidden_by_a_later_one_is_not_reported() -> None:
 def test_temperatures_from_sysfs_under_root(fake_root: Callable[[str], Path]) -> None:
     root = fake_root("host1")
     settings = config.load(env={}, flags={"root_path": str(root)})
-    snap = HostSampler(registry.build(settings, HostPaths(str(root)))).refresh()
+    snap = HostSampler(registry.build(settings.host, HostPaths(str(root)))).refresh()
     temps = {a["hw.id"]: (v, dict(a)) for v, a in snap.points["hw.temperature"]}
     assert set(temps) == {"coretemp/Package id 0", "coretemp/Core 0", "nvme/Composite", "acpitz/temp1"}
     value, attrs = temps["nvme/Composite"]
@@ -230,7 +230,7 @@ def test_memory_linux_metrics_from_meminfo(fake_root: Callable[[str], Path]) -> 
     root = fake_root("host1")
     settings = config.load(env={}, flags={"root_path": str(root),
                                           "metrics.system.memory.linux.hugepages.usage": "true"})
-    snap = HostSampler(registry.build(settings, HostPaths(str(root)))).refresh()
+    snap = HostSampler(registry.build(settings.host, HostPaths(str(root)))).refresh()
     assert one(snap, "system.memory.linux.available") == 5000000 * KB
     assert one(snap, "system.memory.linux.shared") == 50000 * KB
     slab = {a["system.memory.linux.slab.state"]: v for v, a in snap.points["system.memory.linux.slab.usage"]}
@@ -262,7 +262,7 @@ def test_inodes_per_filesystem(host1: tuple[HostSampler, Path]) -> None:
 def test_pressure_filefd_conntrack_oom(fake_root: Callable[[str], Path]) -> None:
     root = fake_root("host1")
     settings = config.load(env={}, flags={"root_path": str(root), "collectors.conntrack": "true"})
-    snap = HostSampler(registry.build(settings, HostPaths(str(root)))).refresh()
+    snap = HostSampler(registry.build(settings.host, HostPaths(str(root)))).refresh()
     stall = {(a["otel_mon.pressure.resource"], a["otel_mon.pressure.stall_type"]): v
              for v, a in snap.points["otel_mon.host.pressure.stall_time"]}
     assert stall == {("cpu", "some"): 12.345678, ("memory", "some"): 2.0, ("memory", "full"): 1.0,
@@ -278,7 +278,7 @@ def test_pressure_filefd_conntrack_oom(fake_root: Callable[[str], Path]) -> None
     # A kernel without PSI or conntrack: nothing, and no error.
     assert "otel_mon.host.conntrack.count" not in HostSampler(
         registry.build(config.load(env={}, flags={"root_path": str(fake_root("broken")),
-                                                  "collectors.conntrack": "true"}),
+                                                  "collectors.conntrack": "true"}).host,
                        HostPaths(str(fake_root("broken"))))).refresh().points
 
 

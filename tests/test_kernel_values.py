@@ -15,7 +15,7 @@ from otel_mon.host.sampler import HostSampler, Snapshot
 @pytest.fixture(scope="module")
 def snaps() -> tuple[Snapshot, Snapshot]:
     settings = config.load(env={}, flags={"interfaces.exclude": ""})
-    sampler = HostSampler(registry.build(settings, HostPaths("/")))
+    sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     first = sampler.refresh()
     second = sampler.refresh()
     sampler.close()

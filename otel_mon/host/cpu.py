@@ -14,7 +14,6 @@ from types import MappingProxyType
 import psutil
 
 from otel_mon import readings
-from otel_mon.config import Settings
 from otel_mon.host.base import Collected
 
 # psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside
@@ -38,8 +37,8 @@ _PHYSICAL_EVERY = 60.0
 class CpuCollector:
     name = "cpu"
 
-    def __init__(self, settings: Settings) -> None:
-        self.per_cpu = settings.cpu_per_logical
+    def __init__(self, per_logical: bool = False) -> None:
+        self.per_cpu = per_logical
         self._prev: list[tuple[float, ...]] | None = None  # per-CPU times when per_cpu, else [totals]
         self._physical: int | None = None
         self._physical_at = float("-inf")

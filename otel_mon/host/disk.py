@@ -6,8 +6,8 @@ always 512 bytes; a counter reset is what Prometheus' rate() already handles.
 
 from __future__ import annotations
 
-from otel_mon.config import Filter
-from otel_mon.host.base import Collected, allowed, frozen_attrs, read_text
+from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_diskstats
 
