@@ -224,8 +224,9 @@ METRICS: tuple[MetricSpec, ...] = (
     M("otel_mon.spool.records", "counter", "{record}", _SIG, "Lines (OTLP-JSON objects) appended to the spool.",
       "spool"),
     M("otel_mon.spool.dropped", "counter", "{batch}", (*_SIG, "otel_mon.reason"),
-      "Batches lost: not written (write_error), deleted unsent by the byte limit (retention), or a single "
-      "record too large for a line (oversize).", "spool"),
+      "Lines lost: not written (write_error), deleted unsent by the byte limit (retention), a single record too "
+      "large for a line (oversize), the directory deleted under the agent (deleted), or delivered lines younger "
+      "than max_age deleted by the byte limit (evicted).", "spool"),
     M("otel_mon.spool.files", "updowncounter", "{file}", _SIG, "Segment files on disk.", "spool"),
     M("otel_mon.spool.size", "updowncounter", "By", _SIG, "Bytes the spool occupies on disk.", "spool"),
     M("otel_mon.spool.oldest_age", "gauge", "s", _SIG, "Age of the oldest segment still on disk.", "spool"),
