@@ -24,6 +24,7 @@ from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
+from otel_mon.logsetup import REPEATS
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
@@ -38,6 +39,7 @@ class Agent:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started = time.time()
+        self._started_mono = time.monotonic()  # uptime must not follow wall clock steps
         self.paths = HostPaths(settings.root_path)
         self.paths.activate()
         self.resource = build_resource(settings.resource, self.paths)
@@ -94,6 +96,7 @@ class Agent:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
+        self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:
@@ -131,7 +134,7 @@ class Agent:
         if self.http is not None:
             self.http.stop()
         spool = self.spool.stats() if self.spool is not None else {}
-        log.info("otel-mon stopped", extra={"uptime_seconds": round(time.time() - self.started, 3),
+        log.info("otel-mon stopped", extra={"uptime_seconds": round(self.uptime(), 3),
                                             "spool_records": spool.get("records"), "spool_bytes": spool.get("written")})
         logging.getLogger().removeHandler(self.log_handler)
         self.logger_provider.shutdown()  # flushes the last log batch into the spool
@@ -183,5 +186,9 @@ class Agent:
                 next_at = now + interval - ((now - next_at) % interval)
 
     # --- /health ---------------------------------------------------------------------------------------
+    def uptime(self) -> float:
+        return time.monotonic() - self._started_mono
+
     def health(self) -> tuple[int, dict[str, Any]]:
-        return health_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections)
+        return health_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections,
+                               uptime=self.uptime())

@@ -16,7 +16,7 @@ from typing import Any
 
 from otel_mon.forward.config import Signal, Target
 from otel_mon.forward.forwarder import Forwarder
-from otel_mon.forward.otlpjson import MalformedLine, Record, decode_line
+from otel_mon.forward.requests import MalformedLine, Record, decode_line
 from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.forward.senders import HttpSender, Outcome, Result, Sender, parse_retry_after
 from otel_mon.forward.signal_forwarder import SignalForwarder

@@ -30,7 +30,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_mon.forward.rw_wire import Series
-from otel_mon.spool.otlpjson import attributes, to_float
+from otel_mon.spool.format import attributes, to_float
 
 # The resource attributes /metrics turns into labels (otel_mon.telemetry.LABELLED_RESOURCE_ATTRIBUTES).
 LABELLED_RESOURCE_ATTRIBUTES = frozenset({"host.name", "service.name"})

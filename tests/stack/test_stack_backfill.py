@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_mon.spool.otlpjson import iter_points
+from otel_mon.spool.format import iter_points
 from otel_mon.spool.reader import SpoolReader
 from tests.conftest import ROOT as REPO
 from tests.conftest import AgentProcess, agent_env, wait_until
