@@ -18,8 +18,9 @@ from otel_mon.forward.config import Signal, Target
 from otel_mon.forward.forwarder import Forwarder
 from otel_mon.forward.requests import MalformedLine, Record, decode_line
 from otel_mon.forward.rw_config import RemoteWriteConfig
-from otel_mon.forward.senders import HttpSender, Outcome, Result, Sender, parse_retry_after
+from otel_mon.forward.senders import HttpSender, Outcome, Result, Sender
 from otel_mon.forward.signal_forwarder import SignalForwarder
+from otel_mon.retry_after import parse_retry_after
 
 CONSUMER = "remote_write"
 _RETRY = {429}
