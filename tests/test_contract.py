@@ -7,13 +7,13 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import Gauge, InMemoryMetricReader, Sum
 
 from otel_mon import config
+from otel_mon.config import metric_enabled
 from otel_mon.docgen import DOC, render
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
 from otel_mon.instruments import Instruments
 from otel_mon.semconv import BY_NAME, HOST_DOMAINS, METRICS
-from otel_mon.telemetry import metric_enabled
 
 
 def collect(flags: dict[str, str]) -> dict[str, object]:
@@ -21,7 +21,7 @@ def collect(flags: dict[str, str]) -> dict[str, object]:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     instruments = Instruments(provider.get_meter("t"), lambda s: metric_enabled(settings, s))
-    sampler = HostSampler(registry.build(settings, HostPaths("/")))
+    sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     sampler.register_metrics(instruments)
     sampler.refresh()
     sampler.refresh()  # utilisation needs two reads
@@ -35,8 +35,10 @@ def collect(flags: dict[str, str]) -> dict[str, object]:
 def conditional(name: str) -> bool:
     """Metrics the host may legitimately lack: no sensors, no swap, no cpufreq in a VM."""
     if name == "hw.temperature":
-        return not psutil.sensors_temperatures()
-    if name in ("system.paging.utilization",):
+        from otel_mon.host.sensors import read_temperatures
+
+        return not read_temperatures(HostPaths("/"))
+    if name in ("system.paging.usage", "system.paging.utilization"):
         return psutil.swap_memory().total == 0
     if name == "otel_mon.collector.errors":
         return True  # a series appears with the first error of its kind

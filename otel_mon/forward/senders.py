@@ -4,7 +4,9 @@ The classification follows the OTLP specification's retry rules, with one delibe
 store-and-forward agent: answers that say "this endpoint refuses *us*" (unauthenticated, forbidden, not found,
 unimplemented) are not dropped-and-skipped as the specification suggests for an in-memory exporter, because
 every later batch would be skipped too and the whole spool lost to a bad token; they are held and retried at
-backoff, reported as errors. Only answers about *this batch* (invalid argument, 400, too large, ...) reject it.
+backoff, reported as errors. Server errors (5xx, INTERNAL, UNKNOWN: a proxy or an overloaded collector) are
+retried too: they cost latency, not data. Only answers about *this batch* (400, 413, 422, INVALID_ARGUMENT)
+reject it; the forwarder then narrows the rejection down to single lines, which it keeps in quarantine.
 Headers are secrets: they are sent, never logged, and never part of an error message.
 """
 
@@ -89,13 +91,13 @@ def _partial(response: Message) -> tuple[int, str]:
 _GRPC_RETRY = {
     grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
     grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS,
+    grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
 }
-_GRPC_HOLD = {
-    grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.UNIMPLEMENTED,
-}
+# The only answers about the batch itself (RESOURCE_EXHAUSTED without RetryInfo: a message too large); every
+# other failure says nothing against the data.
+_GRPC_REJECT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
-# INTERNAL / UNKNOWN raised by our own gRPC stack (no server reached) are held, not rejected.
+# INTERNAL / UNKNOWN raised by our own gRPC stack (no server reached) are held: retrying soon will not help.
 _GRPC_LOCAL = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 
 
@@ -145,11 +147,13 @@ def classify_grpc_error(err: grpc.RpcError) -> Result:
     details = err.details() if hasattr(err, "details") else ""
     message = _clip(f"{code.name}: {details or ''}")
     retry_after = _retry_info(err)
+    if code in _GRPC_LOCAL and _raised_locally(err):
+        return Result(Outcome.HOLD, message)
     if code in _GRPC_RETRY or (code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None):
         return Result(Outcome.RETRY, message, retry_after)
-    if code in _GRPC_HOLD or (code in _GRPC_LOCAL and _raised_locally(err)):
-        return Result(Outcome.HOLD, message)
-    return Result(Outcome.REJECT, message)
+    if code in _GRPC_REJECT:
+        return Result(Outcome.REJECT, message)
+    return Result(Outcome.HOLD, message)
 
 
 def _raised_locally(err: grpc.RpcError) -> bool:
@@ -179,8 +183,11 @@ def _retry_info(err: grpc.RpcError) -> float | None:
 
 # --------------------------------------------------------------------------------------------------- HTTP
 
-_HTTP_RETRY = {429, 502, 503, 504}
-_HTTP_HOLD = {401, 403, 404, 405, 407, 415}
+_HTTP_RETRY = {408, 429}  # and every 5xx but those below
+_HTTP_HOLD_5XX = {501, 505}  # the endpoint cannot serve this protocol: no batch will fare better
+# The only answers about the batch itself (malformed, too large, semantically refused); any other status
+# says nothing against the data and holds it.
+_HTTP_REJECT = {400, 413, 422}
 
 
 class HttpSender:
@@ -268,11 +275,11 @@ class HttpSender:
             rejected, message = _partial(response)
             return Result(Outcome.OK, _clip(message), rejected_items=rejected)
         message = _clip(f"HTTP {status} {reason}: {_status_message(payload, content_type)}")
-        if status in _HTTP_RETRY:
+        if status in _HTTP_RETRY or (500 <= status < 600 and status not in _HTTP_HOLD_5XX):
             return Result(Outcome.RETRY, message, parse_retry_after(retry_after))
-        if status in _HTTP_HOLD or 300 <= status < 400:
-            return Result(Outcome.HOLD, message)
-        return Result(Outcome.REJECT, message)
+        if status in _HTTP_REJECT:
+            return Result(Outcome.REJECT, message)
+        return Result(Outcome.HOLD, message)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import psutil
 
-from otel_mon.config import Filter
-from otel_mon.host.base import Collected, allowed, frozen_attrs
+from otel_mon.host.base import Collected, frozen_attrs
+from otel_mon.host.filters import Filter, allowed
 
 
 class DiskCollector:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import psutil
 
+from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs
+
+_STATES = {s: frozen_attrs(("system.memory.state", s)) for s in ("used", "free", "buffers", "cached")}
 
 
 class MemoryCollector:
@@ -13,17 +16,16 @@ class MemoryCollector:
     def collect(self, now: float) -> Collected:
         out = Collected()
         vm = psutil.virtual_memory()
-        # psutil 7 reports used = total - available; we keep the four states summing to total, as the
-        # hostmetrics receiver does (psutil's cached already includes reclaimable slab).
-        used = max(vm.total - vm.free - vm.buffers - vm.cached, 0)
-        states = {"used": used, "free": vm.free, "buffers": vm.buffers, "cached": vm.cached}
+        # semconv v1.44's Linux definition: used = MemTotal - MemAvailable (what `free` calls used). psutil's
+        # cached is Cached + SReclaimable. The states overlap, so they are not expected to sum to the limit.
+        states = {"used": max(vm.total - vm.available, 0), "free": vm.free, "buffers": vm.buffers,
+                  "cached": vm.cached}
         for state, value in states.items():
-            attrs = frozen_attrs(("system.memory.state", state))
-            out.add("system.memory.usage", value, attrs)
+            out.add("system.memory.usage", value, _STATES[state])
             if vm.total:
-                out.add("system.memory.utilization", value / vm.total, attrs)
+                out.add("system.memory.utilization", value / vm.total, _STATES[state])
         out.add("system.memory.limit", vm.total)
-        if vm.total:
-            # What `free` calls used: memory not available for new work (counts unreclaimable caches too).
-            out.reading("memory", "", round(100.0 * (vm.total - vm.available) / vm.total, 3))
+        memory = readings.memory_percent(out.points)
+        if memory is not None:
+            out.reading("memory", "", memory)
         return out

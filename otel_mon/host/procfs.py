@@ -89,3 +89,13 @@ def parse_os_release(text: str) -> dict[str, str]:
         if sep and key and not key.startswith("#"):
             out[key.strip()] = value.strip().strip('"').strip("'")
     return out
+
+
+def parse_swaps(text: str) -> list[tuple[str, int, int]]:
+    """(device or file, size bytes, used bytes) per line of /proc/swaps (sizes there are KiB)."""
+    out = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 4 and fields[2].isdigit() and fields[3].isdigit():
+            out.append((_unescape(fields[0]), int(fields[2]) * 1024, int(fields[3]) * 1024))
+    return out

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from otel_mon import schema
-from otel_mon.health import DEFAULT_RULES, HealthConfig, validate
+from otel_mon.config import resolve_health
+from otel_mon.health import DEFAULT_RULES, HealthConfig
+from otel_mon.health.config import validate as validate_sections
+from otel_mon.probes.config import ProbeConfig
 from otel_mon.schema import ConfigError
+
+
+def validate(health: HealthConfig, probes: Sequence[ProbeConfig], env: Mapping[str, str]) -> list[str]:
+    """The health checks the loader runs: across sections (no I/O), then on the host (secrets, programs)."""
+    return validate_sections(health, probes) + resolve_health(health, env)[1]
 
 
 def problems(raw: dict[str, object]) -> list[str]:
