@@ -84,7 +84,7 @@ def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:
         return settings.selection.metrics[spec.name]
     if spec.domain in HOST_DOMAINS and not settings.collector_enabled(spec.domain):
         return False
-    return spec.default or (spec.domain == "connections" and settings.collector_enabled("connections"))
+    return spec.default  # an opt-in domain's rows are on by default: its collector switch decides
 
 
 # OTel standard variables -> our keys. Values are converted where the units differ.

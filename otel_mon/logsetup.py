@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from otel_mon.timefmt import iso
+
 
 @dataclass(frozen=True)
 class LoggingConfig:
@@ -35,7 +37,7 @@ def extras(record: logging.LogRecord) -> dict[str, object]:
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        ts = iso(record.created)
         fields = " ".join(f"{k}={_short(v)}" for k, v in extras(record).items())
         line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}" + (f" {fields}" if fields else "")
         if record.exc_info:

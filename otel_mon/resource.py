@@ -14,12 +14,12 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from otel_mon import __version__
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_os_release
+from otel_mon.timefmt import iso
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
@@ -56,7 +56,7 @@ def process_creation_time() -> str:
         started = boot + ticks / os.sysconf("SC_CLK_TCK")
     except (ValueError, IndexError, StopIteration, OSError):
         pass
-    return datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(started)
 
 
 def build_resource(settings: ResourceConfig, paths: HostPaths) -> Resource:

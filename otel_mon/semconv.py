@@ -59,6 +59,7 @@ _V_DISK = (("disk.io.direction", ("read", "write")),)
 _V_FS = (("system.filesystem.state", ("used", "free", "reserved")), ("system.filesystem.mode", ("rw", "ro")))
 _V_FS_MODE = (("system.filesystem.mode", ("rw", "ro")),)
 _V_MEM = (("system.memory.state", ("used", "free", "buffers", "cached")),)
+_V_HUGE = (("system.memory.linux.hugepages.state", ("used", "free")),)
 _V_PAGING = (("system.paging.state", ("used", "free")),)
 _V_FAULT = (("system.paging.fault.type", ("major", "minor")),)
 _V_PROC_STATE = (("process.state", ("running", "sleeping", "stopped", "defunct")),)
@@ -91,6 +92,24 @@ METRICS: tuple[MetricSpec, ...] = (
     M("system.memory.limit", "updowncounter", "By", (), "Total physical memory (MemTotal).", "memory"),
     M("system.memory.utilization", "gauge", "1", ("system.memory.state",),
       "Each state of system.memory.usage over system.memory.limit (0-1).", "memory", values=_V_MEM),
+    M("system.memory.linux.available", "updowncounter", "By", (),
+      "MemAvailable: the kernel's estimate of memory available to new work without swapping.", "memory"),
+    M("system.memory.linux.shared", "updowncounter", "By", (), "Shmem: shared memory, mostly tmpfs.", "memory"),
+    M("system.memory.linux.slab.usage", "updowncounter", "By", ("system.memory.linux.slab.state",),
+      "Kernel slab caches, reclaimable (SReclaimable) and not (SUnreclaim).", "memory",
+      values=(("system.memory.linux.slab.state", ("reclaimable", "unreclaimable")),)),
+    M("system.memory.linux.hugepages.limit", "updowncounter", "{page}", (), "HugePages_Total.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.page_size", "updowncounter", "By", (), "Hugepagesize.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.reserved", "updowncounter", "{page}", (), "HugePages_Rsvd.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.surplus", "updowncounter", "{page}", (), "HugePages_Surp.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.usage", "updowncounter", "{page}", ("system.memory.linux.hugepages.state",),
+      "Hugepages used (Total - Free) and free.", "memory", default=False, values=_V_HUGE),
+    M("system.memory.linux.hugepages.utilization", "gauge", "1", ("system.memory.linux.hugepages.state",),
+      "Share of hugepages used and free (0-1).", "memory", default=False, values=_V_HUGE),
     # paging
     M("system.paging.usage", "updowncounter", "By", ("system.device", "system.paging.state"),
       "Swap space used and free per swap device or file (/proc/swaps).", "paging", values=_V_PAGING),
@@ -109,6 +128,11 @@ METRICS: tuple[MetricSpec, ...] = (
       values=_V_DISK),
     M("system.disk.io_time", "counter", "s", ("system.device",), "Time the disk spent with I/O in progress.",
       "disk"),
+    M("system.disk.weighted_io_time", "counter", "s", ("system.device",),
+      "Time spent on I/O weighted by the operations in flight (diskstats field 11; hostmetrics' name): its rate "
+      "is the average queue length.", "disk"),
+    M("system.disk.pending_operations", "updowncounter", "{operation}", ("system.device",),
+      "Operations in flight now (diskstats field 9; hostmetrics' name).", "disk"),
     M("system.disk.operation_time", "counter", "s", _DISK, "Sum of the time each operation took.", "disk",
       values=_V_DISK),
     M("system.disk.merged", "counter", "{operation}", _DISK, "Adjacent reads and writes merged by the kernel.",
@@ -120,6 +144,10 @@ METRICS: tuple[MetricSpec, ...] = (
       "Share of the filesystem's space in use as df counts it: used / (used + free to unprivileged users); "
       "state used only.", "filesystem",
       values=(("system.filesystem.state", ("used",)), *_V_FS_MODE)),
+    M("system.filesystem.inodes.usage", "updowncounter", "{inodes}", _FS,
+      "Inodes used and free per filesystem (statvfs f_files - f_ffree, f_ffree); hostmetrics' name and unit, "
+      "with semconv's attribute keys.", "filesystem",
+      values=(("system.filesystem.state", ("used", "free")), *_V_FS_MODE)),
     M("system.filesystem.limit", "updowncounter", "By", _FS_NOSTATE, "Total size of the filesystem.",
       "filesystem", values=_V_FS_MODE),
     # network
@@ -135,8 +163,7 @@ METRICS: tuple[MetricSpec, ...] = (
     M("system.network.connection.count", "updowncounter", "{connection}", ("network.transport",),
       "Sockets by transport, TCP state and local interface (where the local address names one; UDP has no "
       "state); refreshed at most every connections_interval (psutil.net_connections is costly).",
-      "connections", default=False,
-      optional_attributes=("network.connection.state", "network.interface.name"), values=_V_CONN),
+      "connections", optional_attributes=("network.connection.state", "network.interface.name"), values=_V_CONN),
     # processes & uptime
     M("system.process.count", "updowncounter", "{process}", ("process.state",),
       "Processes by state from /proc/<pid>/stat (R running; S, D, I sleeping; T, t stopped; Z defunct).",
@@ -147,6 +174,29 @@ METRICS: tuple[MetricSpec, ...] = (
     M("hw.temperature", "gauge", "Cel", ("hw.id",),
       "Temperature of each hwmon sensor under /sys/class/hwmon; absent where there is none.", "sensors",
       optional_attributes=("hw.name", "hw.parent", "hw.sensor_location")),
+    # pressure, file handles, conntrack, OOM kills, clock: no semconv metric exists (see EXCEPTIONS)
+    M("otel_mon.host.pressure.stall_time", "counter", "s",
+      ("otel_mon.pressure.resource", "otel_mon.pressure.stall_type"),
+      "Time tasks were stalled on each resource (/proc/pressure, total): some = at least one task, full = all "
+      "non-idle tasks; rate() is the stalled share. Absent without PSI.", "pressure",
+      values=(("otel_mon.pressure.resource", ("cpu", "memory", "io")),
+              ("otel_mon.pressure.stall_type", ("some", "full")))),
+    M("otel_mon.host.file_descriptor.count", "updowncounter", "{file_descriptor}", (),
+      "File handles allocated host-wide (/proc/sys/fs/file-nr).", "filefd"),
+    M("otel_mon.host.file_descriptor.limit", "updowncounter", "{file_descriptor}", (),
+      "Host-wide file handle limit (fs.file-max).", "filefd"),
+    M("otel_mon.host.conntrack.count", "updowncounter", "{entry}", (),
+      "Netfilter connection tracking entries (nf_conntrack_count).", "conntrack"),
+    M("otel_mon.host.conntrack.limit", "updowncounter", "{entry}", (),
+      "Size of the connection tracking table (nf_conntrack_max); new connections drop when full.", "conntrack"),
+    M("otel_mon.host.oom_kills", "counter", "{kill}", (), "Processes killed by the OOM killer (/proc/vmstat oom_kill).",
+      "paging"),
+    M("otel_mon.host.clock.synchronized", "gauge", "{state}", (),
+      "1 when the kernel's clock is synchronised (adjtimex: STA_UNSYNC clear), else 0.", "clock"),
+    M("otel_mon.host.clock.offset", "gauge", "s", (), "The kernel's last estimate of the clock's offset (adjtimex).",
+      "clock"),
+    M("otel_mon.host.clock.max_error", "gauge", "s", (), "The kernel's maximum error bound of the clock (adjtimex).",
+      "clock"),
     # the agent's own process (process.pid and process.creation.time are on the resource)
     M("process.cpu.time", "counter", "s", ("cpu.mode",), "CPU seconds the agent used (user, system).", "self",
       values=(("cpu.mode", ("user", "system")),)),
@@ -214,11 +264,27 @@ EXCEPTIONS: dict[str, str] = {
                                   "serves both paths",
     "system.cpu.load_average.5m": "as system.cpu.load_average.1m",
     "system.cpu.load_average.15m": "as system.cpu.load_average.1m",
+    "system.disk.weighted_io_time": "not in semconv: the Collector hostmetrics receiver's name (node_exporter's "
+                                    "node_disk_io_time_weighted_seconds_total)",
+    "system.disk.pending_operations": "not in semconv: hostmetrics' name (node_exporter's node_disk_io_now)",
+    "system.filesystem.inodes.usage": "not in semconv: hostmetrics' name and unit (node_exporter's "
+                                      "node_filesystem_files/files_free)",
+    "otel_mon.host.pressure.stall_time": "PSI: no semconv metric in v1.44 (proposals pending); node_exporter's "
+                                         "node_pressure_*_seconds_total",
+    "otel_mon.host.file_descriptor.count": "no semconv host-wide file handle metric; node_exporter's "
+                                           "node_filefd_allocated",
+    "otel_mon.host.file_descriptor.limit": "as otel_mon.host.file_descriptor.count (node_filefd_maximum)",
+    "otel_mon.host.conntrack.count": "no semconv conntrack metric; node_exporter's node_nf_conntrack_entries",
+    "otel_mon.host.conntrack.limit": "as otel_mon.host.conntrack.count (node_nf_conntrack_entries_limit)",
+    "otel_mon.host.oom_kills": "no semconv OOM metric; node_exporter's node_vmstat_oom_kill",
+    "otel_mon.host.clock.synchronized": "no semconv clock metric; node_exporter's node_timex_sync_status",
+    "otel_mon.host.clock.offset": "as otel_mon.host.clock.synchronized (node_timex_offset_seconds)",
+    "otel_mon.host.clock.max_error": "as otel_mon.host.clock.synchronized (node_timex_maxerror_seconds)",
     "system.filesystem.type": "attribute values: the kernel's type names (xfs, btrfs, tmpfs, ...); semconv's "
                               "list of well-known values is open and lacks most of them",
 }
 
 HOST_DOMAINS: tuple[str, ...] = (
     "cpu", "load", "memory", "paging", "disk", "filesystem", "network", "connections", "processes", "uptime",
-    "sensors", "self",
+    "sensors", "pressure", "filefd", "conntrack", "clock", "self",
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import psutil
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import Gauge, InMemoryMetricReader, Sum
@@ -40,6 +42,14 @@ def conditional(name: str) -> bool:
         return not read_temperatures(HostPaths("/"))
     if name in ("system.paging.usage", "system.paging.utilization"):
         return psutil.swap_memory().total == 0
+    if name.startswith("otel_mon.host.conntrack."):
+        return not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_count")
+    if name == "system.memory.linux.hugepages.utilization":  # a share of nothing without hugepages
+        return "HugePages_Total:       0" in open("/proc/meminfo").read()
+    if name == "otel_mon.host.pressure.stall_time":
+        return not os.path.exists("/proc/pressure/cpu")
+    if name == "otel_mon.host.oom_kills":
+        return "oom_kill " not in open("/proc/vmstat").read()
     if name == "otel_mon.collector.errors":
         return True  # a series appears with the first error of its kind
     if name == "system.cpu.frequency":
@@ -48,7 +58,8 @@ def conditional(name: str) -> bool:
 
 
 def test_every_default_host_metric_is_emitted_as_declared() -> None:
-    emitted = collect({"collectors.connections": "true"})
+    every = {f"collectors.{d}": "true" for d in HOST_DOMAINS} | {f"metrics.{m.name}": "true" for m in METRICS}
+    emitted = collect(every)
     for spec in METRICS:
         if spec.domain not in (*HOST_DOMAINS, "collector"):
             continue

@@ -224,3 +224,68 @@ def test_temperatures_from_sysfs_under_root(fake_root: Callable[[str], Path]) ->
     assert "hw.sensor_location" not in temps["acpitz/temp1"][1]  # no label: the location is unknown
     assert all("hw.type" not in a for _, a in temps.values())
     assert snap.readings["temperature"]["coretemp/Core 0"] == pytest.approx(43.0)
+
+
+def test_memory_linux_metrics_from_meminfo(fake_root: Callable[[str], Path]) -> None:
+    root = fake_root("host1")
+    settings = config.load(env={}, flags={"root_path": str(root),
+                                          "metrics.system.memory.linux.hugepages.usage": "true"})
+    snap = HostSampler(registry.build(settings.host, HostPaths(str(root)))).refresh()
+    assert one(snap, "system.memory.linux.available") == 5000000 * KB
+    assert one(snap, "system.memory.linux.shared") == 50000 * KB
+    slab = {a["system.memory.linux.slab.state"]: v for v, a in snap.points["system.memory.linux.slab.usage"]}
+    assert slab == {"reclaimable": 100000 * KB, "unreclaimable": 100000 * KB}
+    assert one(snap, "system.memory.linux.hugepages.limit") == 16
+    assert one(snap, "system.memory.linux.hugepages.page_size") == 2048 * KB
+    assert one(snap, "system.memory.linux.hugepages.usage", system__memory__linux__hugepages__state="used") == 4
+    assert one(snap, "system.memory.linux.hugepages.reserved") == 2
+
+
+def test_disk_weighted_time_and_pending(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    assert one(snap, "system.disk.weighted_io_time", system__device="sdz") == 8.0
+    assert one(snap, "system.disk.pending_operations", system__device="sdz") == 3
+
+
+def test_inodes_per_filesystem(host1: tuple[HostSampler, Path]) -> None:
+    sampler, root = host1
+    snap = sampler.refresh()
+    st = os.statvfs(root / "data dir")
+    used = one(snap, "system.filesystem.inodes.usage", system__filesystem__mountpoint="/data dir",
+               system__filesystem__state="used")
+    free = one(snap, "system.filesystem.inodes.usage", system__filesystem__mountpoint="/data dir",
+               system__filesystem__state="free")
+    assert used + free == st.f_files
+    assert snap.readings["inodes"]["/data dir"] == pytest.approx(100 * used / st.f_files)
+
+
+def test_pressure_filefd_conntrack_oom(fake_root: Callable[[str], Path]) -> None:
+    root = fake_root("host1")
+    settings = config.load(env={}, flags={"root_path": str(root), "collectors.conntrack": "true"})
+    snap = HostSampler(registry.build(settings.host, HostPaths(str(root)))).refresh()
+    stall = {(a["otel_mon.pressure.resource"], a["otel_mon.pressure.stall_type"]): v
+             for v, a in snap.points["otel_mon.host.pressure.stall_time"]}
+    assert stall == {("cpu", "some"): 12.345678, ("memory", "some"): 2.0, ("memory", "full"): 1.0,
+                     ("io", "some"): 30.0, ("io", "full"): 15.0}  # cpu full is undefined system-wide
+    assert snap.readings["pressure"] == {"cpu.some": 2.25, "memory.some": 0.2, "memory.full": 0.1,
+                                         "io.some": 4.0, "io.full": 1.5}
+    assert one(snap, "otel_mon.host.file_descriptor.count") == 3072
+    assert one(snap, "otel_mon.host.file_descriptor.limit") == 100000
+    assert snap.readings["file_descriptors"][""] == pytest.approx(3.072)
+    assert one(snap, "otel_mon.host.conntrack.count") == 1234
+    assert one(snap, "otel_mon.host.conntrack.limit") == 65536
+    assert one(snap, "otel_mon.host.oom_kills") == 7
+    # A kernel without PSI or conntrack: nothing, and no error.
+    assert "otel_mon.host.conntrack.count" not in HostSampler(
+        registry.build(config.load(env={}, flags={"root_path": str(fake_root("broken")),
+                                                  "collectors.conntrack": "true"}).host,
+                       HostPaths(str(fake_root("broken"))))).refresh().points
+
+
+def test_clock_state_from_adjtimex_fields() -> None:
+    from otel_mon.host.clock import STA_NANO, STA_UNSYNC, TIME_ERROR, interpret
+
+    assert interpret(0, 0, 1500, 20000) == (True, 0.0015, 0.02)
+    assert interpret(0, STA_NANO, 1500, 20000).offset == pytest.approx(1.5e-6)
+    assert not interpret(0, STA_UNSYNC, 0, 16_000_000).synchronized
+    assert not interpret(TIME_ERROR, 0, 0, 0).synchronized

@@ -17,11 +17,8 @@ import gzip
 import http.client
 import socket
 import ssl
-import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -35,8 +32,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
 from otel_mon import __version__
+from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.forward.config import Target
-from otel_mon.forward.otlpjson import request_type
+from otel_mon.forward.requests import request_type
+from otel_mon.retry_after import parse_retry_after
 
 USER_AGENT = f"otel-mon/{__version__}"
 _MAX_MESSAGE = 300
@@ -231,18 +230,17 @@ class HttpSender:
         limit = timeout or self.target.timeout
         # The socket timeout bounds each read only; a server trickling bytes would hold us far past ``limit``.
         # A watchdog shuts the socket down at the deadline of the whole attempt.
-        deadline = time.monotonic() + limit
+        deadline = Deadline(limit)
         # A kept-alive connection the server closed while idle fails on first use: one fresh retry.
         for attempt in (0, 1):
-            remaining = deadline - time.monotonic()
+            remaining = deadline.left()
             if remaining <= 0:
                 break
             reused = self._conn is not None
             conn = self._connection(remaining)
-            expired = threading.Event()
-            watchdog = threading.Timer(remaining, _expire, (conn, expired))
-            watchdog.daemon = True
-            watchdog.start()
+            watchdog = Watchdog(deadline)
+            expired = watchdog.fired
+            watchdog.watch(_socket_of(conn))  # http.client opens the socket itself: look it up at the deadline
             try:
                 conn.request("POST", self._path, body=data, headers=self._headers)
                 response = conn.getresponse()
@@ -287,15 +285,8 @@ class HttpSender:
             self._conn = None
 
 
-def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
-    """The attempt's deadline passed: shut the socket down so the blocked read returns now."""
-    expired.set()
-    sock = conn.sock
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _socket_of(conn: http.client.HTTPConnection) -> Callable[[], socket.socket | None]:
+    return lambda: conn.sock  # type: ignore[no-any-return]
 
 
 def _status_message(payload: bytes, content_type: str) -> str:
@@ -306,17 +297,3 @@ def _status_message(payload: bytes, content_type: str) -> str:
         except DecodeError:
             return ""
     return payload[:_MAX_MESSAGE].decode("utf-8", "replace")
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

@@ -15,13 +15,13 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from otel_mon.forward.backlog import LineCounter, SegmentReader
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
 from otel_mon.forward.config import OtlpConfig, Signal, Target
 from otel_mon.forward.cursor import cursor_path
-from otel_mon.forward.otlpjson import MalformedLine, Record, parse_line
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
-from otel_mon.forward.segments import LineCounter, SegmentReader
+from otel_mon.forward.requests import MalformedLine, Record, parse_line
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
 

@@ -21,7 +21,8 @@ DEFAULT_INTERFACES_EXCLUDE = ("veth*",)
 # node_exporter's --collector.diskstats.device-exclude default, as globs.
 DEFAULT_DISKS_EXCLUDE = ("ram*", "loop*", "fd*", "sr*", "nbd*", "zram*", "dm-*", "md*p*", "hd*[0-9]",
                          "sd*[0-9]", "nvme*n*p*", "vd*[0-9]", "xvd*[0-9]", "mmcblk*p*")
-OFF_BY_DEFAULT = frozenset({"connections"})  # psutil.net_connections costs 10-30 ms a call
+# Domains off unless switched on: psutil.net_connections costs 10-30 ms a call; conntrack needs nf_conntrack.
+OFF_BY_DEFAULT = frozenset({"connections", "conntrack"})
 
 
 def default_collectors() -> dict[str, bool]:

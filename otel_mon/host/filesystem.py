@@ -115,18 +115,29 @@ class FilesystemCollector:
                 out.errors.append((type(st).__name__, f"statfs {m.mountpoint}: {st.strerror}"))
                 continue
             self._emit(out, m, st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail)
+            if st.f_files:  # filesystems without inodes (btrfs reports 0, vfat none) have no inode figures
+                pairs = self._pairs(m)
+                for state, value in (("used", st.f_files - st.f_ffree), ("free", st.f_ffree)):
+                    out.add("system.filesystem.inodes.usage", value,
+                            frozen_attrs(*pairs, ("system.filesystem.state", state)))
         for mountpoint, percent in readings.filesystem_percent(out.points).items():
             out.reading("filesystem", mountpoint, percent)
+        for mountpoint, percent in readings.inodes_percent(out.points).items():
+            out.reading("inodes", mountpoint, percent)
         return out
 
     @staticmethod
-    def _emit(out: Collected, m: Mount, frsize: int, blocks: int, bfree: int, bavail: int) -> None:
-        pairs = (
+    def _pairs(m: Mount) -> tuple[tuple[str, str | int], ...]:
+        return (
             ("system.device", m.device),
             ("system.filesystem.type", m.fstype),
             ("system.filesystem.mode", "ro" if "ro" in m.options else "rw"),
             ("system.filesystem.mountpoint", m.mountpoint),
         )
+
+    @classmethod
+    def _emit(cls, out: Collected, m: Mount, frsize: int, blocks: int, bfree: int, bavail: int) -> None:
+        pairs = cls._pairs(m)
         base = frozen_attrs(*pairs)
         used = (blocks - bfree) * frsize
         free = bavail * frsize

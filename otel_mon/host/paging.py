@@ -1,4 +1,4 @@
-"""Swap per device (/proc/swaps) and paging operations and faults (/proc/vmstat), under the root path."""
+"""Swap per device (/proc/swaps), paging operations, faults and OOM kills (/proc/vmstat), under the root path."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_key_int, parse_swaps
 
-_VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault"})
+_VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill"})
 _MAJOR_IN = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "in"))
 _MAJOR_OUT = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "out"))
 _MAJOR = frozen_attrs(("system.paging.fault.type", "major"))
@@ -39,4 +39,7 @@ class PagingCollector:
             major = vm.get("pgmajfault", 0)
             out.add("system.paging.faults", major, _MAJOR)
             out.add("system.paging.faults", vm["pgfault"] - major, _MINOR)
+        if "oom_kill" in vm:  # Linux 4.13+
+            out.add("otel_mon.host.oom_kills", vm["oom_kill"])
+            out.reading("oom_kills", "", vm["oom_kill"])
         return out

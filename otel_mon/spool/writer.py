@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +20,7 @@ from otel_mon.spool import housekeeping
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, SignalLog, SpoolLockedError
 from otel_mon.spool.segments import SIGNALS, Cursor, Segment, Signal, fsync_dir, list_segments, read_cursors
+from otel_mon.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +367,7 @@ class SpoolWriter:
             last_error = None
             if self._last_error is not None:
                 when, message = self._last_error
-                last_error = {"time": datetime.fromtimestamp(when, tz=timezone.utc).isoformat(), "message": message}
+                last_error = {"time": iso(when, "auto"), "message": message}
         ages = [v["oldest_record_age_seconds"] for v in signals.values() if v["oldest_record_age_seconds"] is not None]
         dropped: dict[str, int] = {}
         for v in signals.values():

@@ -15,11 +15,11 @@ from fwdkit import FakeSpool, logs_line, metrics_line
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
+from otel_mon.forward.backlog import LineCounter, SegmentReader, iter_lines
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.config import Target
 from otel_mon.forward.cursor import cursor_path
-from otel_mon.forward.otlpjson import MalformedLine, parse_line
-from otel_mon.forward.segments import LineCounter, SegmentReader, iter_lines
+from otel_mon.forward.requests import MalformedLine, parse_line
 from otel_mon.forward.senders import HttpSender, Outcome, classify_grpc_error, parse_retry_after
 from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
 
