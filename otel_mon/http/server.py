@@ -84,7 +84,7 @@ class HttpServer:
         self._health = health
         self._ready = ready
         self._routes: dict[str, Route] = {}
-        self.add_route("/", lambda accept, encoding: render_index([p for p in self._routes if p != "/"]))
+        self.add_route("/", lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]))
         self.add_route("/metrics", cache.render if cache is not None else (
             lambda accept, encoding: render_metrics(self._registry, accept, encoding)))
         self.add_route("/health", lambda accept, encoding: render_json(*self._health()))
