@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from otel_mon.schema import Duration, Problem, check, secret
+from otel_mon.secretfile import secret_problem
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class HttpConfig:
         out = []
         if not 0 <= self.port <= 65535:
             out.append(Problem("port", "expected 0-65535", self.port))
+        if self.token is not None and (why := secret_problem(self.token)):
+            # An empty token would silently turn auth off; a stray space or CR would never match.
+            out.append(Problem("token", f"the token {why}", "***"))
         if not 1 <= self.max_connections <= 10_000:
             out.append(Problem("max_connections", "expected 1-10000", self.max_connections))
         if not 0.1 <= self.header_timeout <= 300:
