@@ -82,7 +82,7 @@ def bare_reads() -> Callable[[], object]:
     from otel_mon.host.filesystem import select_mounts
 
     with open("/proc/self/mounts") as f:  # the mounts the sampler reports, chosen once (selection is not a read)
-        mountpoints = [m.mountpoint for m in select_mounts(parse_mounts(f.read()), settings.filesystem)]
+        mountpoints = [m.mountpoint for m in select_mounts(parse_mounts(f.read()), settings.host.filesystem)]
 
     def read() -> object:
         psutil.cpu_times(percpu=True)
@@ -122,14 +122,14 @@ def ours_full() -> tuple[Callable[[], object], Callable[[], int]]:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+    from otel_mon.config import metric_enabled
     from otel_mon.instruments import Instruments
-    from otel_mon.telemetry import metric_enabled
 
     settings = config.load(env={})
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     instruments = Instruments(provider.get_meter("bench"), lambda s: metric_enabled(settings, s))
-    sampler = HostSampler(registry.build(settings, HostPaths("/")))
+    sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     sampler.register_metrics(instruments)
 
     def collect() -> object:
@@ -284,7 +284,7 @@ def main() -> int:
     HostPaths("/").activate()
 
     settings = config.load(env={})
-    sampler = HostSampler(registry.build(settings, HostPaths("/")))
+    sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     t_sampler, t_bare, ratio = compare(sampler.refresh, bare_reads(), rounds=max(args.n // 10, 10))
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, psutil {psutil.__version__}")
     print("\n1. read: sampler vs bare psutil reads of the same data (interleaved batches, median)")

@@ -18,12 +18,13 @@ from opentelemetry.sdk.metrics.export import MetricExporter
 
 from otel_mon import __version__
 from otel_mon.config import Settings
-from otel_mon.forward import Forwarder
+from otel_mon.forward.forwarder import Forwarder
 from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
-from otel_mon.probes.runner import ProbeRunner
+from otel_mon.logsetup import REPEATS
+from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
@@ -37,10 +38,11 @@ class Agent:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started = time.time()
+        self._started_mono = time.monotonic()  # uptime must not follow wall clock steps
         self.paths = HostPaths(settings.root_path)
         self.paths.activate()
-        self.resource = build_resource(settings, self.paths)
-        self.sampler = HostSampler(registry.build(settings, self.paths))
+        self.resource = build_resource(settings.resource, self.paths)
+        self.sampler = HostSampler(registry.build(settings.host, self.paths))
         self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
         self.spool: SpoolWriter | None = None
         metric_exporters: list[MetricExporter] = []
@@ -52,7 +54,8 @@ class Agent:
             metric_exporters.append(SpoolMetricExporter(self.spool))
             log_exporters.append(SpoolLogExporter(self.spool))
             self.sections["spool"] = self.spool.health
-        self.telemetry = Telemetry(settings, self.resource, metric_exporters)
+        self.telemetry = Telemetry(self.resource, settings.metric_enabled, metric_exporters,
+                                   buckets={"otel_mon.probe.duration": PROBE_DURATION_BUCKETS})
         self.sampler.register_metrics(self.telemetry.instruments)
         if self.spool is not None:
             self.spool.register_metrics(self.telemetry.instruments)
@@ -66,7 +69,8 @@ class Agent:
         self.probes = ProbeRunner(settings.probes)
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
-                                     host=str(self.resource.attributes.get("host.name", "")) or None)
+                                     host=str(self.resource.attributes.get("host.name", "")) or None,
+                                     credentials=settings.credentials)
         self.monitor.register_metrics(self.telemetry.instruments)
         self.sections["health"] = self.monitor.health
         if settings.probes:
@@ -83,6 +87,7 @@ class Agent:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
+        self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:
@@ -120,7 +125,7 @@ class Agent:
         if self.http is not None:
             self.http.stop()
         spool = self.spool.stats() if self.spool is not None else {}
-        log.info("otel-mon stopped", extra={"uptime_seconds": round(time.time() - self.started, 3),
+        log.info("otel-mon stopped", extra={"uptime_seconds": round(self.uptime(), 3),
                                             "spool_records": spool.get("records"), "spool_bytes": spool.get("written")})
         logging.getLogger().removeHandler(self.log_handler)
         self.logger_provider.shutdown()  # flushes the last log batch into the spool
@@ -168,5 +173,9 @@ class Agent:
                 next_at = now + interval - ((now - next_at) % interval)
 
     # --- /health ---------------------------------------------------------------------------------------
+    def uptime(self) -> float:
+        return time.monotonic() - self._started_mono
+
     def health(self) -> tuple[int, dict[str, Any]]:
-        return health_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections)
+        return health_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections,
+                               uptime=self.uptime())

@@ -1,9 +1,16 @@
 """The agent's settings: built-in defaults < YAML file < environment < command-line flags.
 
-One typed model (frozen dataclasses, coerced by ``schema.build``). Environment: the OpenTelemetry standard
-variables we honour (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_METRIC_EXPORT_INTERVAL``, and
-the ``OTEL_EXPORTER_OTLP_*`` family) plus ``OTEL_MON_<KEY>`` for any of our keys, with ``__`` between
-sections (``OTEL_MON_HTTP__PORT=9100``). Secrets may also come from ``<KEY>_FILE`` variables.
+This module only assembles. Each component declares its own section (a frozen dataclass next to the
+component: ``http/config.py``, ``spool/config.py``, ``host/filesystem.py``...) and ``Settings`` lists them,
+one field each (the YAML key); ``schema.build`` coerces and validates every section and renders the
+one-line problems. Components receive their own section, never ``Settings``. After validation,
+:func:`resolve` is the one step that looks at the host: TLS files readable, webhook secrets read (once),
+action programs found. See docs/architecture.md, "Adding a config section".
+
+Environment: the OpenTelemetry standard variables we honour (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
+``OTEL_METRIC_EXPORT_INTERVAL``, and the ``OTEL_EXPORTER_OTLP_*`` family) plus ``OTEL_MON_<KEY>`` for any of
+our keys, with ``__`` between sections (``OTEL_MON_HTTP__PORT=9100``). Secrets may also come from
+``<KEY>_FILE`` variables.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_origin
 
 import yaml
 
@@ -22,121 +30,61 @@ from otel_mon import schema
 from otel_mon.forward.config import OtlpConfig, otlp_from_env
 from otel_mon.health.config import HealthConfig
 from otel_mon.health.config import validate as validate_health
+from otel_mon.health.secrets import Credentials, resolve_notifiers
+from otel_mon.host.config import HostConfig
+from otel_mon.host.filters import Filter
+from otel_mon.http.config import HttpConfig
+from otel_mon.instruments import MetricsConfig
+from otel_mon.logsetup import LoggingConfig
 from otel_mon.probes.config import ProbeConfig
-from otel_mon.schema import ByteSize, ConfigError, Duration, secret
-from otel_mon.semconv import BY_NAME, HOST_DOMAINS
+from otel_mon.resource import ResourceConfig
+from otel_mon.schema import ByteSize, ConfigError, Duration, Problem, check
+from otel_mon.semconv import HOST_DOMAINS, MetricSpec
 from otel_mon.spool.config import SpoolConfig
-
-# Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few
-# more that only ever hold kernel state.
-DEFAULT_FS_TYPES_EXCLUDE = (
-    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs", "fusectl",
-    "hugetlbfs", "iso9660", "mqueue", "nsfs", "overlay", "proc", "procfs", "pstore", "rpc_pipefs",
-    "securityfs", "selinuxfs", "squashfs", "sysfs", "tracefs", "ramfs", "efivarfs", "fuse.lxcfs",
-    "fuse.gvfsd-fuse", "fuse.portal", "nfsd", "tmpfs",
-)
-# node_exporter's --collector.filesystem.mount-points-exclude default.
-DEFAULT_MOUNTPOINTS_EXCLUDE = ("/dev", "/dev/*", "/proc", "/proc/*", "/sys", "/sys/*", "/run/credentials/*",
-                               "/var/lib/docker/*", "/var/lib/containers/storage/*", "/run/containerd/*")
-# node_exporter's --collector.netdev.device-exclude is empty; loopback is rarely wanted on dashboards but is
-# kept (it is real traffic). Virtual container veths are excluded like the hostmetrics examples do.
-DEFAULT_INTERFACES_EXCLUDE = ("veth*",)
-# node_exporter's --collector.diskstats.device-exclude default, as globs.
-DEFAULT_DISKS_EXCLUDE = ("ram*", "loop*", "fd*", "sr*", "nbd*", "zram*", "dm-*", "md*p*", "hd*[0-9]",
-                         "sd*[0-9]", "nvme*n*p*", "vd*[0-9]", "xvd*[0-9]", "mmcblk*p*")
-
-
-@dataclass(frozen=True)
-class Filter:
-    """Glob include/exclude lists: a name passes when it matches an include (or there are none) and no exclude."""
-
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class FilesystemConfig:
-    devices: Filter = Filter()
-    mountpoints: Filter = Filter(exclude=DEFAULT_MOUNTPOINTS_EXCLUDE)
-    types: Filter = Filter(exclude=DEFAULT_FS_TYPES_EXCLUDE)
-    timeout: Duration = Duration(1.0)
-
-    def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError(f"timeout: invalid value {self.timeout!r}: must be above 0")
-
-
-@dataclass(frozen=True)
-class HttpConfig:
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = 9464
-    token: str | None = secret()
-    tls_cert: str | None = None
-    tls_key: str | None = None
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"port: invalid value {self.port!r}: expected 0-65535")
-        if bool(self.tls_cert) != bool(self.tls_key):
-            raise ValueError("tls_cert: invalid value: tls_cert and tls_key must be set together")
-        for name in ("tls_cert", "tls_key"):
-            path = getattr(self, name)
-            if path and not os.access(path, os.R_OK):
-                raise ValueError(f"{name}: invalid value {path!r}: not a readable file")
-
-
-@dataclass(frozen=True)
-class LoggingConfig:
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["text", "json"] = "text"
-
-
-def _default_collectors() -> dict[str, bool]:
-    return {name: name != "connections" for name in HOST_DOMAINS}
 
 
 @dataclass(frozen=True)
 class Settings:
-    service_name: str = "otel-mon"
-    resource_attributes: dict[str, str] = field(default_factory=dict)
+    """Every section, by its YAML key. ``inline`` sections take their keys from this level."""
+
     interval: Duration = Duration(10.0)
     root_path: str = "/"
-    collectors: dict[str, bool] = field(default_factory=_default_collectors)
-    metrics: dict[str, bool] = field(default_factory=dict)
-    cpu_per_logical: bool = False
-    connections_interval: Duration = Duration(60.0)
-    filesystem: FilesystemConfig = FilesystemConfig()
-    disks: Filter = Filter(exclude=DEFAULT_DISKS_EXCLUDE)
-    interfaces: Filter = Filter(exclude=DEFAULT_INTERFACES_EXCLUDE)
+    resource: ResourceConfig = schema.inline(ResourceConfig)  # service_name, resource_attributes
+    host: HostConfig = schema.inline(HostConfig)  # collectors, cpu_per_logical, filesystem, disks, ...
+    selection: MetricsConfig = schema.inline(MetricsConfig)  # metrics
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()
     spool: SpoolConfig = SpoolConfig()
     probes: tuple[ProbeConfig, ...] = ()
     otlp: OtlpConfig = OtlpConfig()
     health: HealthConfig = HealthConfig()
+    # Filled by resolve(): each webhook's URL and token, read once from the environment or files.
+    credentials: Mapping[str, Credentials] = schema.internal(dict)
 
     def __post_init__(self) -> None:
         problems = []
         if self.interval < 0.1:
-            problems.append(f"interval: invalid value {self.interval!r}: must be at least 100ms")
-        for name in self.collectors:
-            if name not in HOST_DOMAINS:
-                hint = schema._did_you_mean(name, list(HOST_DOMAINS))
-                problems.append(f"collectors.{name}: unknown collector{hint}")
-        for name in self.metrics:
-            if name not in BY_NAME:
-                hint = schema._did_you_mean(name, list(BY_NAME))
-                problems.append(f"metrics.{name}: unknown metric{hint}")
+            problems.append(Problem("interval", "must be at least 100ms", self.interval))
         if self.otlp.enabled and not self.spool.enabled:
-            problems.append("otlp.endpoint: invalid value: OTLP forwarding reads the spool; set spool.enabled: true")
+            problems.append(Problem("otlp.endpoint", "OTLP forwarding reads the spool; set spool.enabled: true"))
         if not Path(self.root_path).is_absolute():
-            problems.append(f"root_path: invalid value {self.root_path!r}: must be an absolute path")
-        if problems:
-            raise ValueError("\n".join(problems))
+            problems.append(Problem("root_path", "must be an absolute path", self.root_path))
+        check(self, problems)
 
     def collector_enabled(self, domain: str) -> bool:
-        return _default_collectors().get(domain, True) if domain not in self.collectors else self.collectors[domain]
+        return self.host.collector_enabled(domain)
+
+    def metric_enabled(self, spec: MetricSpec) -> bool:
+        return metric_enabled(self, spec)
+
+
+def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:
+    """``metrics:`` overrides first, then the domain's collector switch, then the metric's default."""
+    if spec.name in settings.selection.metrics:
+        return settings.selection.metrics[spec.name]
+    if spec.domain in HOST_DOMAINS and not settings.collector_enabled(spec.domain):
+        return False
+    return spec.default  # an opt-in domain's rows are on by default: its collector switch decides
 
 
 # OTel standard variables -> our keys. Values are converted where the units differ.
@@ -149,7 +97,7 @@ def _otel_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
         try:
             out["resource_attributes"] = schema.parse_key_values(env["OTEL_RESOURCE_ATTRIBUTES"])
         except ValueError as exc:
-            problems.append(f"OTEL_RESOURCE_ATTRIBUTES: invalid value {env['OTEL_RESOURCE_ATTRIBUTES']!r}: {exc}")
+            problems.append(schema.invalid("OTEL_RESOURCE_ATTRIBUTES", env["OTEL_RESOURCE_ATTRIBUTES"], str(exc)))
     raw = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
     if raw:  # the specification: an empty variable is unset
         try:
@@ -157,9 +105,9 @@ def _otel_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
         except ValueError:
             ms = math.nan
         if not math.isfinite(ms):
-            problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: invalid value {raw!r}: expected milliseconds")
+            problems.append(schema.invalid("OTEL_METRIC_EXPORT_INTERVAL", raw, "expected milliseconds"))
         elif ms < 100:
-            problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: invalid value {raw!r}: must be at least 100 (ms)")
+            problems.append(schema.invalid("OTEL_METRIC_EXPORT_INTERVAL", raw, "must be at least 100 (ms)"))
         else:
             out["interval"] = ms / 1000.0
     otlp, otlp_problems = otlp_from_env(env)
@@ -171,10 +119,6 @@ def _otel_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
 
 # Variables with this prefix that are not settings (used by the test suite and tooling).
 _NOT_SETTINGS = {"OTEL_MON_REQUIRE_INTEGRATION", "OTEL_MON_CONFIG"}
-
-
-def _field_names(cls: type) -> dict[str, Any]:
-    return {f.name: f for f in dataclasses.fields(cls)}
 
 
 def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[str, Any], list[str]]:
@@ -204,22 +148,24 @@ def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[s
     return out, problems
 
 
+def _key_type(cls: Any, key: str) -> tuple[bool, Any]:
+    """(known, type) of ``key`` in the section ``cls``, keys of inline sections included."""
+    if not isinstance(cls, type) or not dataclasses.is_dataclass(cls):
+        return False, None
+    found = schema.keys(cls).get(key)
+    return (False, None) if found is None else (True, found[1])
+
+
 def _known_path(cls: Any, parts: list[str]) -> bool:
     for i, part in enumerate(parts):
-        if not dataclasses.is_dataclass(cls):
+        known, tp = _key_type(cls, part)
+        if not known:
             return False
-        fields = _field_names(cls)  # type: ignore[arg-type]
-        if part not in fields:
-            return False
-        hint = fields[part].type
-        resolved = _resolve(cls, part)
         if i == len(parts) - 1:
             return True
-        if resolved is None and isinstance(hint, str) and hint.startswith("dict["):
+        if get_origin(tp) is dict:
             return True  # a mapping accepts any key beneath it
-        cls = resolved
-        if cls is None:
-            return False
+        cls = tp
     return True
 
 
@@ -227,20 +173,13 @@ def _split_key(cls: Any, dotted: str) -> list[str]:
     """Split a dotted key into sections; below a mapping field the rest is one key (metric names have dots)."""
     parts = dotted.split(".")
     for i, part in enumerate(parts[:-1]):
-        if not dataclasses.is_dataclass(cls) or part not in _field_names(cls):  # type: ignore[arg-type]
+        known, tp = _key_type(cls, part)
+        if not known:
             return parts
-        nxt = _resolve(cls, part)
-        if nxt is None:
+        if not dataclasses.is_dataclass(tp):
             return [*parts[: i + 1], ".".join(parts[i + 1 :])]
-        cls = nxt
+        cls = tp
     return parts
-
-
-def _resolve(cls: Any, name: str) -> Any:
-    from typing import get_type_hints
-
-    tp = get_type_hints(cls)[name]
-    return tp if dataclasses.is_dataclass(tp) else None
 
 
 def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -284,10 +223,34 @@ def load(
     except ConfigError as exc:
         problems.extend(exc.problems)
         raise ConfigError(problems) from None
-    problems.extend(validate_health(settings.health, settings.probes, env=env))
+    problems.extend(validate_health(settings.health, settings.probes))
     if problems:
         raise ConfigError(problems)
-    return settings
+    return resolve(settings, env)
 
 
-__all__ = ["ByteSize", "ConfigError", "Duration", "Filter", "Settings", "load"]
+def resolve(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """The one look at the host, after validation: files readable, secrets read, programs found."""
+    unreadable = [(name, path) for name, path in settings.http.files().items() if not os.access(path, os.R_OK)]
+    # The first one only: with the same path in both (a combined PEM), one line says it all.
+    problems = [schema.invalid(f"http.{name}", path, "not a readable file") for name, path in unreadable[:1]]
+    credentials, found = resolve_health(settings.health, env)
+    problems += found
+    if problems:
+        raise ConfigError(problems)
+    return dataclasses.replace(settings, credentials=credentials)
+
+
+def resolve_health(health: HealthConfig, env: Mapping[str, str],
+                   path: str = "health") -> tuple[dict[str, Credentials], list[str]]:
+    """Webhook secrets (read once, here) and action programs (on PATH or absolute) of the health section."""
+    credentials, problems = resolve_notifiers(health.notifiers, env)
+    lines = [schema.render(f"{path}.{p.field}", p) for p in problems]
+    for i, action in enumerate(health.actions):
+        if action.command and shutil.which(action.command[0]) is None:
+            lines.append(schema.invalid(f"{path}.actions[{i}].command", action.command[0],
+                                        "no such executable (an absolute path, or a name on PATH)"))
+    return credentials, lines
+
+
+__all__ = ["ByteSize", "ConfigError", "Duration", "Filter", "Settings", "load", "resolve"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from otel_mon.semconv import METRICS, SEMCONV_VERSION, MetricSpec
+from otel_mon.semconv import EXCEPTIONS, METRICS, SEMCONV_VERSION, MetricSpec
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
@@ -13,6 +13,10 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 # Collector's Prometheus exporter adds "_ratio" to such gauges, which is why dashboards and alert rules use
 # counters and byte gauges (identical on both paths) and derive utilisation with rate().
 _PROM_UNITS = {"s": "seconds", "By": "bytes", "1": "", "Hz": "hertz", "Cel": "celsius"}
+
+
+def _values(m: MetricSpec) -> str:
+    return "; ".join(f"`{k}`: {', '.join(v)}" for k, v in m.values) or "-"
 
 
 def prometheus_name(spec: MetricSpec) -> str:
@@ -40,17 +44,30 @@ def render() -> str:
         "Turn a domain off with `collectors.<domain>: false` and a single "
         "metric with `metrics.<name>: false` (or `true` for one that is off by default).",
         "",
-        "| Name | Prometheus | Instrument | Unit | Attributes | Domain | Default | Description |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Name | Prometheus | Instrument | Unit | Attributes | Values | Domain | Default | Description |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for m in METRICS:
         attrs = ", ".join(f"`{a}`" for a in m.attributes)
         if m.optional_attributes:
             attrs += (", " if attrs else "") + ", ".join(f"`{a}` (opt-in)" for a in m.optional_attributes)
         lines.append(
-            f"| `{m.name}` | `{prometheus_name(m)}` | {m.instrument} | `{m.unit}` | {attrs or '-'} | {m.domain} | "
+            f"| `{m.name}` | `{prometheus_name(m)}` | {m.instrument} | `{m.unit}` | {attrs or '-'} | {_values(m)} | "
+            f"{m.domain} | "
             f"{'on' if m.default else 'off'} | {m.description} |"
         )
+    lines += [
+        "",
+        "## Departures from semantic conventions",
+        "",
+        f"Every other row matches semconv v{SEMCONV_VERSION} in name, unit, instrument, attribute keys and values "
+        "(tests/test_semconv_contract.py checks them against `opentelemetry-semantic-conventions`). "
+        "`otel_mon.*` metrics are the agent's own.",
+        "",
+        "| Name or attribute | Why |",
+        "| --- | --- |",
+    ]
+    lines += [f"| `{name}` | {reason} |" for name, reason in EXCEPTIONS.items()]
     lines.append("")
     return "\n".join(lines)
 

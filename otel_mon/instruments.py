@@ -11,11 +11,25 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
-from otel_mon.semconv import METRICS, MetricSpec
+from otel_mon.schema import Problem, check, did_you_mean
+from otel_mon.semconv import BY_NAME, METRICS, MetricSpec
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``metrics: {name: true|false}`` (a top-level key): switch single metrics on or off."""
+
+    metrics: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check(self, [Problem(f"metrics.{name}", f"unknown metric{did_you_mean(name, BY_NAME)}", plain=True)
+                     for name in self.metrics if name not in BY_NAME])
+
 
 log = logging.getLogger(__name__)
 

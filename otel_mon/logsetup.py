@@ -9,7 +9,23 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from otel_mon.timefmt import iso
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """The ``logging`` section: the console's level and format."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
 
 # Attributes every LogRecord has; anything else came from ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -21,7 +37,7 @@ def extras(record: logging.LogRecord) -> dict[str, object]:
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        ts = iso(record.created)
         fields = " ".join(f"{k}={_short(v)}" for k, v in extras(record).items())
         line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}" + (f" {fields}" if fields else "")
         if record.exc_info:
@@ -49,9 +65,58 @@ def _plain(value: object) -> object:
     return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
 
 
+class RepeatFilter(logging.Filter):
+    """Let one of each identical warning or error through per ``window`` seconds; count the rest.
+
+    A client sending the same bad request thousands of times a second must not fill the disk with the same line
+    (the logs spool, then byte retention evicting metrics). The next line let through says how many identical
+    ones were held back. One instance serves every handler: the verdict is kept on the record, so the console
+    and the logs bridge agree. Keys are bounded (least recently seen forgotten first).
+    """
+
+    def __init__(self, window: float = 60.0, max_keys: int = 512, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window = window
+        self.max_keys = max_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, int, str, str], list[float]] = OrderedDict()  # key -> [at, held]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        verdict = getattr(record, "_otel_mon_repeat", None)
+        if verdict is not None:
+            return bool(verdict)
+        verdict = self._decide(record) if record.levelno >= logging.WARNING else True
+        record._otel_mon_repeat = verdict
+        return verdict
+
+    def _decide(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        key = (record.name, record.levelno, record.getMessage()[:500], exc)
+        now = self._clock()
+        with self._lock:
+            entry = self._seen.get(key)
+            if entry is not None and now - entry[0] < self.window:
+                entry[1] += 1
+                self._seen.move_to_end(key)
+                return False
+            held = int(entry[1]) if entry is not None else 0
+            self._seen[key] = [now, 0]
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.max_keys:
+                self._seen.popitem(last=False)
+        if held:
+            record.msg = f"{record.msg} ({held} identical messages held back in the last {self.window:g}s)"
+        return True
+
+
+REPEATS = RepeatFilter()
+
+
 def configure_console(level: str, fmt: str) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(REPEATS)
     handler.setLevel(level.upper())
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_otel_mon_console", False)]:

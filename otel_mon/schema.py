@@ -14,6 +14,8 @@ import math
 import re
 import types
 import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
@@ -45,6 +47,112 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+_NO_VALUE: Any = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a section, relative to it; only :func:`render` turns it into text.
+
+    ``value`` is shown as ``repr`` (``'***'`` when the field is a secret, left out when not given);
+    ``hidden`` shows ``(not shown)`` instead (header values); ``plain`` is a problem that is not about a
+    value (an unknown name): ``field: reason``.
+    """
+
+    field: str
+    reason: str
+    value: Any = _NO_VALUE
+    hidden: bool = False
+    plain: bool = False
+
+
+class Invalid(ValueError):
+    """Raised by a section's validator (its ``__post_init__``, through :func:`check`) with typed problems.
+
+    ``str()`` is one rendered line per problem, relative to the section; :func:`build` prefixes the path.
+    """
+
+    def __init__(self, cls: type, problems: Sequence[Problem]) -> None:
+        self.cls = cls
+        self.found = list(problems)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self, path: str = "") -> list[str]:
+        return [render(f"{path}.{p.field}" if path else p.field, p, _is_secret(self.cls, p.field))
+                for p in self.found]
+
+
+def check(obj: object, problems: Iterable[Problem]) -> None:
+    """A validator's last line: raise :class:`Invalid` when it found anything. No I/O belongs in validators:
+    files, secrets and programs are looked at once, after validation (``otel_mon.config.resolve``)."""
+    found = list(problems)
+    if found:
+        raise Invalid(type(obj), found)
+
+
+def render(path: str, problem: Problem, secret: bool = False) -> str:
+    """The one format of a config problem: ``path: invalid value <value>: <reason>``."""
+    if problem.plain:
+        return f"{path}: {problem.reason}"
+    if problem.hidden:
+        shown = " (not shown)"
+    elif problem.value is _NO_VALUE:
+        shown = ""
+    else:
+        shown = " '***'" if secret else f" {_fmt(problem.value)}"
+    return f"{path}: invalid value{shown}: {problem.reason}"
+
+
+def invalid(path: str, value: Any, reason: str, secret: bool = False) -> str:
+    """A rendered problem about a value that is not a section field (an environment variable, a flag)."""
+    return render(path, Problem(path, reason, value), secret)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_secret(cls: type, dotted: str) -> bool:
+    name = re.split(r"[.\[]", dotted, maxsplit=1)[0]
+    if not dataclasses.is_dataclass(cls):
+        return False
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return bool(f.metadata.get("secret"))
+    return False
+
+
+def inline(cls: type[T]) -> T:
+    """A section whose keys sit at the level of the enclosing one (``cpu_per_logical``, not ``host.cpu_per_logical``).
+
+    The agent's top level is shared by a few small sections (the resource, the host domains); each is still
+    its own dataclass, handed alone to its component.
+    """
+    return dataclasses.field(default_factory=cls, metadata={"inline": True})
+
+
+def internal(default_factory: Any) -> Any:
+    """A field filled by the loader, never from a source (resolved secrets): no key, not printed."""
+    return dataclasses.field(default_factory=default_factory, metadata={"internal": True}, repr=False,
+                             compare=False)
+
+
+def keys(cls: type) -> dict[str, tuple[tuple[str, ...], Any]]:
+    """Every key ``cls`` accepts -> (attribute path, type); keys of inline sections are lifted up."""
+    hints = get_type_hints(cls)
+    out: dict[str, tuple[tuple[str, ...], Any]] = {}
+    for f in dataclasses.fields(typing.cast(Any, cls)):
+        if not f.init or f.metadata.get("internal"):
+            continue
+        if f.metadata.get("inline"):
+            for key, (attrs, tp) in keys(hints[f.name]).items():
+                out[key] = ((f.name, *attrs), tp)
+        else:
+            out[f.name] = ((f.name,), hints[f.name])
+    return out
 
 
 def secret(default: Any = None, default_factory: Any = None) -> Any:
@@ -144,16 +252,15 @@ def _is_optional(tp: Any) -> tuple[bool, Any]:
 
 def _coerce(tp: Any, raw: Any, path: str, problems: list[str], secret: bool = False) -> Any:
     """``raw`` as ``tp``; problems name the path and the value (``'***'`` for a secret field)."""
-    shown = "'***'" if secret else None
 
-    def fmt(value: Any) -> str:
-        return shown or _fmt(value)
+    def bad(reason: str, value: Any = raw) -> None:
+        problems.append(invalid(path, value, reason, secret))
 
     optional, inner = _is_optional(tp)
     if raw is None:
         if optional:
             return None
-        problems.append(f"{path}: invalid value None: a value is required")
+        bad("a value is required")
         return None
     tp = inner
     origin = get_origin(tp)
@@ -162,15 +269,14 @@ def _coerce(tp: Any, raw: Any, path: str, problems: list[str], secret: bool = Fa
     if origin is typing.Literal:
         allowed = get_args(tp)
         if raw not in allowed:
-            hint = _did_you_mean(str(raw), [str(a) for a in allowed])
-            problems.append(f"{path}: invalid value {fmt(raw)}: expected one of {', '.join(map(str, allowed))}{hint}")
+            bad(f"expected one of {', '.join(map(str, allowed))}{did_you_mean(str(raw), [str(a) for a in allowed])}")
         return raw
     if origin in (list, tuple):
         (item_tp, *_rest) = get_args(tp) or (str,)
         if isinstance(raw, str):
             raw = [part.strip() for part in raw.split(",") if part.strip()]
         if not isinstance(raw, (list, tuple)):
-            problems.append(f"{path}: invalid value {fmt(raw)}: expected a list")
+            bad("expected a list")
             return ()
         return tuple(_coerce(item_tp, item, f"{path}[{i}]", problems, secret) for i, item in enumerate(raw))
     if origin is dict:
@@ -179,22 +285,17 @@ def _coerce(tp: Any, raw: Any, path: str, problems: list[str], secret: bool = Fa
             try:
                 raw = parse_key_values(raw)
             except ValueError:
-                problems.append(f"{path}: invalid value {fmt(raw)}: expected key=value pairs separated by commas")
+                bad("expected key=value pairs separated by commas")
                 return {}
         if not isinstance(raw, dict):
-            problems.append(f"{path}: invalid value {fmt(raw)}: expected a mapping")
+            bad("expected a mapping")
             return {}
         return {str(k): _coerce(val_tp, v, f"{path}.{k}", problems, secret) for k, v in raw.items()}
     try:
         return _coerce_scalar(tp, raw)
     except ValueError as exc:
-        problems.append(f"{path}: invalid value {fmt(raw)}: {exc}")
+        bad(str(exc))
         return None
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def parse_key_values(raw: str) -> dict[str, str]:
@@ -213,34 +314,54 @@ def parse_key_values(raw: str) -> dict[str, str]:
 
 
 def build(cls: type[T], raw: Any, path: str = "", problems: list[str] | None = None) -> T:
-    """Build ``cls`` from a mapping; collect problems instead of stopping at the first one."""
+    """Build ``cls`` from a mapping; collect problems instead of stopping at the first one.
+
+    Inline sections (:func:`inline`) take their keys from this level; each section is built (and its
+    validator run) on its own, so its problems carry the same paths as the keys the user wrote.
+    """
     own = problems is None
     problems = [] if problems is None else problems
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        problems.append(f"{path or '<root>'}: invalid value {_fmt(raw)}: expected a mapping")
+        problems.append(invalid(path or "<root>", raw, "expected a mapping"))
         raw = {}
     hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls)) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls))
+              if f.init and not f.metadata.get("internal")}
+    inlined = [name for name, f in fields.items() if f.metadata.get("inline")]
+    owner = {key: name for name in inlined for key in keys(hints[name])}
+    accepted = [name for name in fields if name not in inlined] + list(owner)
+    sub_raw: dict[str, dict[str, Any]] = {name: {} for name in inlined}
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         name = str(key).replace("-", "_")
-        if name not in fields and keyword.iskeyword(name):
+        if name not in accepted and keyword.iskeyword(name):
             name += "_"  # YAML `for:` is the field `for_` (a Python keyword cannot be a field name)
         field_path = f"{path}.{name}" if path else name
-        if name not in fields:
-            hint = _did_you_mean(name, list(fields))
-            problems.append(f"{field_path}: unknown key{hint}")
+        if name in owner:
+            sub_raw[owner[name]][name] = value
+            continue
+        if name not in accepted:
+            problems.append(render(field_path, Problem(name, f"unknown key{did_you_mean(name, accepted)}",
+                                                       plain=True)))
             continue
         before = len(problems)
         coerced = _coerce(hints[name], value, field_path, problems, bool(fields[name].metadata.get("secret")))
         if len(problems) == before:
             kwargs[name] = coerced
+    for name in inlined:
+        before = len(problems)
+        section = build(hints[name], sub_raw[name], path, problems)
+        if len(problems) == before:
+            kwargs[name] = section
     try:
         obj = cls(**kwargs)
+    except Invalid as exc:
+        problems.extend(exc.lines(path))
+        obj = cls()
     except ValueError as exc:
-        # __post_init__ reports one problem per line, each starting with the field name relative to cls.
+        # A validator not yet on :func:`check`: one "field: ..." line per problem, relative to cls.
         for line in str(exc).splitlines():
             problems.append(f"{path}.{line}" if path else line)
         obj = cls()
@@ -276,7 +397,11 @@ def redacted(obj: Any) -> Any:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
-            if f.metadata.get("secret"):
+            if f.metadata.get("internal"):
+                continue
+            if f.metadata.get("inline"):
+                out.update(redacted(value))
+            elif f.metadata.get("secret"):
                 out[f.name] = "***" if value else value
             else:
                 out[f.name] = redacted(value)

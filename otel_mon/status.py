@@ -43,13 +43,17 @@ def health_document(
     started: float,
     sections: Mapping[str, Callable[[], dict[str, Any]]],
     now: float | None = None,
+    uptime: float | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, document). 503 before the first collection or when collection has stalled."""
+    """(HTTP status, document). 503 before the first collection or when collection has stalled.
+
+    ``uptime`` (from a monotonic clock) is preferred over ``now - started``, which a wall clock step distorts.
+    """
     now = time.time() if now is None else now
     doc: dict[str, Any] = {
         "status": "ok",
         "version": __version__,
-        "agent_uptime_seconds": round(now - started, 3),
+        "agent_uptime_seconds": round(now - started if uptime is None else uptime, 3),
         "interval_seconds": interval,
     }
     code = 200

@@ -10,35 +10,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
-from opentelemetry.sdk.metrics import (
-    Counter,
-    Histogram,
-    MeterProvider,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
-)
-from opentelemetry.sdk.metrics import _Gauge as Gauge  # the synchronous gauge, only exported under this name
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    MetricExporter,
-    MetricReader,
-    MetricsData,
-)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, MetricsData
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-from otel_mon.config import Settings
 from otel_mon.instruments import Instruments
-from otel_mon.probes.runner import PROBE_DURATION_BUCKETS
-from otel_mon.semconv import HOST_DOMAINS, MetricSpec
+from otel_mon.semconv import MetricSpec
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +70,9 @@ class PushReader(MetricReader):
     """Collected by the agent loop once per interval; hands each batch to /metrics and to the exporters."""
 
     def __init__(self, exporters: Sequence[MetricExporter], bridge: PrometheusBridge | None = None) -> None:
-        super().__init__(preferred_temporality=CUMULATIVE)
+        # The SDK's default temporality is cumulative for every instrument kind: each batch (a spool line, a
+        # /metrics render) then stands on its own for replay, report, a restarted forwarder and Prometheus.
+        super().__init__()
         self.exporters = list(exporters)
         self.bridge = bridge
 
@@ -106,15 +92,6 @@ class PushReader(MetricReader):
             exporter.shutdown(timeout_millis=timeout_millis)
 
 
-# Cumulative for every instrument kind: each batch (a spool line, a /metrics render) then stands on its own
-# for replay, report, a restarted forwarder and Prometheus.
-CUMULATIVE: dict[type, AggregationTemporality] = {
-    kind: AggregationTemporality.CUMULATIVE
-    for kind in (Counter, UpDownCounter, Histogram, Gauge, ObservableCounter, ObservableUpDownCounter,
-                 ObservableGauge)
-}
-
-
 def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tuple[LoggerProvider, logging.Handler]:
     """The logs bridge: Python logging -> OTel LoggingHandler -> LoggerProvider -> batch -> spool."""
     from opentelemetry.instrumentation.logging.handler import LoggingHandler
@@ -125,26 +102,21 @@ def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tu
     return provider, LoggingHandler(level=logging.INFO, logger_provider=provider)
 
 
-def metric_enabled(settings: Settings, spec: MetricSpec) -> bool:
-    if spec.name in settings.metrics:
-        return settings.metrics[spec.name]
-    if spec.domain in HOST_DOMAINS and not settings.collector_enabled(spec.domain):
-        return False
-    return spec.default or (spec.domain == "connections" and settings.collector_enabled("connections"))
-
-
 class Telemetry:
-    def __init__(self, settings: Settings, resource: Resource, exporters: Sequence[MetricExporter] = ()) -> None:
+    def __init__(self, resource: Resource, enabled: Callable[[MetricSpec], bool],
+                 exporters: Sequence[MetricExporter] = (),
+                 buckets: Mapping[str, Sequence[float]] | None = None) -> None:
+        """``enabled`` picks the metrics to create; ``buckets`` gives histograms their boundaries by name."""
         # /metrics has its own registry: no prometheus_client default process_*/python_* series beside ours.
         self.bridge = PrometheusBridge()
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self.bridge)  # type: ignore[arg-type]
         self.push = PushReader(exporters, self.bridge)
-        views = [View(instrument_name="otel_mon.probe.duration",
-                      aggregation=ExplicitBucketHistogramAggregation(PROBE_DURATION_BUCKETS))]
+        views = [View(instrument_name=name, aggregation=ExplicitBucketHistogramAggregation(bounds))
+                 for name, bounds in (buckets or {}).items()]
         self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.push], views=views)
         meter = self.meter_provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")
-        self.instruments = Instruments(meter, lambda spec: metric_enabled(settings, spec))
+        self.instruments = Instruments(meter, enabled)
 
     def export(self) -> None:
         """The interval's one SDK collection: to /metrics, the spool and any other exporter."""

@@ -104,7 +104,9 @@ class Received:
 class _Failure:
     remaining: int
     retry_after: float | None
-    kind: str  # "unavailable" (UNAVAILABLE / 503) or "throttle" (RESOURCE_EXHAUSTED + RetryInfo / 429)
+    # "unavailable" (UNAVAILABLE / 503), "throttle" (RESOURCE_EXHAUSTED + RetryInfo / 429), "internal" (INTERNAL /
+    # 500: an overloaded collector or a proxy) or "unknown" (UNKNOWN / 502)
+    kind: str
 
 
 class OtlpReceiver:
@@ -280,6 +282,8 @@ def _grpc_answer(receiver: OtlpReceiver, signal: str, request: Any, context: grp
         "unavailable": (grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
         "throttle": (grpc.StatusCode.RESOURCE_EXHAUSTED, code_pb2.RESOURCE_EXHAUSTED),
         "reject": (grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
+        "internal": (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL),
+        "unknown": (grpc.StatusCode.UNKNOWN, code_pb2.UNKNOWN),
     }
     code, rpc_code = codes[verdict]
     if retry_after is not None:
@@ -345,7 +349,8 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
         verdict, message, retry_after = self.server.receiver._decide(signal, "http", request, headers, gzipped)
         if verdict == "ok":
             return self._send(200, RESPONSE_TYPES[signal]().SerializeToString())
-        status = {"unauthenticated": 401, "unavailable": 503, "throttle": 429, "reject": 400}[verdict]
+        status = {"unauthenticated": 401, "unavailable": 503, "throttle": 429, "reject": 400, "internal": 500,
+                  "unknown": 502}[verdict]
         extra = {"Retry-After": str(max(0, round(retry_after)))} if retry_after is not None else {}
         self._answer(status, message, extra)
 

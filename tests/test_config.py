@@ -21,7 +21,7 @@ def test_defaults_need_no_file() -> None:
     s = config.load(env={})
     assert s.interval == 10.0
     assert (s.http.host, s.http.port) == ("127.0.0.1", 9464)
-    assert s.service_name == "otel-mon"
+    assert s.resource.service_name == "otel-mon"
     assert s.collector_enabled("cpu") and not s.collector_enabled("connections")
 
 
@@ -29,10 +29,10 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
     f.write_text("interval: 30s\nhttp:\n  port: 9000\n  host: 0.0.0.0\nservice_name: from-file\n")
     s = config.load(f, env={})
-    assert (s.interval, s.http.port, s.http.host, s.service_name) == (30.0, 9000, "0.0.0.0", "from-file")
+    assert (s.interval, s.http.port, s.http.host, s.resource.service_name) == (30.0, 9000, "0.0.0.0", "from-file")
     env = {"OTEL_METRIC_EXPORT_INTERVAL": "2500", "OTEL_MON_HTTP__PORT": "9100", "OTEL_SERVICE_NAME": "env"}
     s = config.load(f, env=env)
-    assert (s.interval, s.http.port, s.service_name) == (2.5, 9100, "env")
+    assert (s.interval, s.http.port, s.resource.service_name) == (2.5, 9100, "env")
     s = config.load(f, env=env, flags={"http.port": "9200", "interval": "100ms"})
     assert (s.interval, s.http.port, s.http.host) == (0.1, 9200, "0.0.0.0")
 
@@ -80,7 +80,7 @@ def test_secret_from_file_and_redaction(tmp_path: Path) -> None:
 
 def test_resource_attributes_env() -> None:
     s = config.load(env={"OTEL_RESOURCE_ATTRIBUTES": "a=1,b=x%20y"})
-    assert s.resource_attributes == {"a": "1", "b": "x y"}
+    assert s.resource.resource_attributes == {"a": "1", "b": "x y"}
     assert problems(env={"OTEL_RESOURCE_ATTRIBUTES": "novalue"})[0].startswith("OTEL_RESOURCE_ATTRIBUTES: invalid")
 
 

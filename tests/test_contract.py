@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import psutil
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import Gauge, InMemoryMetricReader, Sum
 
 from otel_mon import config
+from otel_mon.config import metric_enabled
 from otel_mon.docgen import DOC, render
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
 from otel_mon.instruments import Instruments
 from otel_mon.semconv import BY_NAME, HOST_DOMAINS, METRICS
-from otel_mon.telemetry import metric_enabled
 
 
 def collect(flags: dict[str, str]) -> dict[str, object]:
@@ -21,7 +23,7 @@ def collect(flags: dict[str, str]) -> dict[str, object]:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     instruments = Instruments(provider.get_meter("t"), lambda s: metric_enabled(settings, s))
-    sampler = HostSampler(registry.build(settings, HostPaths("/")))
+    sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     sampler.register_metrics(instruments)
     sampler.refresh()
     sampler.refresh()  # utilisation needs two reads
@@ -35,9 +37,19 @@ def collect(flags: dict[str, str]) -> dict[str, object]:
 def conditional(name: str) -> bool:
     """Metrics the host may legitimately lack: no sensors, no swap, no cpufreq in a VM."""
     if name == "hw.temperature":
-        return not psutil.sensors_temperatures()
-    if name in ("system.paging.utilization",):
+        from otel_mon.host.sensors import read_temperatures
+
+        return not read_temperatures(HostPaths("/"))
+    if name in ("system.paging.usage", "system.paging.utilization"):
         return psutil.swap_memory().total == 0
+    if name.startswith("otel_mon.host.conntrack."):
+        return not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_count")
+    if name == "system.memory.linux.hugepages.utilization":  # a share of nothing without hugepages
+        return "HugePages_Total:       0" in open("/proc/meminfo").read()
+    if name == "otel_mon.host.pressure.stall_time":
+        return not os.path.exists("/proc/pressure/cpu")
+    if name == "otel_mon.host.oom_kills":
+        return "oom_kill " not in open("/proc/vmstat").read()
     if name == "otel_mon.collector.errors":
         return True  # a series appears with the first error of its kind
     if name == "system.cpu.frequency":
@@ -46,7 +58,8 @@ def conditional(name: str) -> bool:
 
 
 def test_every_default_host_metric_is_emitted_as_declared() -> None:
-    emitted = collect({"collectors.connections": "true"})
+    every = {f"collectors.{d}": "true" for d in HOST_DOMAINS} | {f"metrics.{m.name}": "true" for m in METRICS}
+    emitted = collect(every)
     for spec in METRICS:
         if spec.domain not in (*HOST_DOMAINS, "collector"):
             continue

@@ -79,7 +79,7 @@ def test_collector_skips_a_hung_nfs_mount_and_reports_the_rest(tmp_path) -> None
         return os.statvfs(path)
 
     settings = config.load(env={}, flags={"filesystem.timeout": "200ms"})
-    collector = FilesystemCollector(HostPaths(str(tmp_path)), settings.filesystem, stat)
+    collector = FilesystemCollector(HostPaths(str(tmp_path)), settings.host.filesystem, stat)
     try:
         started = time.monotonic()
         out = collector.collect(time.time())

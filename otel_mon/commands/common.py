@@ -10,6 +10,7 @@ from typing import Any
 
 from otel_mon import config
 from otel_mon.config import ConfigError, Settings
+from otel_mon.schema import invalid
 
 
 def add_settings_options(p: argparse.ArgumentParser) -> None:
@@ -31,7 +32,7 @@ def flag_overrides(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            problems.append(f"--set: invalid value {item!r}: expected KEY=VALUE")
+            problems.append(invalid("--set", item, "expected KEY=VALUE"))
             continue
         flags[key.strip()] = value
     if args.interval is not None:
@@ -39,7 +40,7 @@ def flag_overrides(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]
     if args.listen is not None:
         host, sep, port = args.listen.rpartition(":")
         if not sep or not port:
-            problems.append(f"--listen: invalid value {args.listen!r}: expected HOST:PORT")
+            problems.append(invalid("--listen", args.listen, "expected HOST:PORT"))
         else:
             flags["http.host"] = host.strip("[]") or "127.0.0.1"
             flags["http.port"] = port

@@ -67,13 +67,13 @@ def main(args: argparse.Namespace) -> int:
     for item in args.header:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            problems.append("--header: invalid value (not shown): expected KEY=VALUE")
+            problems.append(schema.render("--header", schema.Problem("--header", "expected KEY=VALUE", hidden=True)))
             continue
         raw.setdefault("headers", {})[key.strip()] = value.strip()
     if args.attempts < 1:
-        problems.append(f"--attempts: invalid value {args.attempts!r}: must be at least 1")
+        problems.append(schema.invalid("--attempts", args.attempts, "must be at least 1"))
     if args.rate < 0:
-        problems.append(f"--rate: invalid value {args.rate!r}: must not be negative")
+        problems.append(schema.invalid("--rate", args.rate, "must not be negative"))
     if not raw.get("endpoint"):
         problems.append("--endpoint: required (or set OTEL_EXPORTER_OTLP_ENDPOINT)")
     config: OtlpConfig | None = None

@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def main(args: argparse.Namespace) -> int:
-    from otel_mon.schema import parse_duration
+    from otel_mon.schema import invalid, parse_duration
 
     settings = load_settings(args)
     if settings is None:
@@ -27,12 +27,11 @@ def main(args: argparse.Namespace) -> int:
     try:
         wait = parse_duration(args.wait)
     except ValueError as exc:
-        print(f"otel-mon: config error: --wait: invalid value {args.wait!r}: {exc}", file=sys.stderr)
+        print(f"otel-mon: config error: {invalid('--wait', args.wait, str(exc))}", file=sys.stderr)
         return 2
     from otel_mon.host import registry
     from otel_mon.host.paths import HostPaths
     from otel_mon.host.sampler import HostSampler
-    from otel_mon.telemetry import metric_enabled
 
     paths = HostPaths(settings.root_path)
     reason = paths.check()
@@ -40,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"otel-mon: config error: {reason}", file=sys.stderr)
         return 2
     paths.activate()
-    sampler = HostSampler(registry.build(settings, paths))
+    sampler = HostSampler(registry.build(settings.host, paths))
     sampler.refresh()
     if wait > 0:
         threading.Event().wait(wait)
@@ -53,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
         "time": snap.time,
         "metrics": {
             name: {"unit": BY_NAME[name].unit, "points": [{"attributes": dict(a), "value": v} for v, a in pts]}
-            for name, pts in sorted(snap.points.items()) if metric_enabled(settings, BY_NAME[name])
+            for name, pts in sorted(snap.points.items()) if settings.metric_enabled(BY_NAME[name])
         },
         "readings": snap.readings,
     }

@@ -9,8 +9,8 @@ from typing import Any
 
 from otel_mon.commands.common import add_data_dir_options, spool_root
 from otel_mon.spool.reader import Record, SpoolReader
-from otel_mon.spool.render import render_logs, render_metrics
 from otel_mon.spool.segments import Signal
+from otel_mon.spool.summary import render_logs, render_metrics
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:

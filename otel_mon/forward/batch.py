@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from otel_mon.forward.otlpjson import Record
+from otel_mon.forward.requests import Record
 
 
 @dataclass

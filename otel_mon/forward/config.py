@@ -20,7 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from otel_mon import schema
-from otel_mon.schema import ByteSize, Duration, secret
+from otel_mon.schema import ByteSize, Duration, Problem, check, render, secret
 
 Signal = Literal["metrics", "logs"]
 Protocol = Literal["grpc", "http/protobuf"]
@@ -33,25 +33,25 @@ _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-def _endpoint_problem(name: str, raw: str) -> str | None:
+def _endpoint_problem(name: str, raw: str) -> Problem | None:
     """Why ``raw`` is not a usable endpoint, or None; never repeats credentials found in it."""
     text = raw.strip()
     if not text:
-        return f"{name}: invalid value {raw!r}: expected a URL such as http://collector:4318"
+        return Problem(name, "expected a URL such as http://collector:4318", raw)
     url = text if _SCHEME_RE.match(text) else f"//{text}"
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return f"{name}: invalid value {redact_url(text)!r}: {exc}"
+        return Problem(name, str(exc), redact_url(text))
     if parts.scheme not in ("", "http", "https"):
-        return f"{name}: invalid value {redact_url(text)!r}: the scheme must be http or https"
+        return Problem(name, "the scheme must be http or https", redact_url(text))
     if not parts.hostname:
-        return f"{name}: invalid value {redact_url(text)!r}: no host"
+        return Problem(name, "no host", redact_url(text))
     if parts.username is not None or parts.password is not None:
-        return f"{name}: invalid value {redact_url(text)!r}: put credentials in headers, not in the URL"
+        return Problem(name, "put credentials in headers, not in the URL", redact_url(text))
     if port == 0:
-        return f"{name}: invalid value {redact_url(text)!r}: port 0"
+        return Problem(name, "port 0", redact_url(text))
     return None
 
 
@@ -68,29 +68,30 @@ def redact_url(url: str) -> str:
     return out + ("?..." if parts.query else "")
 
 
-def _header_problems(section: str, headers: Mapping[str, str] | None) -> list[str]:
+def _header_problems(section: str, headers: Mapping[str, str] | None) -> list[Problem]:
     problems = []
     for key, value in (headers or {}).items():
         if not _HEADER_NAME_RE.match(key):
-            problems.append(f"{section}headers.{key}: invalid header name")
+            problems.append(Problem(f"{section}headers.{key}", "invalid header name", plain=True))
         if any(ch in value for ch in "\r\n\0"):
-            problems.append(f"{section}headers.{key}: invalid value (not shown): control characters")
+            problems.append(Problem(f"{section}headers.{key}", "control characters", hidden=True))
     return problems
 
 
 _GRPC_KEY_RE = re.compile(r"^[0-9a-z._-]+$")
 
 
-def _grpc_header_problems(section: str, headers: Mapping[str, str]) -> list[str]:
+def _grpc_header_problems(section: str, headers: Mapping[str, str]) -> list[Problem]:
     """gRPC refuses (locally, for every request) metadata keys outside ``[0-9a-z._-]`` (the sender lowercases
     keys) and values outside printable ASCII; the message names the key, never the value."""
     problems = []
     for key, value in headers.items():
         if not _GRPC_KEY_RE.match(key.lower()):
-            problems.append(f"{section}headers.{key}: invalid header name for grpc: use 0-9 a-z . _ - only")
+            problems.append(Problem(f"{section}headers.{key}", "invalid header name for grpc: use 0-9 a-z . _ - only",
+                                    plain=True))
         if any(not 0x20 <= ord(ch) <= 0x7E for ch in value):
-            problems.append(f"{section}headers.{key}: invalid value (not shown) for grpc: "
-                            f"only printable ASCII is allowed")
+            problems.append(Problem(f"{section}headers.{key}", "only printable ASCII is allowed for grpc",
+                                    hidden=True))
     return problems
 
 
@@ -116,9 +117,8 @@ class SignalOverride:
         if self.endpoint is not None and (problem := _endpoint_problem("endpoint", self.endpoint)):
             problems.append(problem)
         if self.timeout is not None and self.timeout <= 0:
-            problems.append(f"timeout: invalid value {self.timeout!r}: must be above 0")
-        if problems:
-            raise ValueError("\n".join(problems))
+            problems.append(Problem("timeout", "must be above 0", self.timeout))
+        check(self, problems)
 
 
 @dataclass(frozen=True)
@@ -160,21 +160,21 @@ class OtlpConfig:
         if self.endpoint is not None and (problem := _endpoint_problem("endpoint", self.endpoint)):
             problems.append(problem)
         if self.timeout <= 0:
-            problems.append(f"timeout: invalid value {self.timeout!r}: must be above 0")
+            problems.append(Problem("timeout", "must be above 0", self.timeout))
         if self.max_batch_records < 1:
-            problems.append(f"max_batch_records: invalid value {self.max_batch_records!r}: must be at least 1")
+            problems.append(Problem("max_batch_records", "must be at least 1", self.max_batch_records))
         if self.max_batch_size < 1024:
-            problems.append(f"max_batch_size: invalid value {int(self.max_batch_size)!r}: must be at least 1KiB")
+            problems.append(Problem("max_batch_size", "must be at least 1KiB", int(self.max_batch_size)))
         if self.drain_rate < 0:
-            problems.append(f"drain_rate: invalid value {self.drain_rate!r}: must not be negative")
+            problems.append(Problem("drain_rate", "must not be negative", self.drain_rate))
         if self.backoff_initial <= 0:
-            problems.append(f"backoff_initial: invalid value {self.backoff_initial!r}: must be above 0")
+            problems.append(Problem("backoff_initial", "must be above 0", self.backoff_initial))
         if self.backoff_max < self.backoff_initial:
-            problems.append(f"backoff_max: invalid value {self.backoff_max!r}: must be >= backoff_initial")
+            problems.append(Problem("backoff_max", "must be >= backoff_initial", self.backoff_max))
         if self.poll_interval <= 0:
-            problems.append(f"poll_interval: invalid value {self.poll_interval!r}: must be above 0")
+            problems.append(Problem("poll_interval", "must be above 0", self.poll_interval))
         if not problems:
-            seen: set[str] = set()
+            seen: set[Problem] = set()
             for signal in SIGNALS:
                 over: SignalOverride = getattr(self, signal)
                 if (over.protocol or self.protocol) != "grpc":
@@ -185,8 +185,7 @@ class OtlpConfig:
                     if problem not in seen:
                         seen.add(problem)
                         problems.append(problem)
-        if problems:
-            raise ValueError("\n".join(problems))
+        check(self, problems)
 
     @property
     def enabled(self) -> bool:
@@ -302,7 +301,11 @@ def _env_items(env: Mapping[str, str], prefix: str) -> list[tuple[str, str]]:
 
 
 def _translate(name: str, suffix: str, value: str, section: dict[str, Any]) -> str | None:
-    raw = value.strip()
+    problem = _translated(name, suffix, value.strip(), section)
+    return None if problem is None else render(name, problem)
+
+
+def _translated(name: str, suffix: str, raw: str, section: dict[str, Any]) -> Problem | None:
     if suffix == "ENDPOINT":
         problem = _endpoint_problem(name, raw)
         if problem is None:
@@ -310,20 +313,20 @@ def _translate(name: str, suffix: str, value: str, section: dict[str, Any]) -> s
         return problem
     if suffix == "PROTOCOL":
         if raw == "http/json":
-            return f"{name}: invalid value {raw!r}: http/json is not supported; use grpc or http/protobuf"
+            return Problem(name, "http/json is not supported; use grpc or http/protobuf", raw)
         if raw not in ("grpc", "http/protobuf"):
-            return f"{name}: invalid value {raw!r}: expected grpc or http/protobuf"
+            return Problem(name, "expected grpc or http/protobuf", raw)
         section["protocol"] = raw
         return None
     if suffix == "HEADERS":
         try:
             section["headers"] = schema.parse_key_values(raw)
         except ValueError:
-            return f"{name}: invalid value (not shown): expected comma-separated key=value pairs"
+            return Problem(name, "expected comma-separated key=value pairs", hidden=True)
         return None
     if suffix == "COMPRESSION":
         if raw.lower() not in ("none", "gzip"):
-            return f"{name}: invalid value {raw!r}: expected gzip or none"
+            return Problem(name, "expected gzip or none", raw)
         section["compression"] = raw.lower()
         return None
     if suffix == "TIMEOUT":
@@ -332,12 +335,12 @@ def _translate(name: str, suffix: str, value: str, section: dict[str, Any]) -> s
         except ValueError:
             millis = -1.0
         if millis <= 0:
-            return f"{name}: invalid value {raw!r}: expected a positive number of milliseconds"
+            return Problem(name, "expected a positive number of milliseconds", raw)
         section["timeout"] = millis / 1000.0
         return None
     if suffix == "INSECURE":
         if raw.lower() not in ("true", "false"):
-            return f"{name}: invalid value {raw!r}: expected true or false"
+            return Problem(name, "expected true or false", raw)
         section["insecure"] = raw.lower() == "true"
         return None
     section[_PATH_KEYS[suffix]] = raw

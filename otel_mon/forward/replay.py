@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from otel_mon.forward.backlog import iter_lines
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
 from otel_mon.forward.config import OtlpConfig, Signal, resolve
-from otel_mon.forward.otlpjson import MalformedLine, decode_line, detect_signal, parse_record
-from otel_mon.forward.segments import iter_lines
+from otel_mon.forward.requests import MalformedLine, decode_line, detect_signal, parse_record
 from otel_mon.forward.senders import Outcome, Sender, make_sender
 
 Report = Callable[[str], None]

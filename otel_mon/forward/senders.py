@@ -4,7 +4,9 @@ The classification follows the OTLP specification's retry rules, with one delibe
 store-and-forward agent: answers that say "this endpoint refuses *us*" (unauthenticated, forbidden, not found,
 unimplemented) are not dropped-and-skipped as the specification suggests for an in-memory exporter, because
 every later batch would be skipped too and the whole spool lost to a bad token; they are held and retried at
-backoff, reported as errors. Only answers about *this batch* (invalid argument, 400, too large, ...) reject it.
+backoff, reported as errors. Server errors (5xx, INTERNAL, UNKNOWN: a proxy or an overloaded collector) are
+retried too: they cost latency, not data. Only answers about *this batch* (400, 413, 422, INVALID_ARGUMENT)
+reject it; the forwarder then narrows the rejection down to single lines, which it keeps in quarantine.
 Headers are secrets: they are sent, never logged, and never part of an error message.
 """
 
@@ -15,11 +17,8 @@ import gzip
 import http.client
 import socket
 import ssl
-import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -33,8 +32,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
 from otel_mon import __version__
+from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.forward.config import Target
-from otel_mon.forward.otlpjson import request_type
+from otel_mon.forward.requests import request_type
+from otel_mon.retry_after import parse_retry_after
 
 USER_AGENT = f"otel-mon/{__version__}"
 _MAX_MESSAGE = 300
@@ -89,13 +90,13 @@ def _partial(response: Message) -> tuple[int, str]:
 _GRPC_RETRY = {
     grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
     grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS,
+    grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
 }
-_GRPC_HOLD = {
-    grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.UNIMPLEMENTED,
-}
+# The only answers about the batch itself (RESOURCE_EXHAUSTED without RetryInfo: a message too large); every
+# other failure says nothing against the data.
+_GRPC_REJECT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
-# INTERNAL / UNKNOWN raised by our own gRPC stack (no server reached) are held, not rejected.
+# INTERNAL / UNKNOWN raised by our own gRPC stack (no server reached) are held: retrying soon will not help.
 _GRPC_LOCAL = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 
 
@@ -145,11 +146,13 @@ def classify_grpc_error(err: grpc.RpcError) -> Result:
     details = err.details() if hasattr(err, "details") else ""
     message = _clip(f"{code.name}: {details or ''}")
     retry_after = _retry_info(err)
+    if code in _GRPC_LOCAL and _raised_locally(err):
+        return Result(Outcome.HOLD, message)
     if code in _GRPC_RETRY or (code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None):
         return Result(Outcome.RETRY, message, retry_after)
-    if code in _GRPC_HOLD or (code in _GRPC_LOCAL and _raised_locally(err)):
-        return Result(Outcome.HOLD, message)
-    return Result(Outcome.REJECT, message)
+    if code in _GRPC_REJECT:
+        return Result(Outcome.REJECT, message)
+    return Result(Outcome.HOLD, message)
 
 
 def _raised_locally(err: grpc.RpcError) -> bool:
@@ -179,8 +182,11 @@ def _retry_info(err: grpc.RpcError) -> float | None:
 
 # --------------------------------------------------------------------------------------------------- HTTP
 
-_HTTP_RETRY = {429, 502, 503, 504}
-_HTTP_HOLD = {401, 403, 404, 405, 407, 415}
+_HTTP_RETRY = {408, 429}  # and every 5xx but those below
+_HTTP_HOLD_5XX = {501, 505}  # the endpoint cannot serve this protocol: no batch will fare better
+# The only answers about the batch itself (malformed, too large, semantically refused); any other status
+# says nothing against the data and holds it.
+_HTTP_REJECT = {400, 413, 422}
 
 
 class HttpSender:
@@ -224,18 +230,17 @@ class HttpSender:
         limit = timeout or self.target.timeout
         # The socket timeout bounds each read only; a server trickling bytes would hold us far past ``limit``.
         # A watchdog shuts the socket down at the deadline of the whole attempt.
-        deadline = time.monotonic() + limit
+        deadline = Deadline(limit)
         # A kept-alive connection the server closed while idle fails on first use: one fresh retry.
         for attempt in (0, 1):
-            remaining = deadline - time.monotonic()
+            remaining = deadline.left()
             if remaining <= 0:
                 break
             reused = self._conn is not None
             conn = self._connection(remaining)
-            expired = threading.Event()
-            watchdog = threading.Timer(remaining, _expire, (conn, expired))
-            watchdog.daemon = True
-            watchdog.start()
+            watchdog = Watchdog(deadline)
+            expired = watchdog.fired
+            watchdog.watch(_socket_of(conn))  # http.client opens the socket itself: look it up at the deadline
             try:
                 conn.request("POST", self._path, body=data, headers=self._headers)
                 response = conn.getresponse()
@@ -268,11 +273,11 @@ class HttpSender:
             rejected, message = _partial(response)
             return Result(Outcome.OK, _clip(message), rejected_items=rejected)
         message = _clip(f"HTTP {status} {reason}: {_status_message(payload, content_type)}")
-        if status in _HTTP_RETRY:
+        if status in _HTTP_RETRY or (500 <= status < 600 and status not in _HTTP_HOLD_5XX):
             return Result(Outcome.RETRY, message, parse_retry_after(retry_after))
-        if status in _HTTP_HOLD or 300 <= status < 400:
-            return Result(Outcome.HOLD, message)
-        return Result(Outcome.REJECT, message)
+        if status in _HTTP_REJECT:
+            return Result(Outcome.REJECT, message)
+        return Result(Outcome.HOLD, message)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -280,15 +285,8 @@ class HttpSender:
             self._conn = None
 
 
-def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
-    """The attempt's deadline passed: shut the socket down so the blocked read returns now."""
-    expired.set()
-    sock = conn.sock
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _socket_of(conn: http.client.HTTPConnection) -> Callable[[], socket.socket | None]:
+    return lambda: conn.sock  # type: ignore[no-any-return]
 
 
 def _status_message(payload: bytes, content_type: str) -> str:
@@ -299,17 +297,3 @@ def _status_message(payload: bytes, content_type: str) -> str:
         except DecodeError:
             return ""
     return payload[:_MAX_MESSAGE].decode("utf-8", "replace")
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

@@ -15,12 +15,13 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from otel_mon.forward.backlog import LineCounter, SegmentReader
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
 from otel_mon.forward.config import OtlpConfig, Signal, Target
 from otel_mon.forward.cursor import cursor_path
-from otel_mon.forward.otlpjson import MalformedLine, Record, parse_line
-from otel_mon.forward.segments import LineCounter, SegmentReader
+from otel_mon.forward.quarantine import Quarantine, QuarantineFull
+from otel_mon.forward.requests import MalformedLine, Record, parse_line
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
 
@@ -63,6 +64,7 @@ class SignalForwarder:
         self._counter = LineCounter()
         self._snapshot: tuple[float, Backlog] | None = None
         self._history: deque[int] = deque(maxlen=_GROWTH_CHECKS)
+        self.quarantine = Quarantine(self._dir)
         # Counters read by metrics and /health.
         self.sent = 0
         self.failed: dict[str, int] = {"rejected": 0, "malformed": 0}
@@ -160,8 +162,11 @@ class SignalForwarder:
             self._failures = 0
             self._backoff.reset()
             if result.rejected_items:
-                log.warning("forwarder %s: endpoint accepted a batch partially, dropping %d items: %s",
-                            self.signal, result.rejected_items, result.message)
+                # The answer cannot name the refused items: the batch's lines go to quarantine as a copy.
+                kept = self._quarantine(batch, f"partial success, {result.rejected_items} items refused")
+                log.warning("forwarder %s: endpoint accepted a batch partially, %d items refused (%s); %s",
+                            self.signal, result.rejected_items, result.message,
+                            f"its lines are copied to {self.quarantine.path}" if kept else "its lines were not kept")
             with self._lock:
                 self.sent += len(batch.items)
                 self.last_success = time.time()
@@ -175,8 +180,21 @@ class SignalForwarder:
                 self._pending.extendleft(reversed(batch.split()))
                 return
             index = batch.items[0][0]
-            log.error("forwarder %s: %s line %d rejected by %s, skipped: %s", self.signal, batch.segment, index,
-                      self.target.display, result.message)
+            try:
+                self.quarantine.keep([batch.items[0][1].raw])
+                where = f"moved to {self.quarantine.path}"
+            except QuarantineFull as exc:
+                where = f"skipped and lost (quarantine full: {exc})"
+            except OSError as exc:  # keep the line in the spool until it can be kept somewhere
+                self._failures += 1
+                self._note_error(f"cannot write the quarantine: {exc}")
+                if self._failures == 1:
+                    log.error("forwarder %s: %s line %d rejected by %s, but the quarantine cannot be written "
+                              "(%s); holding it", self.signal, batch.segment, index, self.target.display, exc)
+                self._stop.wait(self._backoff.next())
+                return
+            log.error("forwarder %s: %s line %d rejected by %s, %s: %s", self.signal, batch.segment, index,
+                      self.target.display, where, result.message)
             with self._lock:
                 self.failed["rejected"] += 1
             self._note_error(result.message)
@@ -192,6 +210,15 @@ class SignalForwarder:
                 log.log(level, "forwarder %s: export to %s failed, will retry%s: %s", self.signal,
                         self.target.display, hint, result.message)
             self._stop.wait(self._backoff.next(result.retry_after))
+
+    def _quarantine(self, batch: Batch, why: str) -> bool:
+        """Copy the batch's lines to quarantine; False (logged by the caller) when they could not be kept."""
+        try:
+            self.quarantine.keep([record.raw for _, record in batch.items])
+        except (QuarantineFull, OSError) as exc:
+            log.debug("forwarder %s: quarantine of %s (%s) failed: %s", self.signal, batch.segment, why, exc)
+            return False
+        return True
 
     def _note_error(self, message: str) -> None:
         with self._lock:
@@ -275,7 +302,7 @@ class SignalForwarder:
             try:
                 record = parse_line(self.signal, raw)
             except (MalformedLine, RecursionError, ValueError, TypeError) as exc:  # one bad line: skip it
-                self._malformed(reader.segment.stem, index, str(exc) or type(exc).__name__)
+                self._malformed(reader.segment.stem, index, str(exc) or type(exc).__name__, raw)
                 continue
             if batch.items and size + len(record.payload) > self._config.max_batch_size:
                 self._carry = (index, record)
@@ -285,10 +312,15 @@ class SignalForwarder:
         batch.end_line = self._carry[0] if self._carry is not None else reader.line
         return batch if batch.items or batch.end_line > start else None
 
-    def _malformed(self, stem: str, index: int, why: str) -> None:
+    def _malformed(self, stem: str, index: int, why: str, raw: bytes) -> None:
         with self._lock:
             self.failed["malformed"] += 1
-        log.warning("forwarder %s: %s line %d skipped: %s", self.signal, stem, index, why)
+        try:
+            self.quarantine.keep([raw])
+            where = f"moved to {self.quarantine.path}"
+        except (QuarantineFull, OSError) as exc:
+            where = f"skipped ({exc})"
+        log.warning("forwarder %s: %s line %d %s: %s", self.signal, stem, index, where, why)
 
     def _damaged(self, reader: SegmentReader) -> None:
         """A damaged (truncated) gzip segment: its unreadable remainder counts as one malformed line."""
@@ -390,6 +422,7 @@ class SignalForwarder:
                 "failed": dict(self.failed),
                 "retries": self.retries,
                 "gaps": self.gaps,
+                "quarantined": self.quarantine.kept,
                 "last_success": self.last_success,
                 "last_error": {"time": error[0], "message": error[1]} if error else None,
             }

@@ -1,32 +1,20 @@
 """The ``health`` section: rules, notifiers and actions, and the checks that span sections.
 
 Every reference is checked at load time: an unknown reading, a probe that is not configured, a notifier or
-action naming a rule that does not exist, a secret that cannot be read -- each is a config error, never a
-rule that silently stays ok.
+action naming a rule that does not exist -- each is a config error, never a rule that silently stays ok.
+Secrets and programs are looked up on the host afterwards, once (``otel_mon.config.resolve``).
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from otel_mon.health.readings import READINGS
-from otel_mon.probes.config import is_blank
-from otel_mon.schema import Duration, redacted, secret
-
-if TYPE_CHECKING:
-    from otel_mon.probes.config import ProbeConfig
+from otel_mon.probes.config import ProbeConfig, is_blank
+from otel_mon.schema import Duration, Problem, check, did_you_mean, redacted, render, secret
 
 NOTIFIER_KINDS = ("discord", "slack", "webhook")
-
-
-def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -44,21 +32,20 @@ class RuleConfig:
     def __post_init__(self) -> None:
         if is_blank(self):
             return
-        out: list[str] = []
+        out: list[Problem] = []
         spec = READINGS.get(self.reading)
         if spec is None:
-            out.append(f"reading: invalid value {self.reading!r}: unknown reading; expected one of "
-                       f"{', '.join(READINGS)}{_hint(self.reading, READINGS)}")
+            out.append(Problem("reading", f"unknown reading; expected one of {', '.join(READINGS)}"
+                                          f"{did_you_mean(self.reading, READINGS)}", self.reading))
         elif self.instance not in (None, "") and not spec.instances:
-            out.append(f"instance: invalid value {self.instance!r}: {self.reading} is host-wide and has no instances")
+            out.append(Problem("instance", f"{self.reading} is host-wide and has no instances", self.instance))
         if self.warning is None and self.critical is None:
-            out.append("warning: invalid value None: a rule needs a warning or a critical threshold (or both)")
+            out.append(Problem("warning", "a rule needs a warning or a critical threshold (or both)", None))
         if self.warning is not None and self.critical is not None and self.warning >= self.critical:
-            out.append(f"warning: invalid value {self.warning!r}: must be below critical ({self.critical!r})")
+            out.append(Problem("warning", f"must be below critical ({self.critical!r})", self.warning))
         if self.hysteresis is not None and not 0 <= self.hysteresis < 1:
-            out.append(f"hysteresis: invalid value {self.hysteresis!r}: expected a fraction from 0 to below 1")
-        if out:
-            raise ValueError("\n".join(out))
+            out.append(Problem("hysteresis", "expected a fraction from 0 to below 1", self.hysteresis))
+        check(self, out)
 
     @property
     def rule_name(self) -> str:
@@ -102,26 +89,25 @@ class NotifierConfig:
     def __post_init__(self) -> None:
         if is_blank(self):
             return
-        out: list[str] = []
+        out: list[Problem] = []
         if self.kind not in NOTIFIER_KINDS:
-            out.append(f"kind: invalid value {self.kind!r}: expected one of {', '.join(NOTIFIER_KINDS)}"
-                       f"{_hint(self.kind, NOTIFIER_KINDS)}")
+            out.append(Problem("kind", f"expected one of {', '.join(NOTIFIER_KINDS)}"
+                                       f"{did_you_mean(self.kind, NOTIFIER_KINDS)}", self.kind))
         out += _secret_problems("url", self.url, self.url_env, self.url_file, self.allow_plaintext_secret, True)
         out += _secret_problems("token", self.token, self.token_env, self.token_file, self.allow_plaintext_secret,
                                 False)
         if self.kind in ("discord", "slack") and (self.token or self.token_env or self.token_file):
-            out.append(f"token: invalid value '***': {self.kind} webhooks carry their secret in the URL; "
-                       "a token is for kind webhook")
+            out.append(Problem("token", f"{self.kind} webhooks carry their secret in the URL; a token is for kind "
+                                        "webhook", self.token))
         if self.url and self.allow_plaintext_secret and not self.url.startswith(("http://", "https://")):
-            out.append("url: invalid value '***': expected an http:// or https:// URL")
+            out.append(Problem("url", "expected an http:// or https:// URL", self.url))
         if self.retries < 0:
-            out.append(f"retries: invalid value {self.retries!r}: must not be negative")
+            out.append(Problem("retries", "must not be negative", self.retries))
         if self.timeout <= 0:
-            out.append(f"timeout: invalid value {self.timeout!r}: must be above 0")
+            out.append(Problem("timeout", "must be above 0", self.timeout))
         if self.queue_size < 1:
-            out.append(f"queue_size: invalid value {self.queue_size!r}: must be at least 1")
-        if out:
-            raise ValueError("\n".join(out))
+            out.append(Problem("queue_size", "must be at least 1", self.queue_size))
+        check(self, out)
 
     def __repr__(self) -> str:  # the default repr would show an inline url or token
         fields = ", ".join(f"{k}={v!r}" for k, v in redacted(self).items())
@@ -133,16 +119,15 @@ class NotifierConfig:
 
 
 def _secret_problems(field: str, inline: str | None, env: str | None, file: str | None, allow: bool,
-                     required: bool) -> list[str]:
+                     required: bool) -> list[Problem]:
     given = [f for f, v in ((field, inline), (f"{field}_env", env), (f"{field}_file", file)) if v]
     if len(given) > 1:
-        return [f"{given[1]}: invalid value: set only one of {field}, {field}_env, {field}_file"]
+        return [Problem(given[1], f"set only one of {field}, {field}_env, {field}_file")]
     if not given and required:
-        return [f"{field}_env: invalid value None: name the environment variable (or {field}_file) holding the "
-                f"{field}"]
+        return [Problem(f"{field}_env", f"name the environment variable (or {field}_file) holding the {field}", None)]
     if inline and not allow:
-        return [f"{field}: invalid value '***': a plaintext secret in the config file; use {field}_env or "
-                f"{field}_file, or set allow_plaintext_secret: true"]
+        return [Problem(field, f"a plaintext secret in the config file; use {field}_env or {field}_file, or set "
+                               "allow_plaintext_secret: true", inline)]
     return []
 
 
@@ -160,20 +145,21 @@ class ActionConfig:
     def __post_init__(self) -> None:
         if is_blank(self):
             return
-        out: list[str] = []
+        out: list[Problem] = []
         if not self.name.strip():
-            out.append("name: invalid value '': an action needs a name (it labels logs and metrics)")
+            out.append(Problem("name", "an action needs a name (it labels logs and metrics)", self.name))
         if not self.rules:
-            out.append("rules: invalid value (): name the rules whose critical state runs this action")
+            out.append(Problem("rules", "name the rules whose critical state runs this action", self.rules))
         if not self.command:
-            out.append("command: invalid value (): expected an argv list such as [/usr/bin/systemctl, restart, x]")
-        elif len(self.command) == 1 and " " in self.command[0].strip() and not os.path.exists(self.command[0]):
-            out.append(f"command: invalid value {self.command[0]!r}: expected an argv list (no shell runs it): "
-                       "write each argument as its own list item")
+            out.append(Problem("command", "expected an argv list such as [/usr/bin/systemctl, restart, x]",
+                               self.command))
+        elif len(self.command) == 1 and " " in self.command[0].strip() and not self.command[0].startswith("/"):
+            # An absolute path may hold spaces; whether it exists is resolve()'s business (no I/O here).
+            out.append(Problem("command", "expected an argv list (no shell runs it): write each argument as its "
+                                          "own list item", self.command[0]))
         if self.timeout <= 0:
-            out.append(f"timeout: invalid value {self.timeout!r}: must be above 0")
-        if out:
-            raise ValueError("\n".join(out))
+            out.append(Problem("timeout", "must be above 0", self.timeout))
+        check(self, out)
 
 
 @dataclass(frozen=True)
@@ -186,61 +172,48 @@ class HealthConfig:
     actions: tuple[ActionConfig, ...] = ()
 
     def __post_init__(self) -> None:
-        out: list[str] = []
+        out: list[Problem] = []
         if not 0 <= self.default_hysteresis < 1:
-            out.append(f"default_hysteresis: invalid value {self.default_hysteresis!r}: expected a fraction "
-                       "from 0 to below 1")
+            out.append(Problem("default_hysteresis", "expected a fraction from 0 to below 1", self.default_hysteresis))
         for section in ("rules", "notifiers", "actions"):
-            out += [f"{section}[{i}]: invalid value {{}}: an empty item" for i, item in
+            out += [Problem(f"{section}[{i}]", "an empty item", {}) for i, item in
                     enumerate(getattr(self, section)) if is_blank(item)]
         names: list[str] = []
         for i, rule in enumerate(self.rules):
             if rule.rule_name in names:
-                out.append(f"rules[{i}].name: invalid value {rule.rule_name!r}: another rule has this name")
+                out.append(Problem(f"rules[{i}].name", "another rule has this name", rule.rule_name))
             names.append(rule.rule_name)
         seen: set[str] = set()
         for i, n in enumerate(self.notifiers):
             if n.notifier_name in seen:
-                out.append(f"notifiers[{i}].name: invalid value {n.notifier_name!r}: another notifier has this name")
+                out.append(Problem(f"notifiers[{i}].name", "another notifier has this name", n.notifier_name))
             seen.add(n.notifier_name)
-            out += [f"notifiers[{i}].rules: invalid value {r!r}: no such rule{_hint(r, names)}"
+            out += [Problem(f"notifiers[{i}].rules", f"no such rule{did_you_mean(r, names)}", r)
                     for r in n.rules if r not in names]
         seen.clear()
         for i, a in enumerate(self.actions):
             if a.name in seen:
-                out.append(f"actions[{i}].name: invalid value {a.name!r}: another action has this name")
+                out.append(Problem(f"actions[{i}].name", "another action has this name", a.name))
             seen.add(a.name)
-            out += [f"actions[{i}].rules: invalid value {r!r}: no such rule{_hint(r, names)}"
+            out += [Problem(f"actions[{i}].rules", f"no such rule{did_you_mean(r, names)}", r)
                     for r in a.rules if r not in names]
-        if out:
-            raise ValueError("\n".join(out))
+        check(self, out)
 
 
-def validate(health: HealthConfig, probes: Sequence[ProbeConfig], env: Mapping[str, str] | None = None,
-             health_path: str = "health", probes_path: str = "probes") -> list[str]:
-    """Checks across sections and against this host: probe names, secrets readable, actions executable."""
-    from otel_mon.health.secrets import resolve_notifier
-
-    env = os.environ if env is None else env
+def validate(health: HealthConfig, probes: Sequence[ProbeConfig], health_path: str = "health",
+             probes_path: str = "probes") -> list[str]:
+    """Checks across the health and probes sections (no I/O: secrets and programs are resolve()'s)."""
     out: list[str] = []
     probe_names: list[str] = []
     for i, probe in enumerate(probes):
         if is_blank(probe):
-            out.append(f"{probes_path}[{i}]: invalid value {{}}: an empty item")
+            out.append(render(f"{probes_path}[{i}]", Problem("", "an empty item", {})))
         if probe.name in probe_names:
-            out.append(f"{probes_path}[{i}].name: invalid value {probe.name!r}: another probe has this name")
+            out.append(render(f"{probes_path}[{i}].name", Problem("", "another probe has this name", probe.name)))
         probe_names.append(probe.name)
     for i, rule in enumerate(health.rules):
         if READINGS[rule.reading].probe and rule.instance not in (None, *probe_names):
-            out.append(f"{health_path}.rules[{i}].instance: invalid value {rule.instance!r}: no probe with this "
-                       f"name is configured{_hint(rule.instance or '', probe_names)}")
-    for i, notifier in enumerate(health.notifiers):
-        try:
-            resolve_notifier(notifier, env)
-        except ValueError as exc:
-            out.append(f"{health_path}.notifiers[{i}].{exc}")
-    for i, action in enumerate(health.actions):
-        if action.command and shutil.which(action.command[0]) is None:
-            out.append(f"{health_path}.actions[{i}].command: invalid value {action.command[0]!r}: no such "
-                       "executable (an absolute path, or a name on PATH)")
+            out.append(render(f"{health_path}.rules[{i}].instance", Problem(
+                "", f"no probe with this name is configured{did_you_mean(rule.instance or '', probe_names)}",
+                rule.instance)))
     return out

@@ -8,9 +8,9 @@ with ``text`` as the notification fallback; generic: the flat document in docs/h
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
+from otel_mon import timefmt
 from otel_mon.health.readings import READINGS
 from otel_mon.health.rules import State, Transition, fmt_value
 
@@ -21,7 +21,7 @@ _SLACK_EMOJI = {State.OK: ":large_green_circle:", State.WARNING: ":large_yellow_
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return timefmt.iso(ts, "seconds")
 
 
 def _cut(text: str, limit: int) -> str:

@@ -23,9 +23,9 @@ from otel_mon.health.messages import iso
 from otel_mon.health.notifier import Notifier
 from otel_mon.health.readings import Readings
 from otel_mon.health.rules import State, Transition
-from otel_mon.health.secrets import resolve_notifier
+from otel_mon.health.secrets import Credentials, resolve_notifiers
 from otel_mon.instruments import Instruments, Point
-from otel_mon.schema import ConfigError
+from otel_mon.schema import ConfigError, render
 
 log = logging.getLogger("otel_mon.health")
 
@@ -56,10 +56,15 @@ class HealthMonitor:
         sources: Sequence[Callable[[], Readings]] = (),
         env: Mapping[str, str] | None = None,
         host: str | None = None,
+        credentials: Mapping[str, Credentials] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``clock`` (wall) only stamps the times people see; every duration is measured on ``monotonic``."""
+        """``clock`` (wall) only stamps the times people see; every duration is measured on ``monotonic``.
+
+        ``credentials`` are the webhooks' secrets as the loader read them (``Settings.credentials``); without
+        them (a monitor built directly) they are read here from ``env`` and the files.
+        """
         self.config = config
         self.host = host or socket.gethostname()
         self._sources = list(sources)
@@ -69,18 +74,12 @@ class HealthMonitor:
         self._lock = threading.Lock()
         self._rows: list[Row] = self._evaluator.rows()
         self._status = State.OK
-        env = os.environ if env is None else env
-        problems: list[str] = []
-        self.notifiers: list[Notifier] = []
-        for i, cfg in enumerate(config.notifiers):
-            try:
-                url, token = resolve_notifier(cfg, env)
-            except ValueError as exc:
-                problems.append(f"health.notifiers[{i}].{exc}")
-                continue
-            self.notifiers.append(Notifier(cfg, url, token, self.host))
-        if problems:
-            raise ConfigError(problems)
+        if credentials is None:
+            credentials, problems = resolve_notifiers(config.notifiers, os.environ if env is None else env)
+            if problems:
+                raise ConfigError([render(f"health.{p.field}", p) for p in problems])
+        self.notifiers = [Notifier(cfg, credentials[cfg.notifier_name].url, credentials[cfg.notifier_name].token,
+                                   self.host) for cfg in config.notifiers]
         self.actions = [ActionRunner(cfg) for cfg in config.actions]
 
     # --- lifecycle -----------------------------------------------------------------------------------------

@@ -1,15 +1,51 @@
 """Read webhook URLs and tokens from the environment or files, so they never sit in the config in plain text.
 
-Errors name the variable or path, never the value.
+Called once, by the loader after validation (``otel_mon.config.resolve``); the health monitor receives the
+result. Problems name the variable or path, never the value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from otel_mon.health.config import NotifierConfig
+from otel_mon.schema import Problem
+
+
+class SecretSource(Protocol):
+    """What a notifier section says about where its secrets are (``health.config.NotifierConfig``)."""
+
+    @property
+    def notifier_name(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def url_env(self) -> str | None: ...
+    @property
+    def url_file(self) -> str | None: ...
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def token_env(self) -> str | None: ...
+    @property
+    def token_file(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A webhook's URL and token, as read; never printed."""
+
+    url: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+class _Unusable(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.field)
+        self.problem = problem
 
 
 def _read(field: str, inline: str | None, env_name: str | None, file: str | None,
@@ -19,21 +55,20 @@ def _read(field: str, inline: str | None, env_name: str | None, file: str | None
     if env_name:
         value = env.get(env_name, "").strip()
         if not value:
-            raise ValueError(f"{field}_env: invalid value {env_name!r}: the environment variable is not set or empty")
+            raise _Unusable(Problem(f"{field}_env", "the environment variable is not set or empty", env_name))
         return value
     if file:
         try:
             value = Path(file).read_text().strip()
         except OSError as exc:
-            raise ValueError(f"{field}_file: invalid value {file!r}: cannot read it: {exc.strerror}") from None
+            raise _Unusable(Problem(f"{field}_file", f"cannot read it: {exc.strerror}", file)) from None
         if not value:
-            raise ValueError(f"{field}_file: invalid value {file!r}: the file is empty")
+            raise _Unusable(Problem(f"{field}_file", "the file is empty", file))
         return value
     return None
 
 
-def resolve_notifier(cfg: NotifierConfig, env: Mapping[str, str]) -> tuple[str, str | None]:
-    """(url, token) of a notifier; ValueError with one "field: ..." line when either cannot be used."""
+def _credentials(cfg: SecretSource, env: Mapping[str, str]) -> Credentials:
     url = _read("url", cfg.url, cfg.url_env, cfg.url_file, env) or ""
     try:
         parts = urlsplit(url)
@@ -43,6 +78,20 @@ def resolve_notifier(cfg: NotifierConfig, env: Mapping[str, str]) -> tuple[str, 
     if not usable:
         source = "url_env" if cfg.url_env else "url_file" if cfg.url_file else "url"
         given = cfg.url_env or cfg.url_file or "***"
-        raise ValueError(f"{source}: invalid value {given!r}: does not hold an http:// or https:// URL")
-    token = _read("token", cfg.token, cfg.token_env, cfg.token_file, env)
-    return url, token
+        raise _Unusable(Problem(source, "does not hold an http:// or https:// URL", given))
+    return Credentials(url, _read("token", cfg.token, cfg.token_env, cfg.token_file, env))
+
+
+def resolve_notifiers(notifiers: Sequence[SecretSource],
+                      env: Mapping[str, str]) -> tuple[dict[str, Credentials], list[Problem]]:
+    """Each notifier's credentials by name; problems are relative to the health section
+    (``notifiers[1].url_env``)."""
+    out: dict[str, Credentials] = {}
+    problems: list[Problem] = []
+    for i, cfg in enumerate(notifiers):
+        try:
+            out[cfg.notifier_name] = _credentials(cfg, env)
+        except _Unusable as exc:
+            p = exc.problem
+            problems.append(Problem(f"notifiers[{i}].{p.field}", p.reason, p.value))
+    return out, problems

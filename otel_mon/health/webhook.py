@@ -6,19 +6,17 @@ Discord's ``retry_after`` in the JSON body); give up at once on other 4xx, which
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import socket
 import ssl
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from otel_mon import __version__
-from otel_mon.probes.http import Watchdog
+from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.probes.netutil import connect, resolve
-from otel_mon.probes.result import Deadline
+from otel_mon.retry_after import parse_retry_after
 
 _RESPONSE_LIMIT = 64 * 1024
 
@@ -35,7 +33,7 @@ def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -
     """One attempt, bounded as a whole by ``timeout``: resolve, connect, TLS, request and answer together.
 
     Socket timeouts alone bound each read, so a server trickling a byte at a time could hold the attempt
-    indefinitely; the probes' watchdog shuts the socket down at the deadline instead.
+    indefinitely; the shared watchdog shuts the socket down at the deadline instead.
     """
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -92,18 +90,9 @@ def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -
 
 def retry_after(header: str | None, payload: bytes, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta or HTTP date) or a JSON ``retry_after`` field."""
-    if header:
-        header = header.strip()
-        try:
-            return max(float(header), 0.0)
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+    seconds = parse_retry_after(header, now)
+    if seconds is not None:
+        return seconds
     try:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError):

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
-from otel_mon.config import Filter
+from otel_mon.host.filters import Filter, allowed
 from otel_mon.instruments import Point
+
+__all__ = ["Collected", "Collector", "Filter", "Readings", "allowed", "directions", "frozen_attrs", "rate",
+           "read_text"]
 
 Readings = dict[str, dict[str, float]]
 _NO_ATTRS: Mapping[str, str | int] = MappingProxyType({})  # shared by every attribute-less point
@@ -38,22 +39,6 @@ class Collector(Protocol):
     name: str
 
     def collect(self, now: float) -> Collected: ...
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """All globs of a list as one regex, compiled once per filter (filters are checked every collection)."""
-    return re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
-
-
-@functools.lru_cache(maxsize=4096)
-def allowed(name: str, flt: Filter) -> bool:
-    """Whether ``name`` passes ``flt``; cached, as the same devices and mounts come back every collection."""
-    include = _compiled(flt.include)
-    if include is not None and not include.match(name):
-        return False
-    exclude = _compiled(flt.exclude)
-    return exclude is None or not exclude.match(name)
 
 
 @functools.lru_cache(maxsize=4096)

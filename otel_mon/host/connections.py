@@ -1,19 +1,34 @@
-"""Socket counts by transport and state, refreshed at most every ``connections_interval``.
+"""Socket counts by transport, TCP state and local interface, refreshed at most every ``connections_interval``.
 
 ``psutil.net_connections`` walks every process's fds (10-30 ms on a quiet host, more with many sockets), so
-it is off by default and, when on, its last result is reused between refreshes.
+it is off by default and, when on, its last result is reused between refreshes. The interface is the one that
+holds the socket's local address (``psutil.net_if_addrs``, read in the same refresh); sockets bound to a
+wildcard address have none and carry no ``network.interface.name``. UDP has no connection state, so its
+points carry no ``network.connection.state``.
 """
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 
 import psutil
 
-from otel_mon.host.base import Collected
+from otel_mon.host.base import Collected, frozen_attrs
 
 # psutil's names -> semconv network.connection.state values where they differ.
 _STATES = {"syn_recv": "syn_received", "fin_wait1": "fin_wait_1", "fin_wait2": "fin_wait_2", "close": "closed"}
+Key = tuple[str, str | None, str | None]  # transport, state, interface
+
+
+def interface_of_address() -> dict[str, str]:
+    """Local IP -> interface name, for the addresses assigned to this host's interfaces."""
+    out: dict[str, str] = {}
+    for nic, addrs in psutil.net_if_addrs().items():
+        for addr in addrs:
+            if addr.family in (socket.AF_INET, socket.AF_INET6):
+                out.setdefault(addr.address.split("%", 1)[0], nic)
+    return out
 
 
 class ConnectionsCollector:
@@ -22,19 +37,27 @@ class ConnectionsCollector:
     def __init__(self, every: float) -> None:
         self.every = every
         self._at = float("-inf")
-        self._counts: Counter[tuple[str, str]] = Counter()
+        self._counts: Counter[Key] = Counter()
 
     def collect(self, now: float) -> Collected:
         if now - self._at >= self.every:
-            counts: Counter[tuple[str, str]] = Counter()
+            nics = interface_of_address()
+            counts: Counter[Key] = Counter()
             for conn in psutil.net_connections(kind="inet"):
-                transport = "tcp" if conn.type == 1 else "udp"  # socket.SOCK_STREAM == 1
-                raw = conn.status.lower() if conn.status and conn.status != "NONE" else "none"
-                state = _STATES.get(raw, raw)
-                counts[(transport, state)] += 1
+                tcp = conn.type == socket.SOCK_STREAM
+                state = None
+                if tcp and conn.status and conn.status != "NONE":
+                    raw = conn.status.lower()
+                    state = _STATES.get(raw, raw)
+                nic = nics.get(conn.laddr.ip) if conn.laddr else None
+                counts[("tcp" if tcp else "udp", state, nic)] += 1
             self._counts, self._at = counts, now
         out = Collected()
-        for (transport, state), n in sorted(self._counts.items()):
-            out.add("system.network.connection.count", n,
-                    {"network.transport": transport, "network.connection.state": state})
+        for (transport, state, nic), n in sorted(self._counts.items(), key=lambda kv: tuple(map(str, kv[0]))):
+            pairs: list[tuple[str, str | int]] = [("network.transport", transport)]
+            if state is not None:
+                pairs.append(("network.connection.state", state))
+            if nic is not None:
+                pairs.append(("network.interface.name", nic))
+            out.add("system.network.connection.count", n, frozen_attrs(*pairs))
         return out

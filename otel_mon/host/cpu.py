@@ -13,17 +13,22 @@ from types import MappingProxyType
 
 import psutil
 
-from otel_mon.config import Settings
+from otel_mon import readings
 from otel_mon.host.base import Collected
 
-# psutil field -> cpu.mode value. guest/guest_nice are already inside user/nice on Linux, so they are skipped.
-MODES = {
-    "user": "user", "nice": "nice", "system": "system", "idle": "idle", "iowait": "iowait",
-    "irq": "interrupt", "softirq": "softirq", "steal": "steal",
-}
-_MODE_NAMES = tuple(MODES.values())
-_IDLE_INDEX = tuple(_MODE_NAMES.index(m) for m in ("idle", "iowait"))
-_pick = operator.attrgetter(*MODES)
+# psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside
+# user/nice on Linux, so they are skipped; softirq is not a semconv mode and is folded into interrupt, as the
+# semconv note for cpu.mode asks (interrupt = hard + soft interrupts).
+_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+_MODE_NAMES = ("user", "nice", "system", "idle", "iowait", "interrupt", "steal")
+_raw = operator.attrgetter(*_FIELDS)
+
+
+def _pick(times: object) -> tuple[float, ...]:
+    """psutil's per-CPU times as semconv modes (softirq added to interrupt)."""
+    u, n, s, i, w, irq, soft, st = _raw(times)
+    return (u, n, s, i, w, irq + soft, st)
+
 # Attribute sets are built once and shared by every collection (nothing downstream mutates them).
 _MODE_ATTRS: tuple[Mapping[str, str | int], ...] = tuple(MappingProxyType({"cpu.mode": m}) for m in _MODE_NAMES)
 _PHYSICAL_EVERY = 60.0
@@ -32,8 +37,8 @@ _PHYSICAL_EVERY = 60.0
 class CpuCollector:
     name = "cpu"
 
-    def __init__(self, settings: Settings) -> None:
-        self.per_cpu = settings.cpu_per_logical
+    def __init__(self, per_logical: bool = False) -> None:
+        self.per_cpu = per_logical
         self._prev: list[tuple[float, ...]] | None = None  # per-CPU times when per_cpu, else [totals]
         self._physical: int | None = None
         self._physical_at = float("-inf")
@@ -82,8 +87,9 @@ class CpuCollector:
             attrs = _MODE_ATTRS if not self.per_cpu else _per_cpu_attrs(i)
             for value, mode_attrs in zip(d, attrs, strict=True):
                 out.add("system.cpu.utilization", value / row_total, mode_attrs)
-        busy = 1.0 - sum(total[i] for i in _IDLE_INDEX) / elapsed
-        out.reading("cpu", "", round(100.0 * busy, 3))
+        busy = readings.cpu_percent(out.points)
+        if busy is not None:
+            out.reading("cpu", "", busy)
 
 
 def _column_sums(rows: list[tuple[float, ...]]) -> tuple[float, ...]:

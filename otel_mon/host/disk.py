@@ -1,37 +1,42 @@
-"""Block device I/O counters (psutil reads /proc/diskstats under PROCFS_PATH).
+"""Block device I/O counters from /proc/diskstats under the root path.
 
-``nowrap=False``: psutil's wrap correction is process-global state shared by every caller; the kernel's
-counters are 64-bit here, and a reset is what Prometheus' rate() already handles.
+Read directly (not through psutil, which drops the in-flight and weighted-time columns): sectors there are
+always 512 bytes; a counter reset is what Prometheus' rate() already handles.
 """
 
 from __future__ import annotations
 
-import psutil
+from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.filters import Filter, allowed
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.procfs import parse_diskstats
 
-from otel_mon.config import Filter
-from otel_mon.host.base import Collected, allowed, frozen_attrs
+SECTOR = 512
 
 
 class DiskCollector:
     name = "disk"
 
-    def __init__(self, devices: Filter) -> None:
+    def __init__(self, paths: HostPaths, devices: Filter) -> None:
+        self.paths = paths
         self.devices = devices
 
     def collect(self, now: float) -> Collected:
         out = Collected()
-        counters = psutil.disk_io_counters(perdisk=True, nowrap=False) or {}
-        for dev, c in counters.items():
+        for dev, c in parse_diskstats(read_text(self.paths.proc("diskstats"))).items():
             if not allowed(dev, self.devices):
                 continue
-            for direction, nbytes, ops, ms, merged in (
-                ("read", c.read_bytes, c.read_count, c.read_time, c.read_merged_count),
-                ("write", c.write_bytes, c.write_count, c.write_time, c.write_merged_count),
+            for direction, sectors, ops, ms, merged in (
+                ("read", c.sectors_read, c.reads, c.read_ms, c.reads_merged),
+                ("write", c.sectors_written, c.writes, c.write_ms, c.writes_merged),
             ):
                 attrs = frozen_attrs(("system.device", dev), ("disk.io.direction", direction))
-                out.add("system.disk.io", nbytes, attrs)
+                out.add("system.disk.io", sectors * SECTOR, attrs)
                 out.add("system.disk.operations", ops, attrs)
                 out.add("system.disk.operation_time", ms / 1000.0, attrs)
                 out.add("system.disk.merged", merged, attrs)
-            out.add("system.disk.io_time", c.busy_time / 1000.0, frozen_attrs(("system.device", dev)))
+            device = frozen_attrs(("system.device", dev))
+            out.add("system.disk.io_time", c.io_ms / 1000.0, device)
+            out.add("system.disk.weighted_io_time", c.weighted_io_ms / 1000.0, device)
+            out.add("system.disk.pending_operations", c.in_progress, device)
         return out

@@ -14,12 +14,40 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 
-from otel_mon.config import FilesystemConfig
-from otel_mon.host.base import Collected, allowed, frozen_attrs, read_text
+from otel_mon import readings
+from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
 from otel_mon.host.statfs import StatFn, StatPool
+from otel_mon.schema import Duration, Problem, check
+
+# Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few
+# more that only ever hold kernel state.
+DEFAULT_FS_TYPES_EXCLUDE = (
+    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs", "fusectl",
+    "hugetlbfs", "iso9660", "mqueue", "nsfs", "overlay", "proc", "procfs", "pstore", "rpc_pipefs",
+    "securityfs", "selinuxfs", "squashfs", "sysfs", "tracefs", "ramfs", "efivarfs", "fuse.lxcfs",
+    "fuse.gvfsd-fuse", "fuse.portal", "nfsd", "tmpfs",
+)
+# node_exporter's --collector.filesystem.mount-points-exclude default.
+DEFAULT_MOUNTPOINTS_EXCLUDE = ("/dev", "/dev/*", "/proc", "/proc/*", "/sys", "/sys/*", "/run/credentials/*",
+                               "/var/lib/docker/*", "/var/lib/containers/storage/*", "/run/containerd/*")
+
+
+@dataclass(frozen=True)
+class FilesystemConfig:
+    """The ``filesystem`` section: which mounts are reported, and how long a stat may take."""
+
+    devices: Filter = Filter()
+    mountpoints: Filter = Filter(exclude=DEFAULT_MOUNTPOINTS_EXCLUDE)
+    types: Filter = Filter(exclude=DEFAULT_FS_TYPES_EXCLUDE)
+    timeout: Duration = Duration(1.0)
+
+    def __post_init__(self) -> None:
+        check(self, [Problem("timeout", "must be above 0", self.timeout)] if self.timeout <= 0 else [])
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +115,29 @@ class FilesystemCollector:
                 out.errors.append((type(st).__name__, f"statfs {m.mountpoint}: {st.strerror}"))
                 continue
             self._emit(out, m, st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail)
+            if st.f_files:  # filesystems without inodes (btrfs reports 0, vfat none) have no inode figures
+                pairs = self._pairs(m)
+                for state, value in (("used", st.f_files - st.f_ffree), ("free", st.f_ffree)):
+                    out.add("system.filesystem.inodes.usage", value,
+                            frozen_attrs(*pairs, ("system.filesystem.state", state)))
+        for mountpoint, percent in readings.filesystem_percent(out.points).items():
+            out.reading("filesystem", mountpoint, percent)
+        for mountpoint, percent in readings.inodes_percent(out.points).items():
+            out.reading("inodes", mountpoint, percent)
         return out
 
     @staticmethod
-    def _emit(out: Collected, m: Mount, frsize: int, blocks: int, bfree: int, bavail: int) -> None:
-        pairs = (
+    def _pairs(m: Mount) -> tuple[tuple[str, str | int], ...]:
+        return (
             ("system.device", m.device),
             ("system.filesystem.type", m.fstype),
             ("system.filesystem.mode", "ro" if "ro" in m.options else "rw"),
             ("system.filesystem.mountpoint", m.mountpoint),
         )
+
+    @classmethod
+    def _emit(cls, out: Collected, m: Mount, frsize: int, blocks: int, bfree: int, bavail: int) -> None:
+        pairs = cls._pairs(m)
         base = frozen_attrs(*pairs)
         used = (blocks - bfree) * frsize
         free = bavail * frsize
@@ -104,7 +145,6 @@ class FilesystemCollector:
         for state, value in (("used", used), ("free", free), ("reserved", reserved)):
             out.add("system.filesystem.usage", value, frozen_attrs(*pairs, ("system.filesystem.state", state)))
         out.add("system.filesystem.limit", blocks * frsize, base)
-        if used + free > 0:
-            util = used / (used + free)
-            out.add("system.filesystem.utilization", util, base)
-            out.reading("filesystem", m.mountpoint, round(100.0 * util, 3))
+        if used + free > 0:  # df's Use%: reserved blocks count as neither
+            out.add("system.filesystem.utilization", used / (used + free),
+                    frozen_attrs(*pairs, ("system.filesystem.state", "used")))

@@ -1,29 +1,57 @@
-"""Physical memory by state (psutil reads /proc/meminfo under PROCFS_PATH)."""
+"""Physical memory from /proc/meminfo (under the root path): semconv states and the Linux-specific metrics.
+
+One read of the file per collection feeds every memory metric. Hugepages are opt-in (most hosts have none).
+"""
 
 from __future__ import annotations
 
-import psutil
+from otel_mon import readings
+from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.procfs import parse_meminfo
 
-from otel_mon.host.base import Collected, frozen_attrs
+_STATES = {s: frozen_attrs(("system.memory.state", s)) for s in ("used", "free", "buffers", "cached")}
+_SLAB = {s: frozen_attrs(("system.memory.linux.slab.state", s)) for s in ("reclaimable", "unreclaimable")}
+_HUGE = {s: frozen_attrs(("system.memory.linux.hugepages.state", s)) for s in ("used", "free")}
 
 
 class MemoryCollector:
     name = "memory"
 
+    def __init__(self, paths: HostPaths) -> None:
+        self.paths = paths
+
     def collect(self, now: float) -> Collected:
         out = Collected()
-        vm = psutil.virtual_memory()
-        # psutil 7 reports used = total - available; we keep the four states summing to total, as the
-        # hostmetrics receiver does (psutil's cached already includes reclaimable slab).
-        used = max(vm.total - vm.free - vm.buffers - vm.cached, 0)
-        states = {"used": used, "free": vm.free, "buffers": vm.buffers, "cached": vm.cached}
+        mem = parse_meminfo(read_text(self.paths.proc("meminfo")))
+        total, free, buffers = mem["MemTotal"], mem.get("MemFree", 0), mem.get("Buffers", 0)
+        cached = mem.get("Cached", 0) + mem.get("SReclaimable", 0)  # as `free` counts buff/cache
+        # semconv v1.44's Linux used is MemTotal - MemAvailable; before Linux 3.14 the older formula it allows.
+        available = mem.get("MemAvailable", free + buffers + cached)
+        states = {"used": max(total - available, 0), "free": free, "buffers": buffers, "cached": cached}
         for state, value in states.items():
-            attrs = frozen_attrs(("system.memory.state", state))
-            out.add("system.memory.usage", value, attrs)
-            if vm.total:
-                out.add("system.memory.utilization", value / vm.total, attrs)
-        out.add("system.memory.limit", vm.total)
-        if vm.total:
-            # What `free` calls used: memory not available for new work (counts unreclaimable caches too).
-            out.reading("memory", "", round(100.0 * (vm.total - vm.available) / vm.total, 3))
+            out.add("system.memory.usage", value, _STATES[state])
+            if total:
+                out.add("system.memory.utilization", value / total, _STATES[state])
+        out.add("system.memory.limit", total)
+        out.add("system.memory.linux.available", available)
+        if "Shmem" in mem:
+            out.add("system.memory.linux.shared", mem["Shmem"])
+        if "SReclaimable" in mem and "SUnreclaim" in mem:
+            out.add("system.memory.linux.slab.usage", mem["SReclaimable"], _SLAB["reclaimable"])
+            out.add("system.memory.linux.slab.usage", mem["SUnreclaim"], _SLAB["unreclaimable"])
+        if "HugePages_Total" in mem:
+            huge_total, huge_free = mem["HugePages_Total"], mem.get("HugePages_Free", 0)
+            out.add("system.memory.linux.hugepages.limit", huge_total)
+            out.add("system.memory.linux.hugepages.page_size", mem.get("Hugepagesize", 0))
+            out.add("system.memory.linux.hugepages.reserved", mem.get("HugePages_Rsvd", 0))
+            out.add("system.memory.linux.hugepages.surplus", mem.get("HugePages_Surp", 0))
+            for state, value in (("used", huge_total - huge_free), ("free", huge_free)):
+                out.add("system.memory.linux.hugepages.usage", value, _HUGE[state])
+                if huge_total:
+                    out.add("system.memory.linux.hugepages.utilization", value / huge_total, _HUGE[state])
+        # The rule reading is memory in use: 100 - MemAvailable %, so "memory >= 90" is "available <= 10 %".
+        memory = readings.memory_percent(out.points)
+        if memory is not None:
+            out.reading("memory", "", memory)
         return out

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import psutil
 
-from otel_mon.config import Filter
-from otel_mon.host.base import Collected, allowed, frozen_attrs, rate
+from otel_mon.host.base import Collected, frozen_attrs, rate
+from otel_mon.host.filters import Filter, allowed
 
 
 class NetworkCollector:
@@ -31,7 +31,8 @@ class NetworkCollector:
             ):
                 attrs = frozen_attrs(("network.interface.name", nic), ("network.io.direction", direction))
                 out.add("system.network.io", nbytes, attrs)
-                out.add("system.network.packet.count", packets, attrs)
+                out.add("system.network.packet.count", packets,
+                        frozen_attrs(("system.device", nic), ("network.io.direction", direction)))
                 out.add("system.network.errors", errors, attrs)
                 out.add("system.network.packet.dropped", dropped, attrs)
             seen[nic] = (now, c.bytes_recv, c.bytes_sent)

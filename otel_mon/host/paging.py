@@ -1,14 +1,17 @@
-"""Swap usage (psutil) and paging operations and faults (/proc/vmstat, which psutil does not expose)."""
+"""Swap per device (/proc/swaps), paging operations, faults and OOM kills (/proc/vmstat), under the root path."""
 
 from __future__ import annotations
 
-import psutil
-
+from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
-from otel_mon.host.procfs import parse_key_int
+from otel_mon.host.procfs import parse_key_int, parse_swaps
 
-_VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault"})
+_VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill"})
+_MAJOR_IN = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "in"))
+_MAJOR_OUT = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "out"))
+_MAJOR = frozen_attrs(("system.paging.fault.type", "major"))
+_MINOR = frozen_attrs(("system.paging.fault.type", "minor"))
 
 
 class PagingCollector:
@@ -19,20 +22,24 @@ class PagingCollector:
 
     def collect(self, now: float) -> Collected:
         out = Collected()
-        swap = psutil.swap_memory()
-        for state, value in (("used", swap.used), ("free", swap.free)):
-            attrs = frozen_attrs(("system.paging.state", state))
-            out.add("system.paging.usage", value, attrs)
-            if swap.total:
-                out.add("system.paging.utilization", value / swap.total, attrs)
-        if swap.total:
-            out.reading("paging", "", round(100.0 * swap.used / swap.total, 3))
+        for device, size, used in parse_swaps(read_text(self.paths.proc("swaps"))):
+            for state, value in (("used", used), ("free", max(size - used, 0))):
+                attrs = frozen_attrs(("system.device", device), ("system.paging.state", state))
+                out.add("system.paging.usage", value, attrs)
+                if size:
+                    out.add("system.paging.utilization", value / size, attrs)
+        swap = readings.swap_percent(out.points)
+        if swap is not None:
+            out.reading("paging", "", swap)
         vm = parse_key_int(read_text(self.paths.proc("vmstat")), _VMSTAT)
         if "pswpin" in vm:
-            out.add("system.paging.operations", vm["pswpin"], frozen_attrs(("system.paging.direction", "in")))
-            out.add("system.paging.operations", vm["pswpout"], frozen_attrs(("system.paging.direction", "out")))
+            out.add("system.paging.operations", vm["pswpin"], _MAJOR_IN)
+            out.add("system.paging.operations", vm.get("pswpout", 0), _MAJOR_OUT)
         if "pgfault" in vm:
             major = vm.get("pgmajfault", 0)
-            out.add("system.paging.faults", major, frozen_attrs(("system.paging.fault.type", "major")))
-            out.add("system.paging.faults", vm["pgfault"] - major, frozen_attrs(("system.paging.fault.type", "minor")))
+            out.add("system.paging.faults", major, _MAJOR)
+            out.add("system.paging.faults", vm["pgfault"] - major, _MINOR)
+        if "oom_kill" in vm:  # Linux 4.13+
+            out.add("otel_mon.host.oom_kills", vm["oom_kill"])
+            out.reading("oom_kills", "", vm["oom_kill"])
         return out

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import psutil
 
+from otel_mon.schema import invalid
+
 
 @dataclass(frozen=True)
 class HostPaths:
@@ -36,10 +38,10 @@ class HostPaths:
     def check(self) -> str | None:
         """A one-line reason when the tree is unusable, else None."""
         if not os.path.isdir(self.root):
-            return f"root_path: invalid value {self.root!r}: not a directory"
+            return invalid("root_path", self.root, "not a directory")
         if not os.path.isfile(self.proc("stat")):
             stat = self.proc("stat")
-            return f"root_path: invalid value {self.root!r}: {stat} not found (is the host's /proc mounted?)"
+            return invalid("root_path", self.root, f"{stat} not found (is the host's /proc mounted?)")
         return None
 
     def activate(self) -> None:

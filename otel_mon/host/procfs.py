@@ -89,3 +89,62 @@ def parse_os_release(text: str) -> dict[str, str]:
         if sep and key and not key.startswith("#"):
             out[key.strip()] = value.strip().strip('"').strip("'")
     return out
+
+
+def parse_swaps(text: str) -> list[tuple[str, int, int]]:
+    """(device or file, size bytes, used bytes) per line of /proc/swaps (sizes there are KiB)."""
+    out = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 4 and fields[2].isdigit() and fields[3].isdigit():
+            out.append((_unescape(fields[0]), int(fields[2]) * 1024, int(fields[3]) * 1024))
+    return out
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """/proc/meminfo as bytes per key (``kB`` there is KiB); HugePages_* counts stay page counts."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        fields = rest.split()
+        if sep and fields and fields[0].isdigit():
+            out[key] = int(fields[0]) * (1024 if len(fields) > 1 and fields[1] == "kB" else 1)
+    return out
+
+
+class DiskStats(NamedTuple):
+    reads: int
+    reads_merged: int
+    sectors_read: int
+    read_ms: int
+    writes: int
+    writes_merged: int
+    sectors_written: int
+    write_ms: int
+    in_progress: int
+    io_ms: int
+    weighted_io_ms: int
+
+
+def parse_diskstats(text: str) -> dict[str, DiskStats]:
+    """The first 11 counters of each /proc/diskstats line (later kernels append discard and flush ones)."""
+    out = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 14:
+            try:
+                out[fields[2]] = DiskStats(*(int(f) for f in fields[3:14]))
+            except ValueError:
+                continue
+    return out
+
+
+def parse_pressure(text: str) -> dict[str, tuple[float, int]]:
+    """/proc/pressure/<resource>: {"some"|"full": (avg60 percent, total stall microseconds)}."""
+    out = {}
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        values = dict(f.split("=", 1) for f in rest.split() if "=" in f)
+        if kind in ("some", "full") and "total" in values:
+            out[kind] = (float(values.get("avg60", "0")), int(values["total"]))
+    return out

@@ -25,6 +25,7 @@ class SelfCollector:
 
     def __init__(self, started: float | None = None) -> None:
         self.started = time.time() if started is None else started
+        self._started_mono = time.monotonic() - max(time.time() - self.started, 0.0)  # steps do not move uptime
         self._prev: tuple[float, float, float] | None = None
         self._ncpu = os.cpu_count() or 1
 
@@ -46,5 +47,5 @@ class SelfCollector:
         out.add("process.unix.file_descriptor.count", len(os.listdir("/proc/self/fd")))
         out.add("process.context_switches", ru.ru_nvcsw, _VOLUNTARY)
         out.add("process.context_switches", ru.ru_nivcsw, _INVOLUNTARY)
-        out.add("process.uptime", max(time.time() - self.started, 0.0))
+        out.add("process.uptime", max(time.monotonic() - self._started_mono, 0.0))
         return out

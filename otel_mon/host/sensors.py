@@ -1,26 +1,84 @@
-"""Temperatures psutil reports (hwmon / thermal zones); nothing at all where it reports none."""
+"""Temperatures from hwmon (``/sys/class/hwmon``, else thermal zones), read under the root path.
+
+Read through ``HostPaths`` rather than psutil, which always reads the live /sys: with ``root_path`` the host's
+sysfs is the one reported (node_exporter's ``--path.sysfs``). Nothing at all where the kernel exposes none.
+"""
 
 from __future__ import annotations
 
-import psutil
+import os
 
-from otel_mon.host.base import Collected
+from otel_mon.host.base import Collected, frozen_attrs
+from otel_mon.host.paths import HostPaths
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def read_temperatures(paths: HostPaths) -> list[tuple[str, str | None, float]]:
+    """(chip, label or None, degrees Celsius) per sensor, hwmon first, thermal zones when hwmon has none."""
+    out: list[tuple[str, str | None, float]] = []
+    base = paths.sys("class", "hwmon")
+    for hwmon in _listdir(base):
+        for d in (os.path.join(base, hwmon), os.path.join(base, hwmon, "device")):  # old kernels: under device/
+            chip = _read(os.path.join(d, "name"))
+            if chip is None:
+                continue
+            inputs = sorted((f for f in _listdir(d) if f.startswith("temp") and f.endswith("_input")),
+                            key=lambda f: int(f[4:-6]) if f[4:-6].isdigit() else 0)
+            for name in inputs:
+                raw = _read(os.path.join(d, name))
+                if raw is None or not raw.lstrip("-").isdigit():
+                    continue
+                label = _read(os.path.join(d, name[: -len("_input")] + "_label")) or None
+                out.append((chip, label, int(raw) / 1000.0))
+            break
+    if out:
+        return out
+    base = paths.sys("class", "thermal")
+    for zone in _listdir(base):
+        if not zone.startswith("thermal_zone"):
+            continue
+        kind, raw = _read(os.path.join(base, zone, "type")), _read(os.path.join(base, zone, "temp"))
+        if kind and raw and raw.lstrip("-").isdigit():
+            out.append((kind, None, int(raw) / 1000.0))
+    return out
 
 
 class SensorsCollector:
     name = "sensors"
 
+    def __init__(self, paths: HostPaths) -> None:
+        self.paths = paths
+
     def collect(self, now: float) -> Collected:
         out = Collected()
         seen: dict[str, int] = {}
-        for chip, entries in (psutil.sensors_temperatures() or {}).items():
-            for i, entry in enumerate(entries):
-                label = entry.label or f"temp{i + 1}"
-                hw_id = f"{chip}/{label}"
-                # psutil merges chips of one name (both sockets' coretemp, several nvme): keep ids unique.
-                seen[hw_id] = seen.get(hw_id, 0) + 1
-                if seen[hw_id] > 1:
-                    hw_id = f"{hw_id}#{seen[hw_id]}"
-                out.add("hw.temperature", entry.current, {"hw.id": hw_id, "hw.type": "temperature", "hw.name": label})
-                out.reading("temperature", hw_id, entry.current)
+        per_chip: dict[str, int] = {}
+        for chip, label, celsius in read_temperatures(self.paths):
+            per_chip[chip] = per_chip.get(chip, 0) + 1
+            shown = label or f"temp{per_chip[chip]}"
+            hw_id = f"{chip}/{shown}"
+            # Several chips of one name (both sockets' coretemp, several nvme): keep ids unique.
+            seen[hw_id] = seen.get(hw_id, 0) + 1
+            if seen[hw_id] > 1:
+                hw_id = f"{hw_id}#{seen[hw_id]}"
+            pairs: list[tuple[str, str | int]] = [("hw.id", hw_id), ("hw.name", f"{chip} {shown}"),
+                                                  ("hw.parent", chip)]
+            if label:  # the kernel's label says where on the chip the sensor sits ("Core 0", "Composite")
+                pairs.append(("hw.sensor_location", label))
+            out.add("hw.temperature", celsius, frozen_attrs(*pairs))
+            out.reading("temperature", hw_id, celsius)
         return out

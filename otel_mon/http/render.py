@@ -33,9 +33,36 @@ class Response:
         return next((value for key, value in self.headers if key.lower() == wanted), None)
 
 
+OPENMETRICS = "openmetrics"
+TEXT = "text"
+# The one Accept value each format is rendered for: whatever the client sent, prometheus_client only ever
+# sees these, so a malformed version cannot raise and a made-up one cannot become a new cache entry.
+_CANONICAL_ACCEPT = {OPENMETRICS: "application/openmetrics-text; version=1.0.0", TEXT: ""}
+
+
+def metrics_format(accept: str | None) -> str:
+    """``OPENMETRICS`` when Accept names OpenMetrics 1.x (or no version) before Prometheus text, else ``TEXT``.
+
+    Anything else (unknown types, bad versions or q-values, garbage) falls through to the default text format.
+    """
+    for item in (accept or "")[:4096].split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        options = dict(p.partition("=")[::2] for p in params)
+        if options.get("q", "1").strip() in ("0", "0.0", "0.00", "0.000"):
+            continue
+        media = media.lower()
+        if media == "application/openmetrics-text":
+            version = options.get("version", "1.0.0").strip()
+            if version.split(".")[0] == "1":
+                return OPENMETRICS
+        elif media == "text/plain":
+            return TEXT
+    return TEXT
+
+
 def render_metrics(registry: CollectorRegistry, accept: str | None, accept_encoding: str | None) -> Response:
     """Expose ``registry`` in the format the scraper asked for: Prometheus text unless Accept names OpenMetrics."""
-    encoder, content_type = choose_encoder(accept or "")
+    encoder, content_type = choose_encoder(_CANONICAL_ACCEPT[metrics_format(accept)])
     body = encoder(registry)
     headers = [("Content-Type", content_type), ("Vary", "Accept, Accept-Encoding"), _NO_STORE]
     if gzip_allowed(accept_encoding):
@@ -60,8 +87,7 @@ class MetricsCache:
         self._bodies: dict[tuple[str, bool], Response] = {}
 
     def render(self, accept: str | None, accept_encoding: str | None) -> Response:
-        _, content_type = choose_encoder(accept or "")
-        key = (content_type, gzip_allowed(accept_encoding))
+        key = (metrics_format(accept), gzip_allowed(accept_encoding))
         version = self.version()
         with self._lock:
             if version != self._at:

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from prometheus_client import CollectorRegistry
 
 from otel_mon import __version__
-from otel_mon.config import HttpConfig
 from otel_mon.http.auth import authorized, tls_context, unauthorized
+from otel_mon.http.config import HttpConfig
 from otel_mon.http.render import MetricsCache, Response, render_index, render_json, render_metrics, render_text
 
 log = logging.getLogger("otel_mon.http")

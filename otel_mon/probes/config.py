@@ -7,13 +7,12 @@ config error and not a silent surprise.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from otel_mon.schema import Duration
+from otel_mon.schema import Duration, Problem, check, did_you_mean
 
 KINDS = ("tcp", "http", "dns", "icmp")
 DNS_PORT = 53
@@ -86,52 +85,47 @@ class ProbeConfig:
     def __post_init__(self) -> None:
         if is_blank(self):
             return
-        problems = self._problems()
-        if problems:
-            raise ValueError("\n".join(problems))
+        check(self, self._problems())
 
-    def _problems(self) -> list[str]:
-        out: list[str] = []
+    def _problems(self) -> list[Problem]:
+        out: list[Problem] = []
         if not self.name.strip():
-            out.append("name: invalid value '': a probe needs a name (it labels its metrics)")
+            out.append(Problem("name", "a probe needs a name (it labels its metrics)", self.name))
         if self.kind not in KINDS:
-            close = difflib.get_close_matches(self.kind, KINDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            out.append(f"kind: invalid value {self.kind!r}: expected one of {', '.join(KINDS)}{hint}")
+            out.append(Problem("kind", f"expected one of {', '.join(KINDS)}{did_you_mean(self.kind, KINDS)}",
+                               self.kind))
             return out
         for fld, kinds in _ONLY.items():
             value = getattr(self, fld)
             if value not in (None, ()) and self.kind not in kinds:
-                out.append(f"{fld}: invalid value {value!r}: only for kind {' or '.join(kinds)}, not {self.kind}")
+                out.append(Problem(fld, f"only for kind {' or '.join(kinds)}, not {self.kind}", value))
         for fld in _REQUIRED[self.kind]:
             if getattr(self, fld) in (None, ""):
-                out.append(f"{fld}: invalid value None: required for kind {self.kind}")
+                out.append(Problem(fld, f"required for kind {self.kind}", None))
         if self.interval < 0.1:
-            out.append(f"interval: invalid value {self.interval!r}: must be at least 100ms")
+            out.append(Problem("interval", "must be at least 100ms", self.interval))
         if not 0 < self.timeout <= self.interval:
-            out.append(f"timeout: invalid value {self.timeout!r}: must be above 0 and at most interval "
-                       f"({self.interval!r})")
+            out.append(Problem("timeout", f"must be above 0 and at most interval ({self.interval!r})", self.timeout))
         if self.port is not None and not 0 < self.port <= 65535:
-            out.append(f"port: invalid value {self.port!r}: expected 1-65535")
+            out.append(Problem("port", "expected 1-65535", self.port))
         if self.url is not None:
             parts = urlsplit(self.url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                out.append(f"url: invalid value {self.url!r}: expected an http:// or https:// URL with a host")
+                out.append(Problem("url", "expected an http:// or https:// URL with a host", self.url))
         if self.server is not None:
             try:
                 split_host_port(self.server, DNS_PORT)
             except ValueError as exc:
-                out.append(f"server: invalid value {self.server!r}: {exc}")
-        for code in self.expect_status:
-            if not 100 <= code <= 599:
-                out.append(f"expect_status: invalid value {code!r}: expected HTTP status codes 100-599")
+                out.append(Problem("server", str(exc), self.server))
+        out += [Problem("expect_status", "expected HTTP status codes 100-599", code)
+                for code in self.expect_status if not 100 <= code <= 599]
         if self.body_regex is not None:
             if self.method == "HEAD":
-                out.append(f"body_regex: invalid value {self.body_regex!r}: a HEAD response has no body")
+                out.append(Problem("body_regex", "a HEAD response has no body", self.body_regex))
             try:
                 re.compile(self.body_regex)
             except re.error as exc:
-                out.append(f"body_regex: invalid value {self.body_regex!r}: {exc}")
+                out.append(Problem("body_regex", str(exc), self.body_regex))
         return out
 
     # --- what the metrics and /health call the other end -------------------------------------------------

@@ -10,14 +10,14 @@ import http.client
 import re
 import socket
 import ssl
-import threading
 import time
 from urllib.parse import urlsplit
 
 from otel_mon import __version__
+from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.probes.config import ProbeConfig
 from otel_mon.probes.netutil import connect, describe_error, resolve
-from otel_mon.probes.result import Deadline, ProbeResult
+from otel_mon.probes.result import ProbeResult
 
 BODY_LIMIT = 1024 * 1024  # bytes read for body_regex; the rest is not downloaded
 _CHUNK = 64 * 1024
@@ -112,40 +112,3 @@ def run(cfg: ProbeConfig) -> ProbeResult:
         if re.search(cfg.body_regex, text) is None:
             return ProbeResult(False, duration, "body does not match body_regex", detail, phases, at)
     return ProbeResult(True, duration, detail=detail, phases=phases, at=at)
-
-
-class Watchdog:
-    """Shuts the watched socket down when a :class:`Deadline` passes, which unblocks whatever is waiting on it.
-
-    Per-call socket timeouts bound each read, not the whole exchange: a peer trickling one byte at a time
-    never trips them. The watchdog bounds the exchange; ``fired`` tells a caller its error was the deadline.
-    """
-
-    def __init__(self, deadline: Deadline) -> None:
-        self.fired = threading.Event()
-        self._deadline = deadline
-        self._held: list[socket.socket] = []
-        self._timer: threading.Timer | None = None
-
-    def watch(self, sock: socket.socket) -> None:
-        """Watch ``sock`` (the first call starts the timer; later calls swap in a wrapping TLS socket)."""
-        if self._held:
-            self._held[0] = sock
-            return
-        self._held.append(sock)
-        self._timer = threading.Timer(self._deadline.remaining(), _shutdown, (self._held, self.fired))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-
-
-def _shutdown(held: list[socket.socket], fired: threading.Event) -> None:
-    """Unblock whatever the probe is waiting on; the base-class call also works under an SSL socket."""
-    fired.set()
-    try:
-        socket.socket.shutdown(held[0], socket.SHUT_RDWR)
-    except OSError:
-        pass

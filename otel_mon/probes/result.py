@@ -1,9 +1,12 @@
-"""What one probe run produced, and the deadline every phase of a run shares."""
+"""What one probe run produced (and, re-exported, the deadline every phase of a run shares)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+
+from otel_mon.deadline import Deadline
+
+__all__ = ["Deadline", "ProbeResult"]
 
 
 @dataclass(frozen=True)
@@ -16,21 +19,3 @@ class ProbeResult:
     detail: str = ""  # what it saw on success or failure (status code, addresses)
     phases: dict[str, float] = field(default_factory=dict)
     at: float = 0.0  # wall-clock time the run started
-
-
-class Deadline:
-    """One timeout for a whole run: each blocking step gets only what is left of it."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._end = time.monotonic() + timeout
-
-    def remaining(self) -> float:
-        """Seconds left; raises TimeoutError once there are none, so no step starts after the deadline."""
-        left = self._end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline passed")
-        return left
-
-    def expired(self) -> bool:
-        return time.monotonic() >= self._end

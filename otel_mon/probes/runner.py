@@ -11,13 +11,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from otel_mon.instruments import AttrValue, Instruments, Point
 from otel_mon.probes import dns, http, icmp, tcp
 from otel_mon.probes.config import ProbeConfig
 from otel_mon.probes.result import ProbeResult
+from otel_mon.timefmt import iso
 
 log = logging.getLogger("otel_mon.probes")
 
@@ -39,8 +39,6 @@ def attributes(cfg: ProbeConfig) -> dict[str, AttrValue]:
             "server.address": cfg.server_address(), "server.port": cfg.server_port()}
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ProbeRunner:
@@ -173,7 +171,7 @@ class ProbeRunner:
                 "phases_ms": {k: round(v * 1000.0, 3) for k, v in r.phases.items()},
                 "detail": r.detail,
                 "reason": r.reason,
-                "at": _iso(r.at),
+                "at": iso(r.at),
             }
         failing = sorted(n for n, r in results.items() if not r.ok)
         return {"count": len(self.probes), "failing": failing, "results": doc}

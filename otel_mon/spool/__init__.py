@@ -4,8 +4,20 @@ The SDK exporters live in ``otel_mon.spool.exporters`` and are not re-exported h
 ``tail`` read the spool without importing the OpenTelemetry SDK.
 """
 
-from otel_mon.spool.config import SpoolConfig
-from otel_mon.spool.reader import SpoolReader
-from otel_mon.spool.writer import SpoolLockedError, SpoolWriter
+from typing import TYPE_CHECKING
+
+from otel_mon import lazy
+
+if TYPE_CHECKING:
+    from otel_mon.spool.config import SpoolConfig
+    from otel_mon.spool.reader import SpoolReader
+    from otel_mon.spool.writer import SpoolLockedError, SpoolWriter
+
+__getattr__ = lazy.exports(__name__, {
+    "SpoolConfig": "config",
+    "SpoolReader": "reader",
+    "SpoolLockedError": "writer",
+    "SpoolWriter": "writer",
+})
 
 __all__ = ["SpoolConfig", "SpoolLockedError", "SpoolReader", "SpoolWriter"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from otel_mon.schema import ByteSize, Duration
+from otel_mon.schema import ByteSize, Duration, Problem, check
 
 MiB = 1024**2
 GiB = 1024**3
@@ -43,25 +43,21 @@ class SpoolConfig:
     fsync: Literal["batch", "never"] = "batch"
 
     def __post_init__(self) -> None:
-        problems: list[str] = []
+        problems: list[Problem] = []
         if not str(self.dir).strip():
-            problems.append(f"dir: invalid value {self.dir!r}: must not be empty")
+            problems.append(Problem("dir", "must not be empty", self.dir))
         if self.max_file_size < MIN_FILE_SIZE:
-            problems.append(f"max_file_size: invalid value {self.max_file_size!r}: must be at least 64KiB")
+            problems.append(Problem("max_file_size", "must be at least 64KiB", self.max_file_size))
         if self.max_file_age <= 0:
-            problems.append(f"max_file_age: invalid value {self.max_file_age!r}: must be above 0")
+            problems.append(Problem("max_file_age", "must be above 0", self.max_file_age))
         if self.max_files < 0 or self.max_files == 1:
-            problems.append(
-                f"max_files: invalid value {self.max_files!r}: must be 0 (no limit) or at least 2 (active segments)"
-            )
+            problems.append(Problem("max_files", "must be 0 (no limit) or at least 2 (active segments)",
+                                    self.max_files))
         if self.max_bytes < 0 or (0 < self.max_bytes < 2 * self.max_file_size):
-            problems.append(
-                f"max_bytes: invalid value {self.max_bytes!r}: must be 0 (no limit) or at least twice "
-                f"max_file_size (one active segment per signal must fit)"
-            )
+            problems.append(Problem("max_bytes", "must be 0 (no limit) or at least twice max_file_size (one "
+                                                 "active segment per signal must fit)", self.max_bytes))
         if self.max_age < 0:
-            problems.append(f"max_age: invalid value {self.max_age!r}: must not be negative (0 = no limit)")
+            problems.append(Problem("max_age", "must not be negative (0 = no limit)", self.max_age))
         if self.fsync not in ("batch", "never"):
-            problems.append(f"fsync: invalid value {self.fsync!r}: expected one of batch, never")
-        if problems:
-            raise ValueError("\n".join(problems))
+            problems.append(Problem("fsync", "expected one of batch, never", self.fsync))
+        check(self, problems)

@@ -20,7 +20,6 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from otel_mon.spool import lines as spool_lines
 from otel_mon.spool.segments import Signal
 from otel_mon.spool.writer import REASON_OVERSIZE, SpoolWriter
-from otel_mon.telemetry import CUMULATIVE
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class SpoolMetricExporter(MetricExporter):
     """Each export becomes one line (or several, when it would exceed the line limit) of ``metrics``."""
 
     def __init__(self, spool: SpoolWriter, *, max_line_bytes: int = spool_lines.MAX_LINE_BYTES) -> None:
-        super().__init__(preferred_temporality=dict(CUMULATIVE))
+        super().__init__()  # the SDK default: cumulative for every kind, so each line stands alone
         self._sink = _SpoolSink(spool, "metrics", spool_lines.METRICS_SHAPE, max_line_bytes)
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:

@@ -48,7 +48,8 @@ def compress(plain: Path, durable: bool = True) -> Path:
     final = plain.with_name(stem + GZIP)
     mtime = plain.stat().st_mtime
     try:
-        with open(plain, "rb") as src, open(tmp, "wb") as raw:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640)
+        with open(plain, "rb") as src, open(fd, "wb") as raw:
             with gzip.GzipFile(filename=stem + PLAIN, mode="wb", fileobj=raw, compresslevel=6, mtime=int(mtime)) as gz:
                 shutil.copyfileobj(src, gz, _CHUNK)
             raw.flush()

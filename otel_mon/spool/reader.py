@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from otel_mon.spool.otlpjson import line_time_ns
+from otel_mon.spool.format import line_time_ns
 from otel_mon.spool.segments import LineReader, Segment, Signal, list_segments
 
 # Records reach a segment a little after their timestamp (batching, a slow export): widen segment pruning.

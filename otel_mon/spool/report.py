@@ -23,10 +23,10 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from otel_mon.spool.otlpjson import Point, iter_points
+from otel_mon.spool.format import Point, iter_points
+from otel_mon.timefmt import iso
 
 STATES = ("ok", "warning", "critical")
 # As /health and the health rules count it (and psutil.cpu_percent): waiting for I/O is not busy.
@@ -258,7 +258,7 @@ def _health(series: _Series) -> list[HealthTime]:
 
 
 def _iso(t: float | None) -> str | None:
-    return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return None if t is None else iso(t, "auto")
 
 
 def _num(v: float) -> str:

@@ -19,6 +19,9 @@ from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.segments import PLAIN, TMP, Signal, fsync_dir, list_segments, stem_for, stem_micros
 
 Clock = Callable[[], float]
+# Spool data is host telemetry and log text: readable by the agent's group (a collector sidecar), not by all.
+FILE_MODE = 0o640
+DIR_MODE = 0o750
 
 
 class SpoolLockedError(RuntimeError):
@@ -30,7 +33,8 @@ class DirLock:
 
     def __init__(self, root: Path) -> None:
         path = root / ".lock"
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -42,6 +46,17 @@ class DirLock:
             ) from None
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"{os.getpid()}\n".encode("ascii"), 0)
+
+    def held(self) -> bool:
+        """False when the lock file was deleted or replaced: a second agent could then lock the directory."""
+        if self._fd < 0:
+            return False
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        own = os.fstat(self._fd)
+        return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
     def release(self) -> None:
         if self._fd >= 0:
@@ -61,7 +76,9 @@ class SignalLog:
     def __init__(self, root: Path, signal: Signal, cfg: SpoolConfig, clock: Clock) -> None:
         self.signal = signal
         self.dir = root / signal
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        self._dir_id = _identity(self.dir)
+        self.lines = 0  # whole lines in the active segment written by this process (counted if it is lost)
         self.lock = threading.Lock()
         self._cfg = cfg
         self._clock = clock
@@ -96,7 +113,23 @@ class SignalLog:
             self.stem = newest.stem
             self._opened_us = self._last_us
 
-    def append(self, data: bytes) -> Outcome:
+    def check_dir(self) -> int | None:
+        """Recreate the signal directory when it was deleted or replaced; the lines lost with the active
+        segment (those this process wrote to it), or None when the directory is intact.
+
+        One ``stat`` per call: without it appends would go on into an unlinked file until rotation.
+        """
+        with self.lock:
+            if self._closed or _identity(self.dir) == self._dir_id:
+                return None
+            lost = self.lines
+            self._close_active()
+            self._last_us = 0
+            self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            self._dir_id = _identity(self.dir)
+            return lost
+
+    def append(self, data: bytes, lines: int = 0) -> Outcome:
         with self.lock:
             if self._closed:
                 return Outcome(error=OSError(errno.EBADF, "spool is closed"))
@@ -138,6 +171,7 @@ class SignalLog:
                     self._repair_to = start
                 return outcome
             self._size = start + len(data)
+            self.lines += lines
             return outcome
 
     def _open_new(self, now_us: int) -> int:
@@ -146,7 +180,7 @@ class SignalLog:
             stem = stem_for(self.signal, micros)
             try:
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-                fd = os.open(self.dir / (stem + PLAIN), flags, 0o644)
+                fd = os.open(self.dir / (stem + PLAIN), flags, FILE_MODE)
                 break
             except FileExistsError:
                 micros += 1
@@ -160,6 +194,7 @@ class SignalLog:
         if self._fd is not None:
             os.close(self._fd)
         self._fd, self.stem, self._size, self._repair_to = None, None, 0, None
+        self.lines = 0
 
     def rotate_if_aged(self) -> bool:
         """Close an idle segment past ``max_file_age`` so it can be compressed and aged out."""
@@ -174,6 +209,14 @@ class SignalLog:
         with self.lock:
             self._closed = True
             self._close_active()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _write_all(fd: int, data: bytes, progress: list[int]) -> None:

@@ -186,7 +186,7 @@ def save_cursor(path: Path, cursor: Cursor) -> Cursor:
     stamped = Cursor(cursor.segment, cursor.line, time.time())
     tmp = path.with_name(path.name + ".tmp")
     body = json.dumps({"segment": stamped.segment, "line": stamped.line, "updated": stamped.updated}) + "\n"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     try:
         os.write(fd, body.encode("utf-8"))
         os.fsync(fd)

@@ -9,27 +9,37 @@ locks, because the agent's own log records come back into this spool through the
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 from otel_mon.spool import housekeeping
 from otel_mon.spool.config import SpoolConfig
-from otel_mon.spool.segment_log import Clock, DirLock, SignalLog, SpoolLockedError
+from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, SignalLog, SpoolLockedError
 from otel_mon.spool.segments import SIGNALS, Cursor, Segment, Signal, fsync_dir, list_segments, read_cursors
+from otel_mon.timefmt import iso
 
 log = logging.getLogger(__name__)
 
 REASON_WRITE_ERROR = "write_error"
 REASON_RETENTION = "retention"
 REASON_OVERSIZE = "oversize"
-REASONS = (REASON_WRITE_ERROR, REASON_RETENTION, REASON_OVERSIZE)
+REASON_DELETED = "deleted"  # the directory was deleted under the running agent
+REASON_EVICTED = "evicted"  # delivered but younger than max_age, deleted because max_bytes was reached
+REASONS = (REASON_WRITE_ERROR, REASON_RETENTION, REASON_OVERSIZE, REASON_DELETED, REASON_EVICTED)
 __all__ = ["REASONS", "SpoolLockedError", "SpoolWriter"]
 MAINTAIN_EVERY = 60.0  # seconds between housekeeping runs triggered by appends
 _DISK_CACHE_SECONDS = 1.0  # one listing serves all the spool metrics of one collection
+# A wall clock differing from the elapsed time by more than this was stepped (NTP, an operator, a VM resume).
+CLOCK_STEP_TOLERANCE = 120.0
+
+
+def _elapsed() -> float:
+    """Seconds on a clock that never steps and counts suspend (CLOCK_BOOTTIME where it exists)."""
+    return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
 Attrs = dict[str, str]
 
 
@@ -42,11 +52,18 @@ class MetricSink(Protocol):
 class SpoolWriter:
     """The spool of one agent: holds the directory lock, one segment log per signal, stats and retention."""
 
-    def __init__(self, config: SpoolConfig, *, clock: Clock = time.time) -> None:
+    def __init__(self, config: SpoolConfig, *, clock: Clock = time.time, elapsed: Clock = _elapsed) -> None:
         self.config = config
         self.root = Path(config.dir)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         self._clock = clock
+        self._elapsed = elapsed
+        # Wall time minus elapsed time at start: how far the wall clock has stepped since is their difference.
+        self._clock_base = clock() - elapsed()
+        self._clock_step_logged = 0.0
+        self._root_id = _identity(self.root)
+        self._recreated = 0
+        self._relocking = threading.Lock()
         self._lock = DirLock(self.root)
         self._stats_lock = threading.Lock()
         self._maint_lock = threading.Lock()
@@ -82,7 +99,8 @@ class SpoolWriter:
         if not lines:
             return True
         data = b"".join(lines)
-        outcome = self._logs[signal].append(data)
+        self._check_dirs(signal)
+        outcome = self._logs[signal].append(data, len(lines))
         if outcome.error is not None:
             self._count_drop(signal, REASON_WRITE_ERROR, len(lines))
             self._note_failure(signal, len(lines), outcome.error)
@@ -97,6 +115,38 @@ class SpoolWriter:
         if outcome.rotated or self._clock() - self._last_maintain >= MAINTAIN_EVERY:
             self.maintain()
         return outcome.error is None
+
+    def _check_dirs(self, signal: Signal) -> None:
+        """Notice a spool directory deleted (or replaced) under us: recreate it, take the lock again, count it.
+
+        Two ``stat`` calls per append; without them writes would go into unlinked files until rotation and a
+        second agent could lock the new directory.
+        """
+        lost_root = _identity(self.root) != self._root_id or not self._lock.held()
+        if lost_root:
+            with self._relocking:
+                if _identity(self.root) != self._root_id or not self._lock.held():
+                    self._relock()
+        lost = self._logs[signal].check_dir()
+        if lost is None:
+            return
+        self._count_drop(signal, REASON_DELETED, lost)
+        with self._stats_lock:
+            self._recreated += 1
+            self._last_error = (self._clock(), f"{signal}: the spool directory was deleted and recreated")
+        log.error("spool: %s was deleted while the agent ran; recreated it (%d %s lines lost with it)",
+                  self.root / signal, lost, signal)
+
+    def _relock(self) -> None:
+        try:
+            self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            self._lock.release()
+            self._lock = DirLock(self.root)
+        except (OSError, SpoolLockedError) as exc:
+            log.error("spool: %s was deleted and cannot be taken again: %s", self.root, exc)
+            return
+        self._root_id = _identity(self.root)
+        log.error("spool: %s was deleted while the agent ran; recreated it and took its lock again", self.root)
 
     def add_listener(self, callback: Callable[[Signal], None]) -> None:
         """Call ``callback(signal)`` after each batch that reached the disk (e.g. to wake the forwarder)."""
@@ -194,13 +244,17 @@ class SpoolWriter:
         segments = [seg for s in SIGNALS for seg in list_segments(self.root / s, s)]
         cursors: dict[str, list[Cursor]] = {s: read_cursors(self.root / s) for s in SIGNALS}
         limits = housekeeping.Limits(cfg.max_files, cfg.max_bytes, cfg.max_age)
-        plan = housekeeping.plan_retention(segments, self._active(), cursors, limits, self._clock())
+        plan = housekeeping.plan_retention(segments, self._active(), cursors, limits, self._retention_now())
         lost: dict[str, int] = {}
+        evicted: dict[str, int] = {}
+        now = self._retention_now()
         for deletion in plan:
             seg = deletion.segment
             try:
                 if deletion.unsent:
                     lost[seg.signal] = lost.get(seg.signal, 0) + housekeeping.lost_lines(seg, cursors[seg.signal])
+                elif deletion.reason == "bytes" and cfg.max_age > 0 and now - seg.mtime < cfg.max_age:
+                    evicted[seg.signal] = evicted.get(seg.signal, 0) + housekeeping.lost_lines(seg, ())
                 for path in seg.files:
                     path.unlink(missing_ok=True)
             except FileNotFoundError:
@@ -209,10 +263,32 @@ class SpoolWriter:
             fsync_dir(self.root / signal)
         for signal, lines in lost.items():
             self._count_drop(signal, REASON_RETENTION, lines)
+        for signal, lines in evicted.items():
+            self._count_drop(signal, REASON_EVICTED, lines)
+        if evicted and not lost and not self._retention_biting:
+            log.warning("spool: max_bytes forced deleting delivered data younger than max_age (%s lines); raise "
+                        "spool.max_bytes or lower spool.max_age",
+                        ", ".join(f"{s}: {n}" for s, n in sorted(evicted.items())))
         if lost and not self._retention_biting:
             log.error("spool: max_bytes forced deleting unsent data (%s lines); raise spool.max_bytes or fix the "
                       "forwarder", ", ".join(f"{s}: {n}" for s, n in sorted(lost.items())))
-        self._retention_biting = bool(lost)
+        self._retention_biting = bool(lost or evicted)
+
+    def _retention_now(self) -> float:
+        """The time age limits compare against: the wall clock, unless it stepped since start.
+
+        A forward step would age every segment at once (a year's jump empties the spool), a backward one would
+        keep data forever: ages are measured against start time plus the elapsed time, whichever is earlier,
+        and a step is logged once.
+        """
+        wall = self._clock()
+        steady = self._clock_base + self._elapsed()
+        step = wall - steady
+        if abs(step) > CLOCK_STEP_TOLERANCE and abs(step - self._clock_step_logged) > CLOCK_STEP_TOLERANCE:
+            self._clock_step_logged = step
+            log.warning("spool: the wall clock stepped by %+.0f s since the agent started; age-based retention "
+                        "measures elapsed time instead, and deletes nothing for the jump", step)
+        return min(wall, steady)
 
     def close(self) -> None:
         """Close the segments and release the directory lock; appends after this are dropped."""
@@ -291,7 +367,7 @@ class SpoolWriter:
             last_error = None
             if self._last_error is not None:
                 when, message = self._last_error
-                last_error = {"time": datetime.fromtimestamp(when, tz=timezone.utc).isoformat(), "message": message}
+                last_error = {"time": iso(when, "auto"), "message": message}
         ages = [v["oldest_record_age_seconds"] for v in signals.values() if v["oldest_record_age_seconds"] is not None]
         dropped: dict[str, int] = {}
         for v in signals.values():
@@ -303,7 +379,16 @@ class SpoolWriter:
             "files": sum(v["files"] for v in signals.values()),
             "bytes": sum(v["bytes"] for v in signals.values()),
             "dropped": dropped,
+            "recreated": self._recreated,
             "last_error": last_error,
             "oldest_record_age_seconds": max(ages) if ages else None,
             "signals": signals,
         }
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

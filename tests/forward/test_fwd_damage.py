@@ -14,7 +14,7 @@ from fwdkit import FakeSpool, fast_config, metrics_line, poll, sequences, start
 from otlp_receiver import OtlpReceiver
 
 from otel_mon.forward import Forwarder
-from otel_mon.forward.segments import SegmentReader
+from otel_mon.forward.backlog import SegmentReader
 from otel_mon.spool.segments import list_segments
 
 

@@ -114,7 +114,7 @@ def test_retry_info_and_retry_after_are_honoured(tmp_path: Path, receiver: OtlpR
 
 
 def _payload() -> bytes:
-    from otel_mon.forward.otlpjson import parse_line
+    from otel_mon.forward.requests import parse_line
 
     return parse_line("metrics", metrics_line(1).encode()).payload
 

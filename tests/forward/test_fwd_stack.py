@@ -128,7 +128,7 @@ def test_compose_mounts_and_services_resolve(compose: dict[str, Any], collector:
 
 
 def test_dockerfile_copies_files_that_exist() -> None:
-    for line in (COMPOSE / "Dockerfile").read_text().splitlines():
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY") and "--from" not in line:
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), source

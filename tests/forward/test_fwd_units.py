@@ -15,11 +15,11 @@ from fwdkit import FakeSpool, logs_line, metrics_line
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
+from otel_mon.forward.backlog import LineCounter, SegmentReader, iter_lines
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.config import Target
 from otel_mon.forward.cursor import cursor_path
-from otel_mon.forward.otlpjson import MalformedLine, parse_line
-from otel_mon.forward.segments import LineCounter, SegmentReader, iter_lines
+from otel_mon.forward.requests import MalformedLine, parse_line
 from otel_mon.forward.senders import HttpSender, Outcome, classify_grpc_error, parse_retry_after
 from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
 
@@ -219,7 +219,9 @@ class _RpcError(grpc.RpcError):  # type: ignore[misc]
         (grpc.StatusCode.RESOURCE_EXHAUSTED, 1.5, Outcome.RETRY),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, None, Outcome.REJECT),
         (grpc.StatusCode.INVALID_ARGUMENT, None, Outcome.REJECT),
-        (grpc.StatusCode.INTERNAL, None, Outcome.REJECT),
+        (grpc.StatusCode.INTERNAL, None, Outcome.RETRY),  # server errors cost latency, not data (issue 11)
+        (grpc.StatusCode.UNKNOWN, None, Outcome.RETRY),
+        (grpc.StatusCode.FAILED_PRECONDITION, None, Outcome.HOLD),
         (grpc.StatusCode.UNAUTHENTICATED, None, Outcome.HOLD),
         (grpc.StatusCode.UNIMPLEMENTED, None, Outcome.HOLD),
     ],
@@ -233,8 +235,8 @@ def test_grpc_classification(code: grpc.StatusCode, retry: float | None, outcome
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [(200, Outcome.OK), (429, Outcome.RETRY), (502, Outcome.RETRY), (503, Outcome.RETRY), (504, Outcome.RETRY),
-     (400, Outcome.REJECT), (413, Outcome.REJECT), (500, Outcome.REJECT), (401, Outcome.HOLD),
-     (404, Outcome.HOLD), (301, Outcome.HOLD)],
+     (400, Outcome.REJECT), (413, Outcome.REJECT), (500, Outcome.RETRY), (507, Outcome.RETRY),
+     (501, Outcome.HOLD), (409, Outcome.HOLD), (401, Outcome.HOLD), (404, Outcome.HOLD), (301, Outcome.HOLD)],
 )
 def test_http_classification(status: int, outcome: Outcome) -> None:
     target = Target("metrics", "http/protobuf", "http://127.0.0.1:1/v1/metrics", False, {}, "none", 1.0)

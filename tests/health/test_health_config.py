@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from otel_mon import schema
-from otel_mon.health import DEFAULT_RULES, HealthConfig, validate
+from otel_mon.config import resolve_health
+from otel_mon.health import DEFAULT_RULES, HealthConfig
+from otel_mon.health.config import validate as validate_sections
+from otel_mon.probes.config import ProbeConfig
 from otel_mon.schema import ConfigError
+
+
+def validate(health: HealthConfig, probes: Sequence[ProbeConfig], env: Mapping[str, str]) -> list[str]:
+    """The health checks the loader runs: across sections (no I/O), then on the host (secrets, programs)."""
+    return validate_sections(health, probes) + resolve_health(health, env)[1]
 
 
 def problems(raw: dict[str, object]) -> list[str]:
@@ -52,8 +61,8 @@ def test_rule_problems_are_one_line_each() -> None:
         {"reading": "cpu", "warning": 70},
     ]}) == [
         "health.rules[0].reading: invalid value 'cpuu': unknown reading; expected one of cpu, memory, paging, "
-        "filesystem, load, temperature, probe.latency, probe.failure, spool.dropped, forward.lag "
-        "(did you mean 'cpu'?)",
+        "filesystem, inodes, pressure, file_descriptors, conntrack, oom_kills, clock.unsynchronized, clock.offset, "
+        "load, temperature, probe.latency, probe.failure, spool.dropped, forward.lag (did you mean 'cpu'?)",
         "health.rules[1].warning: invalid value None: a rule needs a warning or a critical threshold (or both)",
         "health.rules[2].warning: invalid value 90.0: must be below critical (80.0)",
         "health.rules[3].instance: invalid value 'cpu0': cpu is host-wide and has no instances",

@@ -17,8 +17,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import CollectorRegistry
 
-from otel_mon.config import HttpConfig
 from otel_mon.http import HttpServer
+from otel_mon.http.config import HttpConfig
 
 
 @pytest.fixture

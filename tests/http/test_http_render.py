@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from otel_mon.config import HttpConfig
 from otel_mon.http import HttpServer, Response, render_json, render_metrics
+from otel_mon.http.config import HttpConfig
 from otel_mon.http.render import gzip_allowed, render_index
 
 # test.temperature in Cel, as PrometheusMetricReader names it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,9 +10,16 @@ import pytest
 import yaml
 
 from otel_mon import schema
-from otel_mon.health.config import HealthConfig, validate
+from otel_mon.config import resolve_health
+from otel_mon.health.config import HealthConfig
+from otel_mon.health.config import validate as validate_sections
 from otel_mon.probes.config import ProbeConfig, split_host_port
 from otel_mon.schema import ConfigError
+
+
+def validate(health: HealthConfig, probes: Sequence[ProbeConfig], env: Mapping[str, str]) -> list[str]:
+    """The health checks the loader runs: across sections (no I/O), then on the host (secrets, programs)."""
+    return validate_sections(health, probes) + resolve_health(health, env)[1]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

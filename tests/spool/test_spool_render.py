@@ -8,7 +8,7 @@ from opentelemetry._logs import SeverityNumber
 from spoolkit import LineBuilder, LogsPipeline
 
 from otel_mon.spool.reader import SpoolReader
-from otel_mon.spool.render import render_logs, render_metrics
+from otel_mon.spool.summary import render_logs, render_metrics
 from otel_mon.spool.writer import SpoolWriter
 
 T = 1_800_000_000.25  # 2027-01-15T08:00:00.250Z

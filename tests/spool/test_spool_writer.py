@@ -14,7 +14,7 @@ from spoolkit import Clock, MetricsPipeline, config, segment_files, whole_lines
 
 from otel_mon.instruments import Instruments
 from otel_mon.schema import ByteSize, Duration
-from otel_mon.spool.otlpjson import iter_points
+from otel_mon.spool.format import iter_points
 from otel_mon.spool.reader import SpoolReader
 from otel_mon.spool.segments import Cursor, cursor_path, list_segments, save_cursor, stem_micros
 from otel_mon.spool.writer import SpoolLockedError, SpoolWriter

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import statistics
-from datetime import datetime, timezone
 from typing import Any
 
-from otel_mon.spool.otlpjson import any_value, attributes, iter_log_records, iter_points, log_time_ns
+from otel_mon.spool.format import any_value, attributes, iter_log_records, iter_points, log_time_ns
+from otel_mon.timefmt import iso_ns
 
 _SEVERITIES = ((21, "FATAL"), (17, "ERROR"), (13, "WARN"), (9, "INFO"), (5, "DEBUG"), (1, "TRACE"))
 _HIDDEN_ATTR_PREFIXES = ("code.",)  # where in our source a log came from: noise on a terminal
@@ -15,8 +15,7 @@ _HIDDEN_ATTR_PREFIXES = ("code.",)  # where in our source a log came from: noise
 
 def timestamp(t_ns: int) -> str:
     """UTC, millisecond precision, ``Z`` suffix: sorts and greps well."""
-    when = datetime.fromtimestamp(t_ns / 1e9, tz=timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso_ns(t_ns)
 
 
 def render_metrics(data: dict[str, Any]) -> str:

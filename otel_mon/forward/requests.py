@@ -36,6 +36,7 @@ class Record:
     payload: bytes
     timestamp: float | None
     points: int
+    raw: bytes = b""  # the spool line itself, kept for the quarantine should the collector refuse it
 
 
 def request_type(signal: Signal) -> type[Message]:
@@ -76,7 +77,8 @@ def parse_record(signal: Signal, obj: Any) -> Record:
 
 
 def parse_line(signal: Signal, line: bytes) -> Record:
-    return parse_record(signal, decode_line(line))
+    record = parse_record(signal, decode_line(line))
+    return Record(record.payload, record.timestamp, record.points, line)
 
 
 def _walk(signal: Signal, obj: dict[str, Any]) -> tuple[float | None, int]:

@@ -1,0 +1,72 @@
+"""One timeout for a whole exchange, and a watchdog that enforces it on a blocked socket.
+
+Socket timeouts bound each read, not the exchange: a peer trickling one byte at a time never trips them.
+The probes, the webhook notifier and the OTLP HTTP sender therefore share this pair.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+
+class Deadline:
+    """One timeout for a whole run: each blocking step gets only what is left of it."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._end = time.monotonic() + timeout
+
+    def left(self) -> float:
+        """Seconds left, 0 once passed."""
+        return max(self._end - time.monotonic(), 0.0)
+
+    def remaining(self) -> float:
+        """Seconds left; raises TimeoutError once there are none, so no step starts after the deadline."""
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return left
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self._end
+
+
+class Watchdog:
+    """Shuts the watched socket down when a :class:`Deadline` passes, which unblocks whatever waits on it.
+
+    ``fired`` tells a caller that its error was the deadline.
+    """
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.fired = threading.Event()
+        self._deadline = deadline
+        self._target: Callable[[], socket.socket | None] = lambda: None
+        self._timer: threading.Timer | None = None
+
+    def watch(self, sock: socket.socket | Callable[[], socket.socket | None]) -> None:
+        """Watch ``sock``, or whatever socket the callable returns when the deadline passes (a connection
+        that opens its socket itself). The first call starts the timer; later calls swap in a wrapping TLS
+        socket."""
+        self._target = sock if callable(sock) else (lambda: sock)
+        if self._timer is None:
+            self._timer = threading.Timer(self._deadline.remaining(), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _fire(self) -> None:
+        """Unblock whatever waits on the socket; the base-class call also works under an SSL socket."""
+        self.fired.set()
+        sock = self._target()
+        if sock is None:
+            return
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -1,0 +1,83 @@
+"""Clock synchronisation as the kernel sees it, from ``adjtimex(2)`` in read-only mode (modes = 0).
+
+The kernel keeps NTP state for whichever daemon disciplines the clock (chrony, ntpd, systemd-timesyncd):
+``STA_UNSYNC`` clear means synchronised; ``offset`` and ``maxerror`` are its last estimates. The call reads the
+running kernel, the same one under a root path, and needs no privileges. semconv v1.44 has no clock metrics,
+hence the ``otel_mon.`` names (node_exporter's timex collector).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+from typing import Any, NamedTuple
+
+from otel_mon.host.base import Collected
+
+STA_UNSYNC = 0x0040
+STA_NANO = 0x2000
+TIME_ERROR = 5
+
+
+class _Timex(ctypes.Structure):
+    _fields_ = [
+        ("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+        ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
+        ("time_sec", ctypes.c_long), ("time_usec", ctypes.c_long), ("tick", ctypes.c_long),
+        ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long), ("shift", ctypes.c_int),
+        ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long),
+        ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int),
+        ("_reserved", ctypes.c_int * 11),
+    ]
+
+
+class ClockState(NamedTuple):
+    synchronized: bool
+    offset: float  # seconds
+    max_error: float  # seconds
+
+
+def interpret(state: int, status: int, offset: int, maxerror: int) -> ClockState:
+    """The kernel's answer in seconds: offset is ns with STA_NANO, else us; maxerror is always us."""
+    synced = state != TIME_ERROR and not status & STA_UNSYNC
+    return ClockState(synced, offset / (1e9 if status & STA_NANO else 1e6), maxerror / 1e6)
+
+
+@functools.lru_cache(maxsize=1)
+def _adjtimex() -> Any:
+    """libc's adjtimex, looked up once; None where there is none (not Linux)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    return getattr(libc, "adjtimex", None)
+
+
+def read_clock() -> ClockState | None:
+    """None where libc has no adjtimex (not Linux)."""
+    adjtimex = _adjtimex()
+    if adjtimex is None:
+        return None
+    tx = _Timex()  # modes = 0: read only
+    state = adjtimex(ctypes.byref(tx))
+    if state < 0:
+        raise OSError(ctypes.get_errno(), "adjtimex failed")
+    return interpret(state, tx.status, tx.offset, tx.maxerror)
+
+
+class ClockCollector:
+    name = "clock"
+
+    def collect(self, now: float) -> Collected:
+        out = Collected()
+        clock = read_clock()
+        if clock is None:
+            return out
+        out.add("otel_mon.host.clock.synchronized", 1 if clock.synchronized else 0)
+        out.add("otel_mon.host.clock.offset", clock.offset)
+        out.add("otel_mon.host.clock.max_error", clock.max_error)
+        out.reading("clock.unsynchronized", "", 0.0 if clock.synchronized else 1.0)
+        out.reading("clock.offset", "", abs(clock.offset))
+        return out

@@ -1,0 +1,31 @@
+"""Netfilter connection tracking entries against the table size (opt-in; needs the nf_conntrack module).
+
+A full conntrack table drops new connections silently ("nf_conntrack: table full"), which is why SREs alert
+on it. Read from /proc/sys/net/netfilter under the root path; without the module the files are absent and the
+domain reports nothing. semconv v1.44 has no such metric, hence the ``otel_mon.`` names.
+"""
+
+from __future__ import annotations
+
+from otel_mon.host.base import Collected, read_text
+from otel_mon.host.paths import HostPaths
+
+
+class ConntrackCollector:
+    name = "conntrack"
+
+    def __init__(self, paths: HostPaths) -> None:
+        self.paths = paths
+
+    def collect(self, now: float) -> Collected:
+        out = Collected()
+        try:
+            count = int(read_text(self.paths.proc("sys", "net", "netfilter", "nf_conntrack_count")))
+            limit = int(read_text(self.paths.proc("sys", "net", "netfilter", "nf_conntrack_max")))
+        except FileNotFoundError:
+            return out
+        out.add("otel_mon.host.conntrack.count", count)
+        out.add("otel_mon.host.conntrack.limit", limit)
+        if limit > 0:
+            out.reading("conntrack", "", 100.0 * count / limit)
+        return out

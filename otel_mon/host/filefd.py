@@ -1,0 +1,28 @@
+"""Open file handles of the whole host against the kernel's limit (/proc/sys/fs/file-nr, under the root path).
+
+file-nr holds allocated, allocated-but-unused (0 since Linux 2.6) and the maximum (fs.file-max). semconv
+v1.44 has no host-wide file descriptor metric, hence the ``otel_mon.`` names (node_exporter's
+node_filefd_allocated / node_filefd_maximum).
+"""
+
+from __future__ import annotations
+
+from otel_mon.host.base import Collected, read_text
+from otel_mon.host.paths import HostPaths
+
+
+class FilefdCollector:
+    name = "filefd"
+
+    def __init__(self, paths: HostPaths) -> None:
+        self.paths = paths
+
+    def collect(self, now: float) -> Collected:
+        out = Collected()
+        allocated, unused, maximum = (int(f) for f in read_text(self.paths.proc("sys", "fs", "file-nr")).split()[:3])
+        used = allocated - unused
+        out.add("otel_mon.host.file_descriptor.count", used)
+        out.add("otel_mon.host.file_descriptor.limit", maximum)
+        if maximum > 0:
+            out.reading("file_descriptors", "", 100.0 * used / maximum)
+        return out

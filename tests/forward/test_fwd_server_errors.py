@@ -1,0 +1,65 @@
+"""Server errors cost latency, never data; only a line the collector refuses itself leaves the order, and it is
+kept in quarantine (issue 11)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fwdkit import SEQ_METRIC, FakeSpool, fast_config, metrics_line, poll, sequences, start
+from otlp_receiver import OtlpReceiver
+
+from otel_mon.forward import Forwarder
+from otel_mon.forward.quarantine import FILE_NAME
+
+PROTOCOLS = ["grpc", "http/protobuf"]
+
+
+def _has_seq(request: object, seq: int) -> bool:
+    for rm in request.resource_metrics:  # type: ignore[attr-defined]
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                if metric.name == SEQ_METRIC and any(p.as_int == seq for p in metric.gauge.data_points):
+                    return True
+    return False
+
+
+@pytest.mark.parametrize("kind", ["internal", "unknown"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_500_then_200_loses_nothing(tmp_path: Path, forwarders: list[Forwarder], protocol: str, kind: str) -> None:
+    spool = FakeSpool(tmp_path, "metrics")
+    spool.write([metrics_line(n) for n in range(12)])
+    with OtlpReceiver() as receiver:
+        receiver.fail_next(5, kind=kind)  # 500 / INTERNAL (or 502 / UNKNOWN) five times, then 200
+        forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=4),
+                          tmp_path)
+        assert receiver.wait_for(lambda r: len(sequences(r)) == 12, timeout=15)
+        poll(lambda: forwarder.signals["metrics"].sent == 12)
+    assert receiver.failures_answered == 5
+    assert sequences(receiver) == list(range(12))
+    signal = forwarder.signals["metrics"]
+    assert signal.failed == {"rejected": 0, "malformed": 0}
+    assert signal.retries >= 5
+    assert not (tmp_path / "metrics" / FILE_NAME).exists()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_line_refused_itself_goes_to_quarantine(tmp_path: Path, forwarders: list[Forwarder], protocol: str) -> None:
+    spool = FakeSpool(tmp_path, "metrics")
+    lines = [metrics_line(n) for n in range(8)]
+    spool.write(lines)
+    with OtlpReceiver() as receiver:
+        receiver.reject_when(lambda request: _has_seq(request, 5), "point 5 is bad")
+        forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=4),
+                          tmp_path)
+        assert receiver.wait_for(lambda r: len(sequences(r)) == 7, timeout=15)
+        poll(lambda: forwarder.signals["metrics"].sent == 7)
+    assert sequences(receiver) == [0, 1, 2, 3, 4, 6, 7]
+    quarantined = (tmp_path / "metrics" / FILE_NAME).read_text().splitlines()
+    assert quarantined == [lines[5]]  # the line itself, unchanged: replayable as it is
+    assert json.loads(quarantined[0])["resourceMetrics"]
+    assert (tmp_path / "metrics" / FILE_NAME).stat().st_mode & 0o777 == 0o640
+    signal = forwarder.signals["metrics"]
+    assert signal.failed["rejected"] == 1
+    assert forwarder.health()["signals"]["metrics"]["quarantined"] == 1  # type: ignore[index]

@@ -1,0 +1,112 @@
+"""Imports point down the layers (docs/architecture.md): read from the source with ``ast``, no import needed.
+
+Function-level imports count (a cycle hidden in a function is still a cycle); imports under
+``if TYPE_CHECKING:`` do not (they never run).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "otel_mon"
+
+# Only the wiring may know the whole Settings, the agent, or the commands.
+WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cli", "otel_mon.__main__")
+# The bottom layer: pure parsers, formats and specs. They import nothing of ours outside this list.
+BOTTOM = ("otel_mon.schema", "otel_mon.semconv", "otel_mon.instruments", "otel_mon.lazy", "otel_mon.host.filters",
+          "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
+          "otel_mon.retry_after", "otel_mon.deadline")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def imports(path: Path) -> set[str]:
+    """Our modules imported by ``path`` (``from otel_mon.x import y`` counts as x, and x.y when that is a module)."""
+    out: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("otel_mon"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("otel_mon"):
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    edges = {name: {m for m in imports(path) if m in modules and m != name} for name, path in modules.items()}
+    for name in modules:  # importing a.b.c runs a/b/__init__.py: an edge to each package root on the way
+        parts = name.split(".")
+        edges[name].update(pkg for i in range(2, len(parts)) if (pkg := ".".join(parts[:i])) in modules)
+    return edges
+
+
+def _within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def test_only_the_wiring_imports_the_settings_agent_or_commands() -> None:
+    wrong = sorted(f"{a} -> {b}" for a, deps in graph().items() if not _within(a, WIRING)
+                   for b in deps if _within(b, WIRING))
+    assert wrong == []
+
+
+def test_the_bottom_layer_imports_only_the_bottom_layer() -> None:
+    roots = {"otel_mon", "otel_mon.host", "otel_mon.spool"}  # package roots: lazy, import nothing at run time
+    wrong = sorted(f"{a} -> {b}" for a, deps in graph().items() if _within(a, BOTTOM)
+                   for b in deps if not _within(b, BOTTOM) and b not in roots)
+    assert wrong == []
+
+
+def test_no_import_cycles() -> None:
+    edges = graph()
+    roots = {m for m in edges if (PACKAGE.parent / m.replace(".", "/") / "__init__.py").exists()}
+    # A package root's own lazy re-exports are not edges (they run on first attribute access, not on import).
+    edges = {a: {b for b in deps if a not in roots or not b.startswith(a + ".")} for a, deps in edges.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def walk(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt):], nxt])
+            elif nxt not in state:
+                walk(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            walk(node)
+    assert cycles == []
+
+
+def test_the_layer_test_sees_imports() -> None:
+    """Guard against a silently empty graph (a moved package, a parse change)."""
+    edges = graph()
+    assert "otel_mon.schema" in edges["otel_mon.config"]
+    assert "otel_mon.host.base" in edges["otel_mon.host.cpu"]
