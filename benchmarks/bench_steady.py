@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
     ap.add_argument("--agent-arg", action="append", default=[], help="extra argument for every otel-mon run")
     ap.add_argument("--threads", action="store_true", help="per-thread CPU and wake-ups of the Python servers")
-    ap.add_argument("--markdown", type=Path, help="write the README table here (default: $BENCH_MARKDOWN_DIR/steady.md)")
+    ap.add_argument("--markdown", type=Path, help="README table (default: $BENCH_MARKDOWN_DIR/steady.md)")
     ap.add_argument("--json", type=Path, help="write the rows as JSON here")
     args = ap.parse_args(argv)
     rows, noise, threads = run(args)
