@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, MetricsData
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
@@ -93,12 +93,17 @@ class PushReader(MetricReader):
 
 
 def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tuple[LoggerProvider, logging.Handler]:
-    """The logs bridge: Python logging -> OTel LoggingHandler -> LoggerProvider -> batch -> spool."""
+    """The logs bridge: Python logging -> OTel LoggingHandler -> LoggerProvider -> spool on the collection tick.
+
+    The records wait in memory until the agent's loop calls ``force_flush`` after a collection (see logbatch).
+    """
     from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
+    from otel_mon.logbatch import TickLogRecordProcessor
 
     provider = LoggerProvider(resource=resource)
     for exporter in exporters:
-        provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=1000))
+        provider.add_log_record_processor(TickLogRecordProcessor(exporter))
     return provider, LoggingHandler(level=logging.INFO, logger_provider=provider)
 
 
