@@ -9,7 +9,7 @@ import socketserver
 import ssl
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,8 +53,14 @@ class HttpServer:
         health: Callable[[], tuple[int, dict[str, Any]]],
         ready: Callable[[], bool],
         version: Callable[[], object] | None = None,
+        pages: Mapping[str, Route] | None = None,
+        public: Iterable[str] = (),
     ) -> None:
-        """``version``, when given, names the data behind ``registry``: bodies are cached until it changes."""
+        """``version``, when given, names the data behind ``registry``: bodies are cached until it changes.
+
+        ``pages`` adds routes (the status page's, which replace the index at ``/``); paths in ``public`` are
+        served without the token (static files that hold no host data, see ``otel_mon.web``).
+        """
         self._cfg = cfg
         self._registry = registry
         cache = MetricsCache(registry, version) if version is not None else None
@@ -66,7 +72,9 @@ class HttpServer:
                 lambda accept, encoding: render_metrics(self._registry, accept, encoding)),
             "/health": lambda accept, encoding: render_json(*self._health()),
             "/ready": lambda accept, encoding: self._render_ready(),
+            **(pages or {}),
         }
+        self._public = frozenset(public)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -80,9 +88,9 @@ class HttpServer:
         accept_encoding: str | None = None,
     ) -> Response:
         """The response to one request; auth comes before routing, so unknown paths reveal nothing either."""
-        if not authorized(self._cfg.token, authorization):
-            return unauthorized(authorization)
         path = urlsplit(target).path
+        if path not in self._public and not authorized(self._cfg.token, authorization):
+            return unauthorized(authorization)
         route = self._routes.get(path)
         if route is None:
             return render_text(404, "not found\n")
