@@ -66,4 +66,4 @@ class TickLogRecordProcessor(LogRecordProcessor):
     def shutdown(self) -> None:
         self.force_flush()
         self._shutdown = True
-        self._exporter.shutdown()
+        self._exporter.shutdown()  # type: ignore[no-untyped-call]
