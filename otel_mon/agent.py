@@ -73,7 +73,7 @@ class Agent:
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
                                      host=str(self.resource.attributes.get("host.name", "")) or None,
-                                     credentials=settings.credentials)
+                                     credentials=settings.credentials, rootfs=self.paths.rootfs)
         self.monitor.register_metrics(self.telemetry.instruments)
         self.sections["health"] = self.monitor.health
         if settings.probes:
