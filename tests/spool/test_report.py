@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from spoolkit import LineBuilder, MetricsPipeline
 
+from otel_mon.report.analysis import Report, Stat, build_report
+from otel_mon.report.table import format_table
 from otel_mon.spool.reader import SpoolReader
-from otel_mon.spool.report import Report, Stat, build_report, format_table
 from otel_mon.spool.writer import SpoolWriter
 
 T0 = 1_800_000_000.0

@@ -1,4 +1,4 @@
-"""Headline figures over a time window of spooled metrics: pure computation, no I/O.
+"""Headline figures over a time window of spooled metrics: pure computation, no I/O, no formatting.
 
 Every figure is a list of samples, each with a weight, summarised as avg (weighted), min, max, p95
 (nearest rank) and the number of samples:
@@ -21,7 +21,7 @@ import itertools
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -74,8 +74,8 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "from": _iso(self.start),
-            "to": _iso(self.end),
+            "from": iso_or_none(self.start),
+            "to": iso_or_none(self.end),
             "records": self.records,
             "points": self.points,
             "metrics": [asdict(s) for s in self.metrics],
@@ -257,52 +257,5 @@ def _health(series: _Series) -> list[HealthTime]:
     return out
 
 
-def _iso(t: float | None) -> str | None:
+def iso_or_none(t: float | None) -> str | None:
     return None if t is None else iso(t, "auto")
-
-
-def _num(v: float) -> str:
-    if not math.isfinite(v):
-        return str(v)
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:.2f}"
-
-
-def format_table(report: Report) -> str:
-    """Aligned text: a header line, the metric table, then the health table when there are rules."""
-    lines = [f"otel-mon report  {_iso(report.start)} .. {_iso(report.end)}  "
-             f"({report.records} records, {report.points} points)", ""]
-    table: list[tuple[str, ...]] = [("metric", "unit", "avg", "min", "max", "p95", "samples")]
-    table += [(s.label, s.unit, _num(s.avg), _num(s.min), _num(s.max), _num(s.p95), str(s.samples))
-              for s in report.metrics]
-    lines += _align(table, right_from=2)
-    if report.health:
-        lines.append("")
-        health: list[tuple[str, ...]] = [("health rule", "ok", "warning", "critical", "avg", "max", "samples")]
-        for h in report.health:
-            share = h.share()
-            name = f"{h.rule}[{h.instance}]" if h.instance else h.rule
-            health.append((name, *(f"{share[s]:.1f}% {_duration(h.seconds[s])}" for s in STATES),
-                           f"{h.avg:.2f}", f"{h.max:.0f}", str(h.samples)))
-        lines += _align(health, right_from=1)
-    return "\n".join(lines)
-
-
-def _align(rows: Sequence[tuple[str, ...]], right_from: int) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for row in rows:
-        pairs = enumerate(zip(row, widths, strict=True))
-        cells = [c.rjust(w) if i >= right_from else c.ljust(w) for i, (c, w) in pairs]
-        out.append("  ".join(cells).rstrip())
-    return out
-
-
-def _duration(seconds: float) -> str:
-    s = round(seconds)
-    if s >= 3600:
-        return f"({s // 3600}h{s % 3600 // 60:02d}m)"
-    if s >= 60:
-        return f"({s // 60}m{s % 60:02d}s)"
-    return f"({s}s)"
