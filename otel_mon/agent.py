@@ -163,6 +163,7 @@ class Agent:
             self.forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
         self.monitor.update(snap.readings)
         self.telemetry.export()
+        self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line
         self._ready.set()
 
     def _agent_readings(self) -> dict[str, dict[str, float]]:
