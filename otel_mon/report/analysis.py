@@ -3,10 +3,10 @@
 Every figure is a list of samples, each with a weight, summarised as avg (weighted), min, max, p95
 (nearest rank) and the number of samples:
 
-* CPU %: ``system.cpu.utilization`` (1 - idle - iowait, averaged over CPUs) when present, else
-  ``system.cpu.time`` deltas between collections (busy = all modes but idle and iowait), weighted by the interval;
-* memory % (``system.memory.utilization``, state used), filesystem % per mountpoint, load 1m: one sample per
-  collection, weight 1;
+* CPU %, memory %, filesystem % per mountpoint: ``otel_mon.readings`` over each collection's points, the
+  functions that give /health and the health rules the same figures (CPU from ``system.cpu.utilization``;
+  before the first utilisation, ``system.cpu.time`` deltas between collections, weighted by the interval);
+  load 1m: one sample per collection, weight 1;
 * network bytes/s per interface and direction: counter deltas over time deltas, weighted by the interval;
 * probe latency (ms) per probe: histogram sum and count deltas; the average is total time over total probes;
 * health: time in each state per rule (and instance), each sample's state held until the next sample.
@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from otel_mon import readings
 from otel_mon.spool.format import Point, iter_points
 from otel_mon.timefmt import iso
 
@@ -126,7 +127,7 @@ def build_report(records: Iterable[dict[str, Any]], since: float | None = None, 
             times.append(point.time_ns)
     start = since if since is not None else (min(times) / 1e9 if times else None)
     end = until if until is not None else (max(times) / 1e9 if times else None)
-    rows = [_cpu(series), _gauge_row(series, "system.memory.utilization", "memory", "system.memory.state", "used")]
+    rows = [_cpu(series), _memory(series)]
     rows += _filesystems(series) + _network(series)
     rows.append(_load(series))
     rows += _probes(series)
@@ -137,20 +138,29 @@ def _attr(key: SeriesKey, name: str) -> str:
     return dict(key[1]).get(name, "")
 
 
-def _cpu(series: _Series) -> Stat | None:
-    util = series.of("system.cpu.utilization")
-    if util:
-        by_time: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-        for key, points in util.items():
+def collections(series: _Series, *names: str) -> dict[int, dict[str, list[tuple[float, dict[str, Any]]]]]:
+    """The points of ``names`` grouped by collection (time stamp), in the shape ``otel_mon.readings`` reads."""
+    out: dict[int, dict[str, list[tuple[float, dict[str, Any]]]]] = defaultdict(lambda: defaultdict(list))
+    for name in names:
+        for points in series.of(name).values():
             for p in points:
                 if p.value is not None:
-                    by_time[p.time_ns][_attr(key, "cpu.logical_number")][_attr(key, "cpu.mode")] = p.value
-        samples = []
-        for cpus in by_time.values():
-            busy = [1.0 - sum(modes.get(m, 0.0) for m in IDLE_MODES) if "idle" in modes else sum(modes.values())
-                    for modes in cpus.values()]
-            samples.append((100.0 * statistics.fmean(busy), 1.0))
-        return summarize("cpu", "%", samples, "system.cpu.utilization")
+                    out[p.time_ns][name].append((p.value, p.attrs))
+    return out
+
+
+def _per_collection(series: _Series, label: str, fn: Any, *names: str) -> Stat | None:
+    samples = [(v, 1.0) for pts in collections(series, *names).values() if (v := fn(pts)) is not None]
+    return summarize(label, "%", samples, names[0])
+
+
+def _memory(series: _Series) -> Stat | None:
+    return _per_collection(series, "memory", readings.memory_percent, "system.memory.usage", "system.memory.limit")
+
+
+def _cpu(series: _Series) -> Stat | None:
+    if series.of("system.cpu.utilization"):
+        return _per_collection(series, "cpu", readings.cpu_percent, "system.cpu.utilization")
     totals: dict[int, tuple[float, float, set[int]]] = {}
     for key, points in series.of("system.cpu.time").items():
         idle = _attr(key, "cpu.mode") in IDLE_MODES
@@ -169,22 +179,13 @@ def _cpu(series: _Series) -> Stat | None:
     return summarize("cpu", "%", samples, "system.cpu.time")
 
 
-def _gauge_row(series: _Series, name: str, label: str, attr: str, want: str, scale: float = 100.0,
-               unit: str = "%") -> Stat | None:
-    samples = [(p.value * scale, 1.0) for key, points in series.of(name).items() if _attr(key, attr) == want
-               for p in points if p.value is not None]
-    return summarize(label, unit, samples, name)
-
-
 def _filesystems(series: _Series) -> list[Stat | None]:
-    by_mount: dict[str, dict[int, float]] = defaultdict(dict)
-    for key, points in series.of("system.filesystem.utilization").items():
-        mount = _attr(key, "system.filesystem.mountpoint") or _attr(key, "system.device")
-        for p in points:
-            if p.value is not None:  # two devices on one mountpoint: the fuller one is what df shows on top
-                by_mount[mount][p.time_ns] = max(p.value, by_mount[mount].get(p.time_ns, -math.inf))
-    return [summarize(f"filesystem {mount}", "%", [(v * 100.0, 1.0) for v in values.values()],
-                      "system.filesystem.utilization") for mount, values in sorted(by_mount.items())]
+    by_mount: dict[str, list[Sample]] = defaultdict(list)
+    for pts in collections(series, "system.filesystem.usage").values():
+        for mount, percent in readings.filesystem_percent(pts).items():
+            by_mount[mount].append((percent, 1.0))
+    return [summarize(f"filesystem {mount}", "%", samples, "system.filesystem.usage")
+            for mount, samples in sorted(by_mount.items())]
 
 
 def _deltas(points: list[Point]) -> list[tuple[Point, Point]]:
