@@ -18,7 +18,7 @@ from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
 from otel_mon.instruments import Instruments
-from otel_mon.spool.report import build_report
+from otel_mon.report.analysis import build_report
 from otel_mon.spool.summary import render_metrics
 from otel_mon.status import health_document
 
