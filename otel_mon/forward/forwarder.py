@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from otel_mon.forward.backlog import Backlog
 from otel_mon.forward.config import SIGNALS, OtlpConfig, Signal, resolve
-from otel_mon.forward.signal_forwarder import Backlog, SignalForwarder
+from otel_mon.forward.signal_forwarder import SignalForwarder
 
 if TYPE_CHECKING:
     from otel_mon.instruments import Instruments
