@@ -159,6 +159,8 @@ class Agent:
         snap = self.sampler.refresh()
         if self.history is not None:
             self.history.record(snap)
+        if self.forwarder is not None:
+            self.forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
         self.monitor.update(snap.readings)
         self.telemetry.export()
         self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line

@@ -62,6 +62,8 @@ DEFAULT_RULES: tuple[RuleConfig, ...] = (
     RuleConfig(reading="temperature", warning=70, critical=85),
     RuleConfig(reading="probe.latency", warning=100, critical=250),
     RuleConfig(reading="probe.failure", critical=1),
+    # Lines the spool lost in the last interval (write errors, byte retention, a deleted directory): never normal.
+    RuleConfig(reading="spool.dropped", warning=1),
 )
 
 
