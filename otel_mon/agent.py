@@ -82,7 +82,7 @@ class Agent:
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
                                      host=str(self.resource.attributes.get("host.name", "")) or None,
-                                     credentials=settings.credentials)
+                                     credentials=settings.credentials, rootfs=self.paths.rootfs)
         self.monitor.register_metrics(self.telemetry.instruments)
         self.sections["health"] = self.monitor.health
         if settings.probes:
@@ -168,6 +168,8 @@ class Agent:
         snap = self.sampler.refresh()
         if self.history is not None:
             self.history.record(snap)
+        for forwarder in self.forwarders:
+            forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
         self.monitor.update(snap.readings)
         self.telemetry.export()
         self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line
