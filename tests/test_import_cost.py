@@ -9,8 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = """
-import sys, tempfile
-from otel_mon import config
+import contextlib, io, sys, tempfile
+from otel_mon import cli, config
+with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
+    cli.main(["run", "--help"])  # the CLI builds every command's parser, as `otel-mon run` does
 from otel_mon.agent import Agent
 from otel_mon.http.render import render_metrics
 with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as spool:
