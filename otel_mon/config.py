@@ -19,7 +19,7 @@ import dataclasses
 import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_origin
@@ -237,13 +237,19 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load(
-    path: str | os.PathLike[str] | None = None,
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Resolve the settings from every source; raise ``ConfigError`` listing every problem found."""
+    """Resolve the settings from every source; raise ``ConfigError`` listing every problem found.
+
+    ``path`` may be several files: merged in order, mappings key by key, a later list replacing an earlier one.
+    """
     env = os.environ if env is None else env
-    raw: dict[str, Any] = load_file(path) if path else {}
+    paths = [] if path is None else [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    raw: dict[str, Any] = {}
+    for one in paths:
+        raw = schema.merge(raw, load_file(one))
     from_env, problems = env_overrides(env)
     raw = schema.merge(raw, from_env)
     for dotted, value in (flags or {}).items():

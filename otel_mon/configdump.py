@@ -44,6 +44,8 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(Duration, lambda d, v: d.represent_str(format_duration(float(v))))
 _Dumper.add_representer(ByteSize, lambda d, v: d.represent_str(format_size(int(v))))
 _Dumper.add_representer(tuple, lambda d, v: d.represent_list(list(v)))
+# A threshold given as 75 is coerced to 75.0: print it as given, so a printed file prints the same again.
+_Dumper.add_representer(float, lambda d, v: d.represent_int(int(v)) if v.is_integer() else d.represent_float(v))
 
 
 def _yaml_keys(obj: Any) -> Any:

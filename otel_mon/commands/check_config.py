@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from otel_mon.commands.common import add_settings_options, load_settings
+from otel_mon.commands.common import add_settings_options, config_files, load_settings
 from otel_mon.configdump import to_yaml
 
 
@@ -20,12 +20,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def main(args: argparse.Namespace) -> int:
     if args.file:
-        args.config = args.file
+        args.config = [args.file, *args.config]
     settings = load_settings(args)
     if settings is None:
         return 2
     if args.print:
         print(to_yaml(settings), end="")
     else:
-        print(f"{args.config or '(defaults)'}: ok", file=sys.stderr)
+        print(f"{', '.join(config_files(args)) or '(defaults)'}: ok", file=sys.stderr)
     return 0
