@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint bench docs deps system-deps clean
+.PHONY: run test lint bench docs deps system-deps clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: deps system-deps lint
 
 bench: deps system-deps
 	$(BIN)/python benchmarks/run_all.py
+
+## refresh docs/img/*.png from the headless-Chromium tests (a real agent, a real report)
+screenshots: deps system-deps
+	OTEL_MON_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/page -k screenshot
 
 docs: deps
 	$(BIN)/python -m otel_mon.docgen

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.metrics.export import MetricExporter
@@ -31,6 +31,9 @@ from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
 from otel_mon.status import health_document
 from otel_mon.telemetry import Telemetry, build_logs
+
+if TYPE_CHECKING:
+    from otel_mon.web import History
 
 log = logging.getLogger("otel_mon.agent")
 
@@ -80,11 +83,20 @@ class Agent:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self.http: Any = None
+        self.history: History | None = None
         if settings.http.enabled:
             from otel_mon.http.server import HttpServer
+            from otel_mon.web import PUBLIC, History, StatusPage
 
+            self.history = History(settings.interval)
+            attrs = self.resource.attributes
+            about = {"host": str(attrs.get("host.name", "")), "os": str(attrs.get("os.description", "")),
+                     "arch": str(attrs.get("host.arch", "")), "version": __version__,
+                     "service": str(attrs.get("service.name", ""))}
+            page = StatusPage(about, self.health, self.history, self.monitor.recent, bool(settings.http.token))
             self.http = HttpServer(settings.http, self.telemetry.registry, self.health, self._ready.is_set,
-                                   version=lambda: self.telemetry.bridge.generation)
+                                   version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
+                                   public=PUBLIC)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -154,6 +166,8 @@ class Agent:
     # --- the loop --------------------------------------------------------------------------------------
     def collect_once(self) -> None:
         snap = self.sampler.refresh()
+        if self.history is not None:
+            self.history.record(snap)
         self.monitor.update(snap.readings)
         self.telemetry.export()
         self._ready.set()

@@ -53,7 +53,9 @@ def conditional(name: str) -> bool:
     if name == "otel_mon.collector.errors":
         return True  # a series appears with the first error of its kind
     if name == "system.cpu.frequency":
-        return not psutil.cpu_freq(percpu=True)
+        from otel_mon.host.sysfs import frequencies
+
+        return not frequencies(HostPaths("/"))  # cpufreq only: /proc/cpuinfo's MHz is nominal in VMs
     return False
 
 

@@ -289,3 +289,12 @@ def test_clock_state_from_adjtimex_fields() -> None:
     assert interpret(0, STA_NANO, 1500, 20000).offset == pytest.approx(1.5e-6)
     assert not interpret(0, STA_UNSYNC, 0, 16_000_000).synchronized
     assert not interpret(TIME_ERROR, 0, 0, 0).synchronized
+
+
+def test_cpu_counts_and_frequency_from_the_hosts_sysfs(host1: tuple[HostSampler, Path]) -> None:
+    snap = host1[0].refresh()
+    assert one(snap, "system.cpu.logical.count") == 2  # cpu lines of the fixture's /proc/stat
+    assert one(snap, "system.cpu.physical.count") == 1  # two hyperthreads of one core in its topology
+    freqs = {a["cpu.logical_number"]: v for v, a in snap.points["system.cpu.frequency"]}
+    assert freqs == {0: 2.4e9, 1: 1.8e9}
+    assert snap.readings["load"][""] == pytest.approx(0.5 / 2)  # load per online CPU of the host (0-1)

@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from otel_mon.commands.common import add_data_dir_options, spool_root
+from otel_mon.report.analysis import build_report
+from otel_mon.report.table import format_table
 from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import SpoolReader
-from otel_mon.spool.report import build_report, format_table
 
 DEFAULT_SINCE = 3600.0
 

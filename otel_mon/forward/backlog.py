@@ -1,7 +1,7 @@
 """What the forwarder and replay need on top of the spool's line reading (``otel_mon.spool.segments``).
 
-Resuming at a line index, skipping lines longer than the contract allows, and counting the lines of the
-backlog without rereading a growing segment from the start.
+Resuming at a line index, skipping lines longer than the contract allows (the reader's public ``max_line``),
+and counting the lines of the backlog without rereading a growing segment from the start.
 """
 
 from __future__ import annotations
@@ -10,48 +10,17 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from otel_mon.spool.lines import MAX_LINE_BYTES
 from otel_mon.spool.segments import LineReader, Segment, count_lines
 
-MAX_LINE = 1024 * 1024  # the contract's limit; anything longer is garbage to skip
+MAX_LINE = MAX_LINE_BYTES  # the contract's limit; anything longer is garbage to skip
 
 
-class CappedLineReader(LineReader):
-    """Whole lines of one spool file, never holding more than ``MAX_LINE`` bytes of one in memory.
-
-    A longer line is skipped: it reads as an empty line (counted as malformed by the caller, which keeps line
-    numbers right) and is counted in ``oversized``.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.oversized = 0
-
-    def read_line(self) -> bytes | None:
-        raw = self._readline(MAX_LINE + 1)
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            return self._skip_oversized(raw)
-        return self._take(raw)
-
-    def _skip_oversized(self, head: bytes) -> bytes | None:
-        skipped = len(head)
-        while True:
-            chunk = self._readline(MAX_LINE)
-            skipped += len(chunk)
-            if not chunk:
-                self._file.seek(self.offset)
-                return None
-            if chunk.endswith(b"\n"):
-                self.offset += skipped
-                self.line += 1
-                self.oversized += 1
-                return b"\n"
-
-
-class SegmentReader(CappedLineReader):
+class SegmentReader(LineReader):
     """Whole lines of one segment from a line index on; ``line`` is the index of the next line."""
 
     def __init__(self, segment: Segment, start_line: int = 0) -> None:
-        super().__init__(segment.path)
+        super().__init__(segment.path, max_line=MAX_LINE)
         self.segment = segment
         while self.line < start_line and self.read_line() is not None:
             pass
@@ -59,7 +28,7 @@ class SegmentReader(CappedLineReader):
 
 def iter_lines(path: Path) -> Iterator[bytes]:
     """Every complete line of a spool file (plain or ``.gz``), for one-shot readers such as replay."""
-    with CappedLineReader(path) as reader:
+    with LineReader(path, max_line=MAX_LINE) as reader:
         while (line := reader.read_line()) is not None:
             yield line
 

@@ -19,10 +19,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from otel_mon.forward.config import Signal
+from otel_mon.spool.format import items, iter_log_records, walk_points
 
 _HEX_ID = re.compile(r"^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{32})$")
-_TOP_KEY = {"metrics": "resourceMetrics", "logs": "resourceLogs"}
-_POINT_KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
 
 
 class MalformedLine(ValueError):
@@ -85,31 +84,18 @@ def _walk(signal: Signal, obj: dict[str, Any]) -> tuple[float | None, int]:
     """Fix hex ids in place; return the first timestamp seen (seconds) and the data point / record count."""
     first: float | None = None
     count = 0
-    for resource in _items(obj, _TOP_KEY[signal]):
-        scope_key = "scopeMetrics" if signal == "metrics" else "scopeLogs"
-        for scope in _items(resource, scope_key):
-            if signal == "logs":
-                for record in _items(scope, "logRecords"):
-                    count += 1
-                    _fix_ids(record)
-                    first = first if first is not None else _nanos(record, "timeUnixNano", "observedTimeUnixNano")
-                continue
-            for metric in _items(scope, "metrics"):
-                for kind in _POINT_KINDS:
-                    body = metric.get(kind)
-                    if not isinstance(body, dict):
-                        continue
-                    for point in _items(body, "dataPoints"):
-                        count += 1
-                        first = first if first is not None else _nanos(point, "timeUnixNano")
-                        for exemplar in _items(point, "exemplars"):
-                            _fix_ids(exemplar)
+    if signal == "logs":
+        for record in iter_log_records(obj):
+            count += 1
+            _fix_ids(record)
+            first = first if first is not None else _nanos(record, "timeUnixNano", "observedTimeUnixNano")
+        return first, count
+    for _metric, _kind, point in walk_points(obj):
+        count += 1
+        first = first if first is not None else _nanos(point, "timeUnixNano")
+        for exemplar in items(point, "exemplars"):
+            _fix_ids(exemplar)
     return first, count
-
-
-def _items(node: Any, key: str) -> list[dict[str, Any]]:
-    value = node.get(key) if isinstance(node, dict) else None
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _fix_ids(node: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ from otel_mon.instruments import Instruments, Point
 from otel_mon.schema import ConfigError, render
 
 log = logging.getLogger("otel_mon.health")
+
+RECENT = 50  # transitions kept for the status page
 
 _LEVELS = {State.OK: logging.INFO, State.WARNING: logging.WARNING, State.CRITICAL: logging.ERROR}
 
@@ -74,6 +77,8 @@ class HealthMonitor:
         self._lock = threading.Lock()
         self._rows: list[Row] = self._evaluator.rows()
         self._status = State.OK
+        self._recent: deque[Transition] = deque(maxlen=RECENT)
+        self._thresholds = {r.name: (r.warning, r.critical, r.unit) for r in self._evaluator.rules}
         if credentials is None:
             credentials, problems = resolve_notifiers(config.notifiers, os.environ if env is None else env)
             if problems:
@@ -122,6 +127,7 @@ class HealthMonitor:
             self._status = self._evaluator.status()
             self._rows = self._evaluator.rows()
             rows, status = self._rows, self._status
+            self._recent.extend(transitions)
         for t in transitions:
             log.log(_LEVELS[t.new] if t.new > t.old else logging.INFO,
                     "health %s%s: %s -> %s: %s", t.rule, f" {t.instance}" if t.instance else "", t.old.label,
@@ -146,8 +152,20 @@ class HealthMonitor:
             "status": status.label,
             "rules": [{"rule": r.rule, "instance": r.instance, "state": r.state.label,
                        "value": None if r.value is None else round(r.value, 3),
-                       "since": None if r.since is None else iso(r.since), "why": r.why} for r in rows],
+                       "since": None if r.since is None else iso(r.since), "why": r.why,
+                       **self._limits(r.rule)} for r in rows],
         }
+
+    def _limits(self, rule: str) -> dict[str, Any]:
+        warning, critical, unit = self._thresholds.get(rule, (None, None, ""))
+        return {"warning": warning, "critical": critical, "unit": unit}
+
+    def recent(self) -> list[dict[str, Any]]:
+        """The last ``RECENT`` transitions, newest first, for the status page."""
+        with self._lock:
+            recent = list(self._recent)
+        return [{"at": iso(t.at), "rule": t.rule, "instance": t.instance, "old": t.old.label, "new": t.new.label,
+                 "value": t.value, "threshold": t.threshold, "why": t.why} for t in reversed(recent)]
 
     def _state_points(self) -> Iterable[Point]:
         with self._lock:

@@ -15,6 +15,8 @@ import psutil
 
 from otel_mon import readings
 from otel_mon.host.base import Collected
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.sysfs import frequencies, physical_cores
 
 # psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside
 # user/nice on Linux, so they are skipped; softirq is not a semconv mode and is folded into interrupt, as the
@@ -37,7 +39,8 @@ _PHYSICAL_EVERY = 60.0
 class CpuCollector:
     name = "cpu"
 
-    def __init__(self, per_logical: bool = False) -> None:
+    def __init__(self, paths: HostPaths, per_logical: bool = False) -> None:
+        self.paths = paths
         self.per_cpu = per_logical
         self._prev: list[tuple[float, ...]] | None = None  # per-CPU times when per_cpu, else [totals]
         self._physical: int | None = None
@@ -57,17 +60,12 @@ class CpuCollector:
         self._prev = rows
         out.add("system.cpu.logical.count", len(per_cpu))
         if now - self._physical_at >= _PHYSICAL_EVERY:
-            self._physical = psutil.cpu_count(logical=False)
+            self._physical = physical_cores(self.paths)  # the host's sysfs topology, under root_path
             self._physical_at = now
         if self._physical:
             out.add("system.cpu.physical.count", self._physical)
-        try:
-            freqs = psutil.cpu_freq(percpu=True)
-        except (OSError, NotImplementedError):  # no cpufreq in many VMs and containers
-            freqs = []
-        for i, f in enumerate(freqs or []):
-            if f.current:
-                out.add("system.cpu.frequency", f.current * 1e6, {"cpu.logical_number": i})
+        for cpu, hz in frequencies(self.paths).items():  # nothing without cpufreq (many VMs and containers)
+            out.add("system.cpu.frequency", hz, _number_attrs(cpu))
         return out
 
     def _utilization(self, out: Collected, rows: list[tuple[float, ...]]) -> None:
@@ -94,6 +92,11 @@ class CpuCollector:
 
 def _column_sums(rows: list[tuple[float, ...]]) -> tuple[float, ...]:
     return tuple(float(sum(column)) for column in zip(*rows, strict=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _number_attrs(cpu: int) -> Mapping[str, str | int]:
+    return MappingProxyType({"cpu.logical_number": cpu})
 
 
 @functools.lru_cache(maxsize=1024)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_loadavg
+from otel_mon.host.sysfs import online_cpus
+
+_CPUS_EVERY = 60.0  # CPU hotplug is rare: recount the host's online CPUs once a minute
 
 
 class LoadCollector:
@@ -14,10 +15,14 @@ class LoadCollector:
 
     def __init__(self, paths: HostPaths) -> None:
         self.paths = paths
-        self.ncpu = os.cpu_count() or 1
+        self.ncpu = 1
+        self._ncpu_at = float("-inf")
 
     def collect(self, now: float) -> Collected:
         out = Collected()
+        if now - self._ncpu_at >= _CPUS_EVERY:  # the host's CPUs (under root_path), not this container's view
+            self.ncpu = online_cpus(self.paths) or _stat_cpus(read_text(self.paths.proc("stat"))) or 1
+            self._ncpu_at = now
         one, five, fifteen = parse_loadavg(read_text(self.paths.proc("loadavg")))
         out.add("system.cpu.load_average.1m", one)
         out.add("system.cpu.load_average.5m", five)
@@ -27,3 +32,7 @@ class LoadCollector:
         out.reading("load.5m", "", five)
         out.reading("load.15m", "", fifteen)
         return out
+
+
+def _stat_cpus(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.startswith("cpu") and line[3:4].isdigit())

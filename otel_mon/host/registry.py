@@ -28,7 +28,7 @@ from otel_mon.host.uptime import UptimeCollector
 Factory = Callable[[HostConfig, HostPaths], Collector]
 
 DOMAINS: dict[str, Factory] = {
-    "cpu": lambda s, p: CpuCollector(s.cpu_per_logical),
+    "cpu": lambda s, p: CpuCollector(p, s.cpu_per_logical),
     "load": lambda s, p: LoadCollector(p),
     "memory": lambda s, p: MemoryCollector(p),
     "paging": lambda s, p: PagingCollector(p),

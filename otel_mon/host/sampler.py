@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from otel_mon.host.base import Collector, Readings
+from otel_mon.host.contract import Contract
 from otel_mon.instruments import Instruments, Point
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,10 @@ class Snapshot:
 
 
 class HostSampler:
-    def __init__(self, collectors: Iterable[Collector]) -> None:
+    def __init__(self, collectors: Iterable[Collector], contract: Contract | None = None) -> None:
         self.collectors = list(collectors)
+        self.contract = contract or Contract()
+        self._broken: set[str] = set()  # contract problems already logged
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()  # one refresh at a time
         self._errors: dict[str, dict[str, int]] = {c.name: {} for c in self.collectors}
@@ -90,14 +93,36 @@ class HostSampler:
         for kind, message in got.errors:
             errors[kind] = errors.get(kind, 0) + 1
             last_error = message
+        broken = errors.get("contract", 0)
         for metric, pts in got.points.items():
+            pts = self._checked(name, metric, pts, errors)
             if metric in points:
                 points[metric].extend(pts)
             else:
                 points[metric] = pts
         for reading, values in got.readings.items():
             readings.setdefault(reading, {}).update(values)
-        return DomainStatus(not got.errors, finished - started, dict(errors) if errors else _NO_ERRORS, last_error)
+        if errors.get("contract", 0) != broken:
+            last_error = "a point broke the metric table (see the log)"
+        ok = not got.errors and errors.get("contract", 0) == broken
+        return DomainStatus(ok, finished - started, dict(errors) if errors else _NO_ERRORS, last_error)
+
+    def _checked(self, domain: str, metric: str, pts: list[Point], errors: dict[str, int]) -> list[Point]:
+        """The points that keep the contract; the others are dropped, counted as ``contract`` errors, logged once."""
+        check = self.contract.check
+        if all(check(domain, metric, attrs) is None for _, attrs in pts):
+            return pts
+        kept = []
+        for value, attrs in pts:
+            why = check(domain, metric, attrs)
+            if why is None:
+                kept.append((value, attrs))
+                continue
+            errors["contract"] = errors.get("contract", 0) + 1
+            if why not in self._broken:
+                self._broken.add(why)
+                log.error("point dropped: it breaks the metric table", extra={"collector": domain, "problem": why})
+        return kept
 
     def points(self, name: str) -> Iterable[Point]:
         snap = self._snapshot

@@ -27,7 +27,8 @@ class SelfCollector:
         self.started = time.time() if started is None else started
         self._started_mono = time.monotonic() - max(time.time() - self.started, 0.0)  # steps do not move uptime
         self._prev: tuple[float, float, float] | None = None
-        self._ncpu = os.cpu_count() or 1
+        # semconv: process.cpu.utilization is over the CPUs available to the process (its affinity mask).
+        self._ncpu = len(os.sched_getaffinity(0)) or 1
 
     def collect(self, now: float) -> Collected:
         out = Collected()

@@ -10,14 +10,7 @@ import os
 
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.paths import HostPaths
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
+from otel_mon.host.sysfs import read_value as _read
 
 
 def _listdir(path: str) -> list[str]:

@@ -1,7 +1,9 @@
 """Optional bearer-token auth and TLS for the HTTP endpoints.
 
 When ``http.token`` is set, every path needs ``Authorization: Bearer <token>``: /metrics, /health, the index,
-unknown paths (so a stranger cannot map the routes) and /ready as well. A Kubernetes readiness probe must then
+unknown paths (so a stranger cannot map the routes) and /ready as well. The exception is the status page's
+static files (``/``, ``/static/app.js``, ``/static/app.css``): identical for everyone, no host data, and they
+must load for the page to ask for the token (see ``otel_mon.web.page``). A Kubernetes readiness probe must then
 send the header (``httpGet.httpHeaders``), or use a ``tcpSocket`` probe. The token travels in clear text unless
 TLS is on; the server warns when that happens on a non-loopback address.
 """

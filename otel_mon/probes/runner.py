@@ -48,6 +48,7 @@ class ProbeRunner:
         self.probes = {p.name: p for p in probes}
         self._attrs = {p.name: attributes(p) for p in probes}
         self._results: dict[str, ProbeResult] = {}
+        self._failures: dict[str, ProbeResult] = {}  # the last failed run of each probe, kept after recovery
         self._runs: dict[str, int] = dict.fromkeys(self.probes, 0)
         self._changed = threading.Condition()
         self._stop = threading.Event()
@@ -126,6 +127,8 @@ class ProbeRunner:
     def _store(self, name: str, result: ProbeResult) -> None:
         with self._changed:
             self._results[name] = result
+            if not result.ok:
+                self._failures[name] = result
             self._runs[name] += 1
             self._changed.notify_all()
 
@@ -160,6 +163,8 @@ class ProbeRunner:
     def health(self) -> dict[str, Any]:
         """The /health section: the last result of each probe (``null`` before its first run)."""
         results = self.results()
+        with self._changed:
+            failures = dict(self._failures)
         doc: dict[str, Any] = {}
         for name, cfg in self.probes.items():
             r = results.get(name)
@@ -172,6 +177,8 @@ class ProbeRunner:
                 "detail": r.detail,
                 "reason": r.reason,
                 "at": iso(r.at),
+                "last_failure": None if name not in failures else {
+                    "reason": failures[name].reason, "at": iso(failures[name].at)},
             }
         failing = sorted(n for n, r in results.items() if not r.ok)
         return {"count": len(self.probes), "failing": failing, "results": doc}

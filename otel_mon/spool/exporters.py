@@ -11,6 +11,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+# The package's only entry point for logs (its own OTLP JSON file exporter imports this same module; the
+# metrics twin is the public ``metrics_encoder``); pinned exactly with the OTel release set in pyproject.toml.
 from opentelemetry.exporter.otlp.json.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
 from opentelemetry.sdk._logs import ReadableLogRecord

@@ -1,7 +1,10 @@
-"""Read the OTLP-JSON objects of spool lines back into plain Python values.
+"""The spool line format, read side: the one walker over OTLP-JSON ``MetricsData`` / ``LogsData`` objects.
 
-Only reading: ``report`` and ``tail`` need points and log records with their attributes as dicts, and the
-reader needs a line's time for windows. Writing goes through the official encoder, never through here.
+Everything that looks inside a spool line goes through here: the reader (a line's time for windows),
+``report`` and ``tail`` (points and log records with their attributes as dicts), the line splitter
+(``spool/lines.py``), the forwarder and replay (``forward/requests.py``: ids fixed, points counted). Writing
+goes through the official encoder, never through here. Malformed parts (a list where an object belongs)
+are skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -12,6 +15,31 @@ from typing import Any
 
 METRIC_KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
 _DISTRIBUTIONS = ("histogram", "exponentialHistogram", "summary")
+Node = dict[str, Any]
+
+
+def items(node: Any, key: str) -> list[Node]:
+    """The objects in ``node[key]`` (a list), skipping anything that is not an object."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def metric_kinds(metric: Node) -> Iterator[tuple[str, Node]]:
+    """(kind, body) of each data kind a metric carries (one, in a well-formed metric)."""
+    for kind in METRIC_KINDS:
+        body = metric.get(kind)
+        if isinstance(body, dict):
+            yield kind, body
+
+
+def walk_points(data: Any) -> Iterator[tuple[Node, str, Node]]:
+    """(metric, kind, data point) for every data point of a ``MetricsData`` object."""
+    for rm in items(data, "resourceMetrics"):
+        for sm in items(rm, "scopeMetrics"):
+            for metric in items(sm, "metrics"):
+                for kind, body in metric_kinds(metric):
+                    for dp in items(body, "dataPoints"):
+                        yield metric, kind, dp
 
 
 def any_value(value: Any) -> Any:
@@ -61,16 +89,9 @@ class Point:
 
 
 def iter_points(data: dict[str, Any]) -> Iterator[Point]:
-    """Every data point of a ``MetricsData`` object; malformed parts are skipped, not fatal."""
-    for rm in data.get("resourceMetrics") or []:
-        for sm in rm.get("scopeMetrics") or []:
-            for metric in sm.get("metrics") or []:
-                name = str(metric.get("name", ""))
-                for kind in METRIC_KINDS:
-                    body = metric.get(kind)
-                    if isinstance(body, dict):
-                        for dp in body.get("dataPoints") or []:
-                            yield _point(name, kind, dp)
+    """Every data point of a ``MetricsData`` object, as a :class:`Point`."""
+    for metric, kind, dp in walk_points(data):
+        yield _point(str(metric.get("name", "")), kind, dp)
 
 
 def _point(name: str, kind: str, dp: dict[str, Any]) -> Point:
@@ -92,11 +113,11 @@ def _point(name: str, kind: str, dp: dict[str, Any]) -> Point:
     )
 
 
-def iter_log_records(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def iter_log_records(data: Any) -> Iterator[Node]:
     """Every log record of a ``LogsData`` object (the raw OTLP-JSON dicts)."""
-    for rl in data.get("resourceLogs") or []:
-        for sl in rl.get("scopeLogs") or []:
-            yield from sl.get("logRecords") or []
+    for rl in items(data, "resourceLogs"):
+        for sl in items(rl, "scopeLogs"):
+            yield from items(sl, "logRecords")
 
 
 def log_time_ns(record: dict[str, Any]) -> int:

@@ -12,12 +12,13 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from otel_mon.spool.format import metric_kinds
+
 MAX_LINE_BYTES = 1024 * 1024  # including the newline
 
 Node = dict[str, Any]
 ChildPath = Callable[[Node], "tuple[str, ...] | None"]
 
-_METRIC_KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
 
 
 def _keys(*keys: str) -> ChildPath:
@@ -25,7 +26,7 @@ def _keys(*keys: str) -> ChildPath:
 
 
 def _metric_points(node: Node) -> tuple[str, ...] | None:
-    kind = next((k for k in _METRIC_KINDS if isinstance(node.get(k), dict)), None)
+    kind = next((k for k, _body in metric_kinds(node)), None)
     return (kind, "dataPoints") if kind else None
 
 

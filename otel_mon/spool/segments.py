@@ -226,10 +226,16 @@ class LineReader:
     returns that line whole once the writer has finished it. A plain file may be resumed at a ``line`` and
     ``offset`` read before; a gzip one always starts at its first line. Raises FileNotFoundError when the file
     is gone (compressed or deleted since it was listed).
+
+    With ``max_line``, never more than that many bytes of one line are held in memory: a longer line is
+    skipped, reads as an empty line (so line numbers stay right; the caller counts it as malformed) and is
+    counted in ``oversized``.
     """
 
-    def __init__(self, path: Path, line: int = 0, offset: int = 0) -> None:
+    def __init__(self, path: Path, line: int = 0, offset: int = 0, max_line: int | None = None) -> None:
         self.path = path
+        self.max_line = max_line
+        self.oversized = 0
         self.compressed = path.name.endswith(".gz")
         self.line = 0
         self.offset = 0
@@ -242,7 +248,27 @@ class LineReader:
 
     def read_line(self) -> bytes | None:
         """The next whole line, newline included; None at the end of what is written so far."""
-        return self._take(self._readline())
+        if self.max_line is None:
+            return self._take(self._readline())
+        raw = self._readline(self.max_line + 1)
+        if len(raw) > self.max_line and not raw.endswith(b"\n"):
+            return self._skip_oversized(raw, self.max_line)
+        return self._take(raw)
+
+    def _skip_oversized(self, head: bytes, limit: int) -> bytes | None:
+        skipped = len(head)
+        while True:
+            chunk = self._readline(limit)
+            skipped += len(chunk)
+            if not chunk:
+                if not self.compressed:
+                    self._file.seek(self.offset)
+                return None
+            if chunk.endswith(b"\n"):
+                self.offset += skipped
+                self.line += 1
+                self.oversized += 1
+                return b"\n"
 
     def _readline(self, limit: int = -1) -> bytes:
         """One ``readline`` of the file; a damaged gzip file reads as ending where the damage starts."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import statistics
 from typing import Any
 
+from otel_mon import readings
 from otel_mon.spool.format import any_value, attributes, iter_log_records, iter_points, log_time_ns
 from otel_mon.timefmt import iso_ns
 
@@ -24,31 +24,23 @@ def render_metrics(data: dict[str, Any]) -> str:
     if not points:
         return "(empty metrics line)"
     parts = [timestamp(max(p.time_ns for p in points))]
-    idle: dict[str, float] = {}
-    fs: dict[str, float] = {}
-    memory = load = None
+    by_name: dict[str, list[tuple[float, dict[str, Any]]]] = {}
     for p in points:
-        if p.value is None:
-            continue
-        if p.name == "system.cpu.utilization" and p.attrs.get("cpu.mode") in ("idle", "iowait"):
-            cpu = str(p.attrs.get("cpu.logical_number", ""))
-            idle[cpu] = idle.get(cpu, 0.0) + p.value  # iowait is not busy, as in /health
-        elif p.name == "system.memory.utilization" and p.attrs.get("system.memory.state") == "used":
-            memory = p.value
-        elif p.name == "system.cpu.load_average.1m":
-            load = p.value
-        elif p.name == "system.filesystem.utilization":
-            mount = str(p.attrs.get("system.filesystem.mountpoint", "?"))
-            fs[mount] = max(p.value, fs.get(mount, 0.0))
-    if idle:
-        parts.append(f"cpu {(1.0 - statistics.fmean(idle.values())) * 100:.1f}%")
+        if p.value is not None:
+            by_name.setdefault(p.name, []).append((p.value, p.attrs))
+    # The same functions as /health and the health rules (otel_mon.readings), over this record's collection.
+    cpu, memory = readings.cpu_percent(by_name), readings.memory_percent(by_name)
+    load = by_name.get("system.cpu.load_average.1m")
+    fs = readings.filesystem_percent(by_name)
+    if cpu is not None:
+        parts.append(f"cpu {cpu:.1f}%")
     if memory is not None:
-        parts.append(f"mem {memory * 100:.1f}%")
-    if load is not None:
-        parts.append(f"load1 {load:.2f}")
+        parts.append(f"mem {memory:.1f}%")
+    if load:
+        parts.append(f"load1 {load[0][0]:.2f}")
     if fs:
         mount, used = max(fs.items(), key=lambda kv: kv[1])
-        parts.append(f"fs {mount} {used * 100:.1f}%")
+        parts.append(f"fs {mount} {used:.1f}%")
     if len(parts) == 1:
         names = list(dict.fromkeys(p.name for p in points))
         parts.append(", ".join(names[:4]) + (f" +{len(names) - 4} more" if len(names) > 4 else ""))

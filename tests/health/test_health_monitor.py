@@ -49,13 +49,15 @@ def test_health_section_lists_every_rule() -> None:
     assert doc["status"] == "warning"
     assert doc["rules"] == [
         {"rule": "cpu", "instance": "", "state": "ok", "value": 50.0, "since": "2023-11-14T22:13:20Z",
-         "why": "50 % < warning 75 %"},
+         "why": "50 % < warning 75 %", "warning": 75, "critical": 90, "unit": "%"},
         {"rule": "filesystem", "instance": "/", "state": "warning", "value": 85.0, "since": "2023-11-14T22:13:40Z",
-         "why": "85 %: warning at >= 80 %, clears below 76 %"},
+         "why": "85 %: warning at >= 80 %, clears below 76 %", "warning": 80, "critical": 95, "unit": "%"},
         {"rule": "filesystem", "instance": "/data", "state": "ok", "value": 40.0, "since": "2023-11-14T22:13:20Z",
-         "why": "40 % < warning 80 %"},
-        {"rule": "probe.failure", "instance": "", "state": "ok", "value": None, "since": None, "why": "no data"},
+         "why": "40 % < warning 80 %", "warning": 80, "critical": 95, "unit": "%"},
+        {"rule": "probe.failure", "instance": "", "state": "ok", "value": None, "since": None, "why": "no data",
+         "warning": None, "critical": 1, "unit": ""},
     ]
+    assert m.recent()[0]["rule"] == "filesystem" and m.recent()[0]["new"] == "warning"
 
 
 def test_pending_rise_is_explained() -> None:

@@ -45,7 +45,8 @@ def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 def fill_metrics(writer: SpoolWriter, start: float, n: int = 4) -> None:
     writer.append("metrics", [LineBuilder(start + i * 10).gauge("system.cpu.load_average.1m", 1.0 + i)
-                              .gauge("system.memory.utilization", 0.5, {"system.memory.state": "used"}).line()
+                              .gauge("system.memory.usage", 50, {"system.memory.state": "used"})
+                              .gauge("system.memory.limit", 100).line()
                               for i in range(n)])
 
 
@@ -104,7 +105,7 @@ def test_tail_logs_and_metrics(writer: SpoolWriter, data_dir: Path, capsys: pyte
     assert out.splitlines() == ["2027-01-15T08:00:03.000Z INFO  message 3  n=3",
                                 "2027-01-15T08:00:04.000Z INFO  message 4  n=4"]
     code, out, _err = cli(["tail", "--data-dir", str(data_dir), "--metrics", "-n", "1"], capsys)
-    assert out.splitlines() == ["2027-01-15T08:00:30.000Z  mem 50.0%  load1 4.00  (2 points)"]
+    assert out.splitlines() == ["2027-01-15T08:00:30.000Z  mem 50.0%  load1 4.00  (3 points)"]
 
 
 def test_tail_bad_arguments_and_empty(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

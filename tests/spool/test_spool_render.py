@@ -18,12 +18,14 @@ def test_metrics_headline() -> None:
     b = LineBuilder(T)
     for cpu, idle in enumerate([0.7, 0.8]):
         b.gauge("system.cpu.utilization", idle, {"cpu.mode": "idle", "cpu.logical_number": cpu})
-    b.gauge("system.memory.utilization", 0.456, {"system.memory.state": "used"})
+    b.gauge("system.memory.usage", 456, {"system.memory.state": "used"}).gauge("system.memory.limit", 1000)
     b.gauge("system.cpu.load_average.1m", 0.52)
-    b.gauge("system.filesystem.utilization", 0.71, {"system.filesystem.mountpoint": "/"})
-    b.gauge("system.filesystem.utilization", 0.50, {"system.filesystem.mountpoint": "/var"})
+    for mount, used in (("/", 71), ("/var", 50)):  # df's Use%: used / (used + free), reserved left out
+        for state, value in (("used", used), ("free", 100 - used), ("reserved", 5)):
+            b.gauge("system.filesystem.usage", value, {"system.filesystem.mountpoint": mount,
+                                                       "system.filesystem.state": state})
     assert render_metrics(b.dict()) == (
-        "2027-01-15T08:00:00.250Z  cpu 25.0%  mem 45.6%  load1 0.52  fs / 71.0%  (6 points)"
+        "2027-01-15T08:00:00.250Z  cpu 25.0%  mem 45.6%  load1 0.52  fs / 71.0%  (11 points)"
     )
 
 

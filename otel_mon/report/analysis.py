@@ -1,12 +1,12 @@
-"""Headline figures over a time window of spooled metrics: pure computation, no I/O.
+"""Headline figures over a time window of spooled metrics: pure computation, no I/O, no formatting.
 
 Every figure is a list of samples, each with a weight, summarised as avg (weighted), min, max, p95
 (nearest rank) and the number of samples:
 
-* CPU %: ``system.cpu.utilization`` (1 - idle - iowait, averaged over CPUs) when present, else
-  ``system.cpu.time`` deltas between collections (busy = all modes but idle and iowait), weighted by the interval;
-* memory % (``system.memory.utilization``, state used), filesystem % per mountpoint, load 1m: one sample per
-  collection, weight 1;
+* CPU %, memory %, filesystem % per mountpoint: ``otel_mon.readings`` over each collection's points, the
+  functions that give /health and the health rules the same figures (CPU from ``system.cpu.utilization``;
+  before the first utilisation, ``system.cpu.time`` deltas between collections, weighted by the interval);
+  load 1m: one sample per collection, weight 1;
 * network bytes/s per interface and direction: counter deltas over time deltas, weighted by the interval;
 * probe latency (ms) per probe: histogram sum and count deltas; the average is total time over total probes;
 * health: time in each state per rule (and instance), each sample's state held until the next sample.
@@ -21,10 +21,11 @@ import itertools
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from otel_mon import readings
 from otel_mon.spool.format import Point, iter_points
 from otel_mon.timefmt import iso
 
@@ -74,8 +75,8 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "from": _iso(self.start),
-            "to": _iso(self.end),
+            "from": iso_or_none(self.start),
+            "to": iso_or_none(self.end),
             "records": self.records,
             "points": self.points,
             "metrics": [asdict(s) for s in self.metrics],
@@ -126,7 +127,7 @@ def build_report(records: Iterable[dict[str, Any]], since: float | None = None, 
             times.append(point.time_ns)
     start = since if since is not None else (min(times) / 1e9 if times else None)
     end = until if until is not None else (max(times) / 1e9 if times else None)
-    rows = [_cpu(series), _gauge_row(series, "system.memory.utilization", "memory", "system.memory.state", "used")]
+    rows = [_cpu(series), _memory(series)]
     rows += _filesystems(series) + _network(series)
     rows.append(_load(series))
     rows += _probes(series)
@@ -137,20 +138,29 @@ def _attr(key: SeriesKey, name: str) -> str:
     return dict(key[1]).get(name, "")
 
 
-def _cpu(series: _Series) -> Stat | None:
-    util = series.of("system.cpu.utilization")
-    if util:
-        by_time: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-        for key, points in util.items():
+def collections(series: _Series, *names: str) -> dict[int, dict[str, list[tuple[float, dict[str, Any]]]]]:
+    """The points of ``names`` grouped by collection (time stamp), in the shape ``otel_mon.readings`` reads."""
+    out: dict[int, dict[str, list[tuple[float, dict[str, Any]]]]] = defaultdict(lambda: defaultdict(list))
+    for name in names:
+        for points in series.of(name).values():
             for p in points:
                 if p.value is not None:
-                    by_time[p.time_ns][_attr(key, "cpu.logical_number")][_attr(key, "cpu.mode")] = p.value
-        samples = []
-        for cpus in by_time.values():
-            busy = [1.0 - sum(modes.get(m, 0.0) for m in IDLE_MODES) if "idle" in modes else sum(modes.values())
-                    for modes in cpus.values()]
-            samples.append((100.0 * statistics.fmean(busy), 1.0))
-        return summarize("cpu", "%", samples, "system.cpu.utilization")
+                    out[p.time_ns][name].append((p.value, p.attrs))
+    return out
+
+
+def _per_collection(series: _Series, label: str, fn: Any, *names: str) -> Stat | None:
+    samples = [(v, 1.0) for pts in collections(series, *names).values() if (v := fn(pts)) is not None]
+    return summarize(label, "%", samples, names[0])
+
+
+def _memory(series: _Series) -> Stat | None:
+    return _per_collection(series, "memory", readings.memory_percent, "system.memory.usage", "system.memory.limit")
+
+
+def _cpu(series: _Series) -> Stat | None:
+    if series.of("system.cpu.utilization"):
+        return _per_collection(series, "cpu", readings.cpu_percent, "system.cpu.utilization")
     totals: dict[int, tuple[float, float, set[int]]] = {}
     for key, points in series.of("system.cpu.time").items():
         idle = _attr(key, "cpu.mode") in IDLE_MODES
@@ -169,22 +179,13 @@ def _cpu(series: _Series) -> Stat | None:
     return summarize("cpu", "%", samples, "system.cpu.time")
 
 
-def _gauge_row(series: _Series, name: str, label: str, attr: str, want: str, scale: float = 100.0,
-               unit: str = "%") -> Stat | None:
-    samples = [(p.value * scale, 1.0) for key, points in series.of(name).items() if _attr(key, attr) == want
-               for p in points if p.value is not None]
-    return summarize(label, unit, samples, name)
-
-
 def _filesystems(series: _Series) -> list[Stat | None]:
-    by_mount: dict[str, dict[int, float]] = defaultdict(dict)
-    for key, points in series.of("system.filesystem.utilization").items():
-        mount = _attr(key, "system.filesystem.mountpoint") or _attr(key, "system.device")
-        for p in points:
-            if p.value is not None:  # two devices on one mountpoint: the fuller one is what df shows on top
-                by_mount[mount][p.time_ns] = max(p.value, by_mount[mount].get(p.time_ns, -math.inf))
-    return [summarize(f"filesystem {mount}", "%", [(v * 100.0, 1.0) for v in values.values()],
-                      "system.filesystem.utilization") for mount, values in sorted(by_mount.items())]
+    by_mount: dict[str, list[Sample]] = defaultdict(list)
+    for pts in collections(series, "system.filesystem.usage").values():
+        for mount, percent in readings.filesystem_percent(pts).items():
+            by_mount[mount].append((percent, 1.0))
+    return [summarize(f"filesystem {mount}", "%", samples, "system.filesystem.usage")
+            for mount, samples in sorted(by_mount.items())]
 
 
 def _deltas(points: list[Point]) -> list[tuple[Point, Point]]:
@@ -257,52 +258,5 @@ def _health(series: _Series) -> list[HealthTime]:
     return out
 
 
-def _iso(t: float | None) -> str | None:
+def iso_or_none(t: float | None) -> str | None:
     return None if t is None else iso(t, "auto")
-
-
-def _num(v: float) -> str:
-    if not math.isfinite(v):
-        return str(v)
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:.2f}"
-
-
-def format_table(report: Report) -> str:
-    """Aligned text: a header line, the metric table, then the health table when there are rules."""
-    lines = [f"otel-mon report  {_iso(report.start)} .. {_iso(report.end)}  "
-             f"({report.records} records, {report.points} points)", ""]
-    table: list[tuple[str, ...]] = [("metric", "unit", "avg", "min", "max", "p95", "samples")]
-    table += [(s.label, s.unit, _num(s.avg), _num(s.min), _num(s.max), _num(s.p95), str(s.samples))
-              for s in report.metrics]
-    lines += _align(table, right_from=2)
-    if report.health:
-        lines.append("")
-        health: list[tuple[str, ...]] = [("health rule", "ok", "warning", "critical", "avg", "max", "samples")]
-        for h in report.health:
-            share = h.share()
-            name = f"{h.rule}[{h.instance}]" if h.instance else h.rule
-            health.append((name, *(f"{share[s]:.1f}% {_duration(h.seconds[s])}" for s in STATES),
-                           f"{h.avg:.2f}", f"{h.max:.0f}", str(h.samples)))
-        lines += _align(health, right_from=1)
-    return "\n".join(lines)
-
-
-def _align(rows: Sequence[tuple[str, ...]], right_from: int) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for row in rows:
-        pairs = enumerate(zip(row, widths, strict=True))
-        cells = [c.rjust(w) if i >= right_from else c.ljust(w) for i, (c, w) in pairs]
-        out.append("  ".join(cells).rstrip())
-    return out
-
-
-def _duration(seconds: float) -> str:
-    s = round(seconds)
-    if s >= 3600:
-        return f"({s // 3600}h{s % 3600 // 60:02d}m)"
-    if s >= 60:
-        return f"({s // 60}m{s % 60:02d}s)"
-    return f"({s}s)"

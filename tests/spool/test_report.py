@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from spoolkit import LineBuilder, MetricsPipeline
 
+from otel_mon.report.analysis import Report, Stat, build_report
+from otel_mon.report.table import format_table
 from otel_mon.spool.reader import SpoolReader
-from otel_mon.spool.report import Report, Stat, build_report, format_table
 from otel_mon.spool.writer import SpoolWriter
 
 T0 = 1_800_000_000.0
@@ -37,12 +38,12 @@ def fixture_lines() -> list[bytes]:
         b.counter("system.cpu.time", idle, {"cpu.mode": "idle"})
         b.counter("system.cpu.time", user * 0.75, {"cpu.mode": "user"})
         b.counter("system.cpu.time", user * 0.25, {"cpu.mode": "system"})
-        b.gauge("system.memory.utilization", MEMORY[i], {"system.memory.state": "used"})
-        b.gauge("system.memory.utilization", 1 - MEMORY[i], {"system.memory.state": "free"})
-        b.gauge("system.filesystem.utilization", ROOT_FS[i], {"system.filesystem.mountpoint": "/",
-                                                              "system.device": "sda1"})
-        b.gauge("system.filesystem.utilization", 0.25, {"system.filesystem.mountpoint": "/var",
-                                                        "system.device": "sda2"})
+        b.gauge("system.memory.usage", MEMORY[i] * 8e9, {"system.memory.state": "used"})
+        b.gauge("system.memory.limit", 8e9)
+        for mount, device, used in (("/", "sda1", ROOT_FS[i]), ("/var", "sda2", 0.25)):
+            for state, value in (("used", used * 1e9), ("free", (1 - used) * 1e9), ("reserved", 5e7)):
+                b.gauge("system.filesystem.usage", value, {"system.filesystem.mountpoint": mount,
+                                                           "system.device": device, "system.filesystem.state": state})
         b.counter("system.network.io", ETH0_RX[i], {"network.interface.name": "eth0",
                                                     "network.io.direction": "receive"})
         b.gauge("system.cpu.load_average.1m", LOAD[i])

@@ -1,0 +1,82 @@
+"""The sampler holds every emitted point to the metric table: a misspelt name or value never reaches a reader."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import pytest
+
+from otel_mon.host.base import Collected, frozen_attrs
+from otel_mon.host.contract import Contract, problem
+from otel_mon.host.sampler import HostSampler
+from otel_mon.semconv import BY_NAME
+
+
+class Emits:
+    """A domain that emits whatever it is told to."""
+
+    def __init__(self, name: str, points: list[tuple[str, Mapping[str, str | int]]]) -> None:
+        self.name = name
+        self.emitted = points
+
+    def collect(self, now: float) -> Collected:
+        out = Collected()
+        for metric, attrs in self.emitted:
+            out.add(metric, 1.0, attrs)
+        return out
+
+
+@pytest.mark.parametrize(("metric", "attrs", "why"), [
+    ("system.cpu.tme", {"cpu.mode": "user"}, "not declared"),
+    ("system.cpu.time", {"cpu.mode": "softirq"}, "cpu.mode='softirq' is not one of"),
+    ("system.cpu.time", {"cpu.mdoe": "user"}, "lacks attribute"),
+    ("system.cpu.time", {"cpu.mode": "user", "cpu": 0}, "undeclared attribute"),
+    ("system.memory.usage", {"system.memory.state": "used"}, "belongs to domain 'memory'"),
+])
+def test_a_point_breaking_the_table_is_dropped_counted_and_logged_once(
+    metric: str, attrs: dict[str, str | int], why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = ("system.cpu.time", frozen_attrs(("cpu.mode", "user")))
+    sampler = HostSampler([Emits("cpu", [good, (metric, frozen_attrs(*attrs.items()))])])
+    with caplog.at_level(logging.ERROR):
+        snap = sampler.refresh()
+        sampler.refresh()
+    assert snap.points["system.cpu.time"] == [(1.0, good[1])]  # the good point survives
+    assert metric not in snap.points or all(a == good[1] for _, a in snap.points[metric])
+    assert not snap.domains["cpu"].ok
+    assert sampler.snapshot is not None and sampler.snapshot.domains["cpu"].errors_total["contract"] == 2
+    logged = [r for r in caplog.records if "breaks the metric table" in r.getMessage()]
+    assert len(logged) == 1 and why in logged[0].__dict__["problem"]
+
+
+def test_valid_points_are_checked_once_per_attribute_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    import otel_mon.host.contract as module
+
+    calls: list[str] = []
+
+    def counting(spec: object, domain: str, name: str, attrs: Mapping[str, object]) -> str | None:
+        calls.append(name)
+        return problem(spec, domain, name, attrs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "problem", counting)
+    contract = Contract()
+    attrs = frozen_attrs(("cpu.mode", "idle"))
+    for _ in range(3):
+        assert contract.check("cpu", "system.cpu.time", attrs) is None
+        assert contract.check("cpu", "system.cpu.frequency", {"cpu.logical_number": 0}) is None
+    assert calls == ["system.cpu.time", "system.cpu.frequency"]
+
+
+def test_every_host_domain_of_the_real_host_keeps_the_table() -> None:
+    from otel_mon import config
+    from otel_mon.host import registry
+    from otel_mon.host.paths import HostPaths
+
+    settings = config.load(env={}, flags={"collectors.connections": "true", "collectors.conntrack": "true"})
+    sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
+    sampler.refresh()
+    snap = sampler.refresh()
+    sampler.close()
+    assert all("contract" not in s.errors_total for s in snap.domains.values()), snap.domains
+    assert set(snap.points) <= set(BY_NAME)
