@@ -74,7 +74,7 @@ class Agent:
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
                                      host=str(self.resource.attributes.get("host.name", "")) or None,
-                                     credentials=settings.credentials)
+                                     credentials=settings.credentials, rootfs=self.paths.rootfs)
         self.monitor.register_metrics(self.telemetry.instruments)
         self.sections["health"] = self.monitor.health
         if settings.probes:
@@ -168,8 +168,11 @@ class Agent:
         snap = self.sampler.refresh()
         if self.history is not None:
             self.history.record(snap)
+        if self.forwarder is not None:
+            self.forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
         self.monitor.update(snap.readings)
         self.telemetry.export()
+        self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line
         self._ready.set()
 
     def _agent_readings(self) -> dict[str, dict[str, float]]:
