@@ -20,6 +20,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from otel_mon.spool import lines as spool_lines
+from otel_mon.spool.encoder import LineEncoder
 from otel_mon.spool.segments import Signal
 from otel_mon.spool.writer import REASON_OVERSIZE, SpoolWriter
 
@@ -53,6 +54,12 @@ class _SpoolSink:
                           oversize, self._signal, self._limit)
         return self._spool.append(self._signal, out) and not oversize
 
+    def write_line(self, line: bytes) -> bool:
+        """A line already encoded (and within the limit); b"" means nothing was collected."""
+        if self._shutdown:
+            return False
+        return self._spool.append(self._signal, [line]) if line else True
+
     def shutdown(self) -> None:
         self._shutdown = True
 
@@ -63,9 +70,17 @@ class SpoolMetricExporter(MetricExporter):
     def __init__(self, spool: SpoolWriter, *, max_line_bytes: int = spool_lines.MAX_LINE_BYTES) -> None:
         super().__init__()  # the SDK default: cumulative for every kind, so each line stands alone
         self._sink = _SpoolSink(spool, "metrics", spool_lines.METRICS_SHAPE, max_line_bytes)
+        self._limit = max_line_bytes
+        self._encoder = LineEncoder()
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        ok = self._sink.write(encode_metrics(metrics_data).to_dict())
+        # The same bytes as the official encoder, at a fraction of the cost (spool/encoder.py); the official
+        # path for what the fast one does not cover and for batches that must be split across lines.
+        line = self._encoder.encode_line(metrics_data)
+        if line is not None and len(line) <= self._limit:
+            ok = self._sink.write_line(line)
+        else:
+            ok = self._sink.write(encode_metrics(metrics_data).to_dict())
         return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
