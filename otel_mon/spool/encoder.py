@@ -81,6 +81,55 @@ class LineEncoder:
         except _Unsupported:
             return None
 
+    def encode_lines(self, data: MetricsData, limit: int) -> list[bytes] | None:
+        """Lines of at most ``limit`` bytes: one line when it fits (``encode_line``'s bytes), else whole
+        metrics packed greedily under copies of their resource and scope. None when only the official
+        encoder will do, or when a single metric alone is over the limit (the official path splits it)."""
+        line = self.encode_line(data)
+        if line is None or len(line) <= limit:
+            return None if line is None else ([line] if line else [])
+        try:
+            return self._split(data, limit)
+        except _Unsupported:
+            return None
+
+    def _split(self, data: MetricsData, limit: int) -> list[bytes] | None:
+        budget = limit - 1  # the newline
+        lines: list[bytes] = []
+        current: list[str] = []  # finished resource groups of the line being filled
+        used = len('{"resourceMetrics":[]}')
+        for rm in data.resource_metrics:
+            rm_open = '{"resource":{' + self._attr_text(rm.resource.attributes).rstrip(",") + '},"scopeMetrics":['
+            rm_close = "]" + (',"schemaUrl":' + _dumps(rm.resource.schema_url) if rm.resource.schema_url else "") + "}"
+            for sm in rm.scope_metrics:
+                head: list[str] = []
+                self._scope(_NoMetrics(sm), head)
+                sm_text = "".join(head)  # '{"scope":{...}[,"schemaUrl":...]}'
+                cut = sm_text.rfind(',"schemaUrl":') if sm.scope is not None and sm.scope.schema_url else -1
+                sm_open = (sm_text[:cut] if cut >= 0 else sm_text[:-1]) + ',"metrics":['
+                sm_close = "]" + (sm_text[cut:] if cut >= 0 else "}")
+                wrap = len(rm_open) + len(rm_close) + len(sm_open) + len(sm_close) + 1
+                metrics: list[str] = []
+                for metric in sm.metrics:
+                    frag: list[str] = []
+                    self._metric(metric, frag)
+                    text = "".join(frag)
+                    if wrap + len(text) + len('{"resourceMetrics":[]}') > budget:
+                        return None  # one metric over the limit: the official path splits its points
+                    if used + wrap + sum(len(m) + 1 for m in metrics) + len(text) + 1 > budget and (metrics or current):
+                        if metrics:
+                            current.append(rm_open + sm_open + ",".join(metrics) + sm_close + rm_close)
+                        lines.append(('{"resourceMetrics":[' + ",".join(current) + "]}\n").encode("ascii"))
+                        current, metrics, used = [], [], len('{"resourceMetrics":[]}')
+                    metrics.append(text)
+                if metrics:
+                    group = rm_open + sm_open + ",".join(metrics) + sm_close + rm_close
+                    current.append(group)
+                    used += len(group) + 1
+        if current:
+            lines.append(('{"resourceMetrics":[' + ",".join(current) + "]}\n").encode("ascii"))
+        return lines
+
     def _attr_text(self, attrs: Mapping[str, Any] | None) -> str:
         if not attrs:
             return ""
@@ -219,6 +268,14 @@ class LineEncoder:
         if not fields and parts[-1]:
             parts[-1] = parts[-1].rstrip(",")
         parts.append(",".join(fields))
+
+
+class _NoMetrics:
+    """A ScopeMetrics seen without its metrics: renders just the scope's own fields."""
+
+    def __init__(self, sm: Any) -> None:
+        self.scope = sm.scope
+        self.metrics: list[Metric] = []
 
 
 def _json_number(v: Any) -> str:

@@ -61,3 +61,29 @@ def test_the_agents_own_batches(fake_root: Callable[[str], Path]) -> None:
         assert line is not None and line.count(b"dataPoints") > 30
         assert line == official(batch)
     telemetry.shutdown()
+
+
+def test_split_lines_stay_under_the_limit_and_keep_every_point() -> None:
+    import json
+
+    from otel_mon.spool.format import iter_points
+
+    data = odd_batch(1.0)
+    whole = LineEncoder().encode_lines(data, lines.MAX_LINE_BYTES)
+    assert whole == [official(data)]
+    limit = 1000
+    out = LineEncoder().encode_lines(data, limit)
+    assert out is not None and len(out) > 2
+    assert all(len(line) <= limit and line.endswith(b"\n") for line in out)
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    for line in out:  # what the forwarder does with every line
+        json_format.Parse(line, ExportMetricsServiceRequest())
+
+    def points(payload: dict) -> list[tuple[str, str]]:
+        return sorted((p.name, json.dumps(p.attrs, sort_keys=True) + repr(p.value)) for p in iter_points(payload))
+
+    split = [p for line in out for p in points(json.loads(line))]
+    assert sorted(split) == points(json.loads(official(data)))
+    assert LineEncoder().encode_lines(data, 600) is None  # a single metric over the limit: the official path
