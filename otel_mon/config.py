@@ -16,6 +16,7 @@ our keys, with ``__`` between sections (``OTEL_MON_HTTP__PORT=9100``). Secrets m
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import shutil
@@ -39,8 +40,11 @@ from otel_mon.logsetup import LoggingConfig
 from otel_mon.probes.config import ProbeConfig
 from otel_mon.resource import ResourceConfig
 from otel_mon.schema import ByteSize, ConfigError, Duration, Problem, check
+from otel_mon.secretfile import SecretFileError, read_secret_file
 from otel_mon.semconv import HOST_DOMAINS, MetricSpec
 from otel_mon.spool.config import SpoolConfig
+
+log = logging.getLogger("otel_mon.config")
 
 
 @dataclass(frozen=True)
@@ -137,13 +141,12 @@ def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[s
             continue
         if from_file:
             try:
-                value = Path(value).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                problems.append(f"{key}: cannot read {value!r}: {exc.strerror}")
+                value, warning = read_secret_file(value)
+            except SecretFileError as exc:
+                problems.append(f"{key}: {value!r} {exc}")
                 continue
-            except UnicodeDecodeError:
-                problems.append(f"{key}: cannot read {value!r}: not UTF-8 text")
-                continue
+            if warning:
+                log.warning("%s: %s", key, warning)
         schema.set_path(out, dotted, value)
     return out, problems
 

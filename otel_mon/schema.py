@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from otel_mon.urls import needs_redaction, redact_url
+
 T = TypeVar("T")
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -410,4 +412,6 @@ def redacted(obj: Any) -> Any:
         return [redacted(v) for v in obj]
     if isinstance(obj, dict):
         return {k: redacted(v) for k, v in obj.items()}
+    if isinstance(obj, str) and needs_redaction(obj):
+        return redact_url(obj)  # an endpoint's ?api_key= or user:pass@ is a secret too
     return obj

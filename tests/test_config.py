@@ -75,7 +75,7 @@ def test_secret_from_file_and_redaction(tmp_path: Path) -> None:
     assert redacted(s)["http"]["token"] == "***"
     assert "s3cret" not in repr(redacted(s))
     assert problems(env={"OTEL_MON_HTTP__TOKEN_FILE": str(tmp_path / "nope")})[0].startswith(
-        "OTEL_MON_HTTP__TOKEN_FILE: cannot read")
+        f"OTEL_MON_HTTP__TOKEN_FILE: {str(tmp_path / 'nope')!r} cannot be read")
 
 
 def test_resource_attributes_env() -> None:
@@ -137,7 +137,7 @@ def test_unreadable_or_binary_files_are_one_line(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     assert problems(str(binary)) == [f"config: cannot read {str(binary)!r}: not UTF-8 text"]
     assert problems(env={"OTEL_MON_HTTP__TOKEN_FILE": str(binary)}) == [
-        f"OTEL_MON_HTTP__TOKEN_FILE: cannot read {str(binary)!r}: not UTF-8 text"]
+        f"OTEL_MON_HTTP__TOKEN_FILE: {str(binary)!r} is not UTF-8 text"]
     missing = str(tmp_path / "nope.pem")
     assert problems(flags={"http.tls_cert": missing, "http.tls_key": missing}) == [
         f"http.tls_cert: invalid value {missing!r}: not a readable file"]

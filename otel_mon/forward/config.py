@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from otel_mon import schema
 from otel_mon.schema import ByteSize, Duration, Problem, check, render, secret
+from otel_mon.urls import redact_url
 
 Signal = Literal["metrics", "logs"]
 Protocol = Literal["grpc", "http/protobuf"]
@@ -53,19 +54,6 @@ def _endpoint_problem(name: str, raw: str) -> Problem | None:
     if port == 0:
         return Problem(name, "port 0", redact_url(text))
     return None
-
-
-def redact_url(url: str) -> str:
-    """The URL without user-info and query string: safe for logs and /health."""
-    text = url.strip()
-    had_scheme = bool(_SCHEME_RE.match(text))
-    try:
-        parts = urlsplit(text if had_scheme else f"//{text}")
-    except ValueError:
-        return "<unparsable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    out = f"{parts.scheme}://{netloc}{parts.path}" if had_scheme else f"{netloc}{parts.path}"
-    return out + ("?..." if parts.query else "")
 
 
 def _header_problems(section: str, headers: Mapping[str, str] | None) -> list[Problem]:

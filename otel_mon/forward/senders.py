@@ -36,6 +36,7 @@ from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.forward.config import Target
 from otel_mon.forward.requests import request_type
 from otel_mon.retry_after import parse_retry_after
+from otel_mon.urls import redact_text
 
 USER_AGENT = f"otel-mon/{__version__}"
 _MAX_MESSAGE = 300
@@ -69,7 +70,7 @@ def make_sender(target: Target, reconnect_backoff: tuple[float, float] = (1.0, 6
 
 
 def _clip(text: str) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(redact_text(text).split())  # an error may quote the endpoint, ?api_key= and all
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
 
 

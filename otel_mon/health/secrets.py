@@ -6,13 +6,16 @@ result. Problems name the variable or path, never the value.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from otel_mon.schema import Problem
+from otel_mon.secretfile import SecretFileError, read_secret_file
+
+log = logging.getLogger(__name__)
 
 
 class SecretSource(Protocol):
@@ -59,11 +62,11 @@ def _read(field: str, inline: str | None, env_name: str | None, file: str | None
         return value
     if file:
         try:
-            value = Path(file).read_text().strip()
-        except OSError as exc:
-            raise _Unusable(Problem(f"{field}_file", f"cannot read it: {exc.strerror}", file)) from None
-        if not value:
-            raise _Unusable(Problem(f"{field}_file", "the file is empty", file))
+            value, warning = read_secret_file(file)
+        except SecretFileError as exc:
+            raise _Unusable(Problem(f"{field}_file", f"the file {exc}", file)) from None
+        if warning:
+            log.warning("%s_file: %s", field, warning)
         return value
     return None
 

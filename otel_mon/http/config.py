@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otel_mon.schema import Problem, check, secret
+from otel_mon.schema import Duration, Problem, check, secret
+from otel_mon.secretfile import secret_problem
 
 
 @dataclass(frozen=True)
@@ -18,11 +19,22 @@ class HttpConfig:
     token: str | None = secret()
     tls_cert: str | None = None
     tls_key: str | None = None
+    # Open connections at most (each holds a thread and a file descriptor); more wait in the listen backlog.
+    max_connections: int = 64
+    # The whole request head (TLS handshake included) must arrive within this time of its first byte.
+    header_timeout: Duration = Duration(5.0)
 
     def __post_init__(self) -> None:
         out = []
         if not 0 <= self.port <= 65535:
             out.append(Problem("port", "expected 0-65535", self.port))
+        if self.token is not None and (why := secret_problem(self.token)):
+            # An empty token would silently turn auth off; a stray space or CR would never match.
+            out.append(Problem("token", f"the token {why}", "***"))
+        if not 1 <= self.max_connections <= 10_000:
+            out.append(Problem("max_connections", "expected 1-10000", self.max_connections))
+        if not 0.1 <= self.header_timeout <= 300:
+            out.append(Problem("header_timeout", "expected 100ms to 5m", self.header_timeout))
         if bool(self.tls_cert) != bool(self.tls_key):
             out.append(Problem("tls_cert", "tls_cert and tls_key must be set together"))
         check(self, out)

@@ -1,22 +1,31 @@
-"""Serve /metrics, /health, /ready and an index from a daemon thread; responses come from ``render``."""
+"""Serve /metrics, /health, /ready and an index; responses come from ``render``, bytes from ``wire``.
+
+One accept thread and one thread per connection, bounded. The accept thread blocks in ``select`` without a
+timeout (an idle agent never wakes for HTTP); ``stop`` and freed connection slots wake it through a pipe.
+Hostile clients are held to limits applied before anything else: a cap on open connections (fds are kept
+free for collection), a whole-head deadline and byte limit (``wire``), and a pause instead of a busy loop
+when accept fails for want of file descriptors.
+"""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import os
+import resource
+import selectors
 import socket
-import socketserver
 import ssl
-import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 
-from otel_mon import __version__
+from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
 from otel_mon.http.render import MetricsCache, Response, render_index, render_json, render_metrics, render_text
@@ -24,10 +33,17 @@ from otel_mon.http.render import MetricsCache, Response, render_index, render_js
 log = logging.getLogger("otel_mon.http")
 
 _ALLOW = "GET, HEAD"
-# How often the serve loop checks for stop(): bounds stop()'s wait; an idle wake-up costs one select().
-_POLL_INTERVAL = 0.1
-# A connection idle this long (TLS handshake included) is dropped, so stalled clients cannot pin threads.
+# A kept-alive connection with no request this long is closed (Prometheus scrapes at least every minute or so).
 _IDLE_TIMEOUT = 30.0
+# A response the client does not take within this long is abandoned.
+_SEND_TIMEOUT = 30.0
+# Connections waiting for a slot (or for the accept thread to run) queue here; the kernel caps it at somaxconn.
+_BACKLOG = 1024
+# File descriptors left for collection (/proc reads, probes, spool, forwarder) whatever HTTP clients do.
+FD_RESERVE = 64
+# accept() failing for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM): pause, do not spin.
+_ACCEPT_PAUSE = (0.05, 1.0)
+_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 class ListenError(OSError):
@@ -37,13 +53,14 @@ class ListenError(OSError):
         return str(self.strerror)
 
 
-Route = Callable[[str | None, str | None], Response]
+Route = Callable[[str | None, str | None], Response]  # (Accept, Accept-Encoding) -> response
 
 
 class HttpServer:
     """The agent's HTTP endpoints. ``respond`` decides every answer; the socket side only moves bytes.
 
     ``health`` returns (status code, JSON document) and is served as is; ``ready`` gates /ready (503 until true).
+    Routes are a table: ``add_route`` plugs in more pages (the status page) without touching the server.
     """
 
     def __init__(
@@ -66,17 +83,20 @@ class HttpServer:
         cache = MetricsCache(registry, version) if version is not None else None
         self._health = health
         self._ready = ready
-        self._routes: dict[str, Route] = {
-            "/": lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]),
-            "/metrics": cache.render if cache is not None else (
-                lambda accept, encoding: render_metrics(self._registry, accept, encoding)),
-            "/health": lambda accept, encoding: render_json(*self._health()),
-            "/ready": lambda accept, encoding: self._render_ready(),
-            **(pages or {}),
-        }
+        self._routes: dict[str, Route] = {}
+        self.add_route("/", lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]))
+        self.add_route("/metrics", cache.render if cache is not None else (
+            lambda accept, encoding: render_metrics(self._registry, accept, encoding)))
+        self.add_route("/health", lambda accept, encoding: render_json(*self._health()))
+        self.add_route("/ready", lambda accept, encoding: self._render_ready())
+        for path, page in (pages or {}).items():
+            self.add_route(path, page)
         self._public = frozenset(public)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._listener: _Listener | None = None
+
+    def add_route(self, path: str, route: Route) -> None:
+        """Serve ``route`` at ``path`` (replacing what was there), behind the same auth and limits."""
+        self._routes[path] = route
 
     def respond(
         self,
@@ -109,13 +129,17 @@ class HttpServer:
     @property
     def port(self) -> int:
         """The bound port (differs from ``cfg.port`` when that is 0)."""
-        if self._server is None:
+        if self._listener is None:
             raise RuntimeError("http server is not started")
-        return int(self._server.server_address[1])
+        return int(self._listener.sock.getsockname()[1])
+
+    @property
+    def open_connections(self) -> int:
+        return self._listener.open_count if self._listener is not None else 0
 
     def start(self) -> None:
         """Bind, then serve from a daemon thread; raise ``ListenError`` / ``TlsError`` (both ``OSError``)."""
-        if self._server is not None:
+        if self._listener is not None:
             raise RuntimeError("http server is already started")
         cfg = self._cfg
         context = tls_context(cfg.tls_cert, cfg.tls_key) if cfg.tls_cert and cfg.tls_key else None
@@ -124,30 +148,26 @@ class HttpServer:
             family, _, _, _, address = socket.getaddrinfo(
                 cfg.host or None, cfg.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
             )[0]
-            server = _Server(address, family, self)
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(address)
+                sock.listen(_BACKLOG)
+            except BaseException:
+                sock.close()
+                raise
         except OSError as exc:
             raise ListenError(exc.errno, f"http: cannot listen on {where}: {exc.strerror or exc}") from exc
-        if context is not None:
-            # The handshake is left to the connection's own thread (see _Handler.setup), not the accept loop.
-            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": _POLL_INTERVAL}, name="otel-mon-http", daemon=True
-        )
-        self._server = server
-        self._thread.start()
+        self._listener = _Listener(self, sock, context, connection_cap(cfg.max_connections))
+        self._listener.start()
         if cfg.token and not context and not _is_loopback(str(address[0])):
             log.warning("http: a token is set without TLS on %s: it travels in clear text", where)
 
     def stop(self) -> None:
-        """Stop serving and close the socket; safe to call twice or before ``start``."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.close_connections()
-        thread.join()
+        """Stop serving, close the socket and every open connection; safe to call twice or before ``start``."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
 
     def __enter__(self) -> HttpServer:
         self.start()
@@ -155,6 +175,66 @@ class HttpServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- one connection ------------------------------------------------------------------------------------
+
+    @property
+    def header_timeout(self) -> float:
+        return float(self._cfg.header_timeout)
+
+    def serve_connection(self, conn: socket.socket, peer: str) -> None:
+        """Answer requests on ``conn`` until the client closes, idles out, breaks a limit or the server stops."""
+        header_timeout = self.header_timeout
+        buffer = bytearray()
+        idle = header_timeout  # the first request must come promptly; later ones within the keep-alive time
+        while True:
+            try:
+                head = wire.read_head(conn, buffer, idle, header_timeout)
+                request = wire.parse_head(head)
+            except wire.Closed:
+                return
+            except wire.BadRequest as bad:
+                log.debug("http: %s bad request: %d %s", peer, bad.status, bad)
+                response = render_text(bad.status, f"{bad}\n")
+                wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
+                return
+            response = self.respond(
+                request.method,
+                request.target,
+                authorization=request.header("authorization"),
+                accept=request.header("accept"),
+                accept_encoding=request.header("accept-encoding"),
+            )
+            # A request body is never read, so after one the stream cannot be reused.
+            close = request.has_body or not request.keep_alive
+            # Path only: the query string may hold what should not be logged; headers are never logged.
+            log.debug('%s "%s %s" %d %d', peer, request.method, urlsplit(request.target).path, response.status,
+                      len(response.body))
+            data = wire.response_head(response, close=close)
+            if request.method != "HEAD":
+                data += response.body
+            wire.send_all(conn, data, _SEND_TIMEOUT)
+            if close:
+                return
+            idle = _IDLE_TIMEOUT
+
+
+def connection_cap(configured: int) -> int:
+    """``configured``, lowered when the file descriptor limit would not leave ``FD_RESERVE`` for collection."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    try:
+        in_use = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        in_use = 64
+    room = soft - in_use - FD_RESERVE
+    if room < configured:
+        capped = max(1, room)
+        log.warning("http: serving at most %d connections (not %d): the file descriptor limit is %d and %d "
+                    "stay reserved for collection", capped, configured, soft, FD_RESERVE)
+        return capped
+    return configured
 
 
 def _is_loopback(host: str) -> bool:
@@ -164,98 +244,146 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Listener:
+    """The accept thread and the bookkeeping of open connections."""
 
-    def __init__(self, address: Any, family: socket.AddressFamily, app: HttpServer) -> None:
-        self.address_family = family
+    def __init__(self, app: HttpServer, sock: socket.socket, context: ssl.SSLContext | None, cap: int) -> None:
         self.app = app
-        self._open: set[socket.socket] = set()  # accepted connections, so stop() can end kept-alive ones
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        self.sock = sock
+        self.context = context
+        self.cap = cap
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._paused = False  # the loop waits for a slot or for fds: a closing connection must wake it
+        self._thread = threading.Thread(target=self._run, name="otel-mon-http", daemon=True)
+        self._accept_failures = 0
+        self._accept_logged = -1e9
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
+    @property
+    def open_count(self) -> int:
+        with self._lock:
+            return len(self._open)
 
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
+    def start(self) -> None:
+        self.sock.setblocking(False)
+        self._thread.start()
 
-    def close_connections(self) -> None:
-        """End every open connection: a kept-alive scraper must not be answered by a stopped server."""
-        with self._open_lock:
-            conns, self._open = list(self._open), set()
-        for conn in conns:
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake()
+        self._thread.join()
+        self.sock.close()
+        with self._lock:
+            conns = list(self._open)
+        for conn in conns:  # a kept-alive scraper must not be answered by a stopped server
             try:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would call getfqdn(), a reverse DNS lookup that can stall start-up.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:  # the pipe is full: the loop is awake anyway
+            pass
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # The base class prints a traceback to stderr; a dropped or non-TLS client is routine, not an error.
-        log.debug("http: connection from %s failed: %r", client_address[0], sys.exc_info()[1])
+    def _run(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_r, selectors.EVENT_READ)
+        listening = False
+        pause = _ACCEPT_PAUSE[0]
+        timeout: float | None = None
+        try:
+            while not self._stopping:
+                with self._lock:
+                    full = len(self._open) >= self.cap
+                    self._paused = full or timeout is not None
+                want = not full and timeout is None
+                if want != listening:
+                    if want:
+                        selector.register(self.sock, selectors.EVENT_READ)
+                    else:
+                        selector.unregister(self.sock)
+                    listening = want
+                events = selector.select(timeout)  # None: block until a client or a wake-up; no polling
+                timeout = None
+                for key, _ in events:
+                    if key.fileobj == self._wake_r:
+                        try:
+                            os.read(self._wake_r, 4096)
+                        except BlockingIOError:
+                            pass
+                if self._stopping or not listening or not any(key.fileobj is self.sock for key, _ in events):
+                    continue
+                try:
+                    self._accept_ready()
+                    pause = _ACCEPT_PAUSE[0]
+                except OSError as exc:
+                    if exc.errno not in _RESOURCE_ERRORS:
+                        log.debug("http: accept failed: %s", exc)
+                        continue
+                    self._accept_failures += 1
+                    now = time.monotonic()
+                    if now - self._accept_logged >= 60.0:  # once a minute at most, whatever a client does
+                        self._accept_logged = now
+                        log.error("http: cannot accept connections: %s (%d times); pausing accept until resources "
+                                  "free up", exc.strerror or exc, self._accept_failures)
+                    timeout, pause = pause, min(pause * 2, _ACCEPT_PAUSE[1])
+        finally:
+            selector.close()
 
+    def _accept_ready(self) -> None:
+        """Accept what is queued, up to the cap (the rest waits in the kernel's backlog)."""
+        while True:
+            with self._lock:
+                if len(self._open) >= self.cap:
+                    return
+            try:
+                conn, address = self.sock.accept()
+            except BlockingIOError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # head and body go out in one write anyway
+            with self._lock:
+                self._open.add(conn)
+            peer = str(address[0]) if isinstance(address, tuple) else str(address)
+            try:
+                threading.Thread(target=self._serve, args=(conn, peer), name="otel-mon-http-conn",
+                                 daemon=True).start()
+            except RuntimeError:  # cannot start a thread: refuse this one
+                self._finish(conn)
 
-class _Handler(BaseHTTPRequestHandler):
-    server_version = f"otel-mon/{__version__}"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"  # keep-alive: Prometheus reuses its connection between scrapes
-    timeout = _IDLE_TIMEOUT
-    # Headers and body go out in two writes; with Nagle on, keep-alive clients would wait for a delayed ACK.
-    disable_nagle_algorithm = True
+    def _serve(self, conn: socket.socket, peer: str) -> None:
+        sock = conn
+        try:
+            if self.context is not None:
+                # TLS in the connection's own thread, within the head's deadline (CPython bounds the whole
+                # handshake by the timeout, however the client trickles it).
+                conn.settimeout(self.app.header_timeout)
+                sock = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+                with self._lock:  # wrapping detached the plain socket: stop() must reach the TLS one
+                    self._open.discard(conn)
+                    self._open.add(sock)
+                sock.do_handshake()
+            self.app.serve_connection(sock, peer)
+        except (OSError, ValueError) as exc:  # resets, TLS failures, timeouts: routine, not errors
+            log.debug("http: connection from %s failed: %r", peer, exc)
+        except Exception:
+            log.exception("http: connection from %s failed", peer)
+        finally:
+            self._finish(sock)
 
-    def setup(self) -> None:
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.settimeout(self.timeout)
-            self.request.do_handshake()
-        super().setup()
+    def _finish(self, conn: socket.socket) -> None:
+        try:
+            conn.close()
+        except OSError:
+            pass
+        with self._lock:
+            self._open.discard(conn)
+            paused = self._paused
+        if paused:
+            self._wake()
 
-    def _serve(self) -> None:
-        app = self.server.app if isinstance(self.server, _Server) else None
-        if app is None:
-            raise RuntimeError("handler attached to a foreign server")
-        method = self.command
-        # A request body is never read, so after one the stream cannot be reused.
-        has_body = self.headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in self.headers
-        response = app.respond(
-            method,
-            self.path,
-            authorization=self.headers.get("Authorization"),
-            accept=self.headers.get("Accept"),
-            accept_encoding=self.headers.get("Accept-Encoding"),
-        )
-        # Logged before sending, so the line exists once the client has its answer. Path only: the query string
-        # is ignored and may hold what should not be logged; headers are never logged.
-        log.debug(
-            '%s "%s %s" %d %d',
-            self.address_string(),
-            method,
-            urlsplit(self.path).path,
-            response.status,
-            len(response.body),
-        )
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if has_body or self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _serve
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass  # _serve writes the access line itself, with the body size
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http: %s %s", self.address_string(), format % args)

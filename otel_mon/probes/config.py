@@ -13,6 +13,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from otel_mon.schema import Duration, Problem, check, did_you_mean
+from otel_mon.urls import redact_url
 
 KINDS = ("tcp", "http", "dns", "icmp")
 DNS_PORT = 53
@@ -111,7 +112,7 @@ class ProbeConfig:
         if self.url is not None:
             parts = urlsplit(self.url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                out.append(Problem("url", "expected an http:// or https:// URL with a host", self.url))
+                out.append(Problem("url", "expected an http:// or https:// URL with a host", redact_url(self.url)))
         if self.server is not None:
             try:
                 split_host_port(self.server, DNS_PORT)
@@ -151,7 +152,7 @@ class ProbeConfig:
     def describe(self) -> str:
         """A one-line target for logs and /health (never secret: probe targets are not credentials)."""
         if self.kind == "http":
-            return f"{self.method} {self.url}"
+            return f"{self.method} {redact_url(self.url or '')}"
         if self.kind == "dns":
             return f"{self.query_type} {self.target}" + (f" @{self.server}" if self.server else " (system resolver)")
         if self.kind == "tcp":

@@ -133,8 +133,8 @@ def test_secrets_are_checked_against_the_environment_and_files(tmp_path: Path) -
     lines = validate(cfg, [], env={"HOOK": SECRET_URL})
     assert lines == [
         "health.notifiers[1].url_env: invalid value 'MISSING': the environment variable is not set or empty",
-        f"health.notifiers[2].token_file: invalid value '{tmp_path / 'nope'}': cannot read it: No such file or "
-        "directory",
+        f"health.notifiers[2].token_file: invalid value '{tmp_path / 'nope'}': the file cannot be read: No such "
+        "file or directory",
         f"health.notifiers[3].url_file: invalid value '{bad}': does not hold an http:// or https:// URL",
     ]
     assert all("very-secret-token" not in line for line in lines)
