@@ -52,7 +52,10 @@ test: deps system-deps lint
 	$(BIN)/python -m otel_mon.docgen --check
 	$(BIN)/pytest -q $(ARGS)
 
+## every benchmark; rewrites the README's tables (between <!-- bench:NAME --> markers) with the results
 bench: deps system-deps
+	$(BIN)/pip install --quiet -e '.[test,bench,bench-tools]'
+	$(BIN)/pip check
 	$(BIN)/python benchmarks/run_all.py
 
 ## refresh docs/img/*.png from the headless-Chromium tests (a real agent, a real report)

@@ -161,6 +161,7 @@ class Agent:
             self.history.record(snap)
         self.monitor.update(snap.readings)
         self.telemetry.export()
+        self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line
         self._ready.set()
 
     def _agent_readings(self) -> dict[str, dict[str, float]]:

@@ -13,14 +13,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, MetricsData
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
-from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
+from otel_mon.exposition import BatchRegistry
 from otel_mon.instruments import Instruments
 from otel_mon.semconv import MetricSpec
 
@@ -56,11 +56,12 @@ class PrometheusBridge:
         self._lock = threading.Lock()
         self._pending: MetricsData | None = None
         self._families: list[Metric] = []
+        self.latest: MetricsData | None = None  # what otel_mon.exposition renders /metrics from
         self.generation = 0  # collections received: what /metrics bodies are cached against
 
     def update(self, data: MetricsData) -> None:
         with self._lock:
-            self._pending = data
+            self._pending = self.latest = data
             self.generation += 1
 
     def collect(self) -> list[Metric]:
@@ -99,12 +100,17 @@ class PushReader(MetricReader):
 
 
 def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tuple[LoggerProvider, logging.Handler]:
-    """The logs bridge: Python logging -> OTel LoggingHandler -> LoggerProvider -> batch -> spool."""
+    """The logs bridge: Python logging -> OTel LoggingHandler -> LoggerProvider -> spool on the collection tick.
+
+    The records wait in memory until the agent's loop calls ``force_flush`` after a collection (see logbatch).
+    """
     from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
+    from otel_mon.logbatch import TickLogRecordProcessor
 
     provider = LoggerProvider(resource=resource)
     for exporter in exporters:
-        provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=1000))
+        provider.add_log_record_processor(TickLogRecordProcessor(exporter))
     return provider, LoggingHandler(level=logging.INFO, logger_provider=provider)
 
 
@@ -115,7 +121,9 @@ class Telemetry:
         """``enabled`` picks the metrics to create; ``buckets`` gives histograms their boundaries by name."""
         # /metrics has its own registry: no prometheus_client default process_*/python_* series beside ours.
         self.bridge = PrometheusBridge()
-        self.registry = CollectorRegistry(auto_describe=False)
+        # /metrics is rendered from the batch by otel_mon.exposition; the translator stays registered so
+        # prometheus_client's encoders give the same text (the exposition tests compare the two).
+        self.registry = BatchRegistry(lambda: self.bridge.latest, LABELLED_RESOURCE_ATTRIBUTES.__contains__)
         self.registry.register(self.bridge)  # type: ignore[arg-type]
         self.push = PushReader(exporters, self.bridge)
         views = [View(instrument_name=name, aggregation=ExplicitBucketHistogramAggregation(bounds))

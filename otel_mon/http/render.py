@@ -13,6 +13,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from otel_mon.exposition import BatchRegistry
+
 Headers = tuple[tuple[str, str], ...]
 
 # Scrapes and probes must always see fresh state, never a proxy's cached copy.
@@ -62,8 +64,10 @@ def metrics_format(accept: str | None) -> str:
 
 def render_metrics(registry: CollectorRegistry, accept: str | None, accept_encoding: str | None) -> Response:
     """Expose ``registry`` in the format the scraper asked for: Prometheus text unless Accept names OpenMetrics."""
-    encoder, content_type = choose_encoder(_CANONICAL_ACCEPT[metrics_format(accept)])
-    body = encoder(registry)
+    fmt = metrics_format(accept)
+    encoder, content_type = choose_encoder(_CANONICAL_ACCEPT[fmt])
+    # The agent's registry renders straight from the collection batch (same bytes, a fraction of the CPU).
+    body = registry.render(fmt == OPENMETRICS) if isinstance(registry, BatchRegistry) else encoder(registry)
     headers = [("Content-Type", content_type), ("Vary", "Accept, Accept-Encoding"), _NO_STORE]
     if gzip_allowed(accept_encoding):
         # Level 1: a quarter of the default's CPU (0.07 vs 0.27 ms here) for a body ~15 % larger (3.8 vs 3.3 KB).

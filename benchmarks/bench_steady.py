@@ -1,0 +1,400 @@
+"""Cost per hour the way an operator pays it: every server at its default cadence, side by side, scraped like
+Prometheus, measured by its own PID.
+
+All servers run at the same time on this machine, so load and noise hit them alike; every figure is also
+given as a ratio to node_exporter (Debian's ``prometheus-node-exporter``) measured in the same window. A second
+node_exporter runs as a control: its ratio to the first is the noise of the run.
+
+Phases, after a warm-up:
+1. idle (``--idle`` s, no scrape at all): CPU per hour and wake-ups per minute (voluntary context switches of
+   every thread): what the agent costs between collections when nobody asks.
+2. scraped (``--window`` s): one kept-alive connection per server, OpenMetrics preferred and gzip accepted
+   (what Prometheus 2.x sends), a scrape every ``--cadence`` s, servers staggered across the cadence.
+   CPU s/hour, samples per scrape, CPU ms per 1,000 samples delivered (whole-process CPU / samples) and RSS.
+
+Scenarios: node_exporter; otel-mon with defaults (spool on, 10 s interval); otel-mon spool off (the
+Prometheus role); otel-mon forwarding over OTLP/HTTP to a local receiver; the contrib
+opentelemetry-instrumentation-system-metrics behind the Prometheus reader (collects on every scrape).
+
+``--markdown FILE`` writes the README table; ``--threads`` prints per-thread CPU of the Python servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import procstat  # noqa: E402
+from readme_tables import markdown_path  # noqa: E402
+
+# What Prometheus 2.x sends: OpenMetrics preferred, gzip accepted, one kept-alive connection per target.
+SCRAPE_HEADERS = {
+    "Accept": "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
+              "text/plain;version=0.0.4;q=0.3,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+}
+
+_CONTRIB_SERVER = """
+import sys, time
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+from opentelemetry.sdk.metrics import MeterProvider
+from prometheus_client import start_http_server
+reader = PrometheusMetricReader()
+SystemMetricsInstrumentor().instrument(meter_provider=MeterProvider(metric_readers=[reader]))
+start_http_server(int(sys.argv[1]), addr="127.0.0.1")
+while True:
+    time.sleep(3600)
+"""
+
+NODE_EXPORTER = "node_exporter"
+SCENARIOS = ("node_exporter", "control", "defaults", "spool-off", "otlp", "contrib")
+LABELS = {
+    "node_exporter": "node_exporter {ne} (Debian)",
+    "control": "node_exporter, second instance (noise control)",
+    "defaults": "otel-mon, defaults (spool on)",
+    "spool-off": "otel-mon, spool off (Prometheus role)",
+    "otlp": "otel-mon, spool + OTLP/HTTP forwarding",
+    "contrib": "contrib system-metrics + Prometheus reader",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def node_exporter_binary() -> str | None:
+    return shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
+
+
+def version_of(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "?"
+    text = (out.stdout or out.stderr).split("\n", 1)[0]
+    for word in text.split():
+        if word[:1].isdigit():
+            return word
+    return "?"
+
+
+@dataclass
+class Server:
+    key: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    conn: http.client.HTTPConnection | None = None
+    scrapes: int = 0
+    samples: int = 0
+    samples_total: int = 0
+    body_bytes: int = 0
+    marks: dict[str, tuple[float, dict[int, procstat.TaskSample]]] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = (procstat.cpu_seconds(self.pid), procstat.tasks(self.pid))
+
+    def cpu(self, start: str, end: str) -> float:
+        return self.marks[end][0] - self.marks[start][0]
+
+    def wakeups(self, start: str, end: str) -> int:
+        return procstat.wakeups(self.marks[start][1], self.marks[end][1])
+
+    def scrape(self) -> None:
+        try:
+            raw, resp = self._get()
+        except (http.client.HTTPException, ConnectionError):  # the server closed an idle kept-alive connection
+            if self.conn is not None:
+                self.conn.close()
+            self.conn = None
+            raw, resp = self._get()  # Prometheus reconnects the same way
+        if resp.status != 200:
+            raise RuntimeError(f"{self.key}: /metrics answered {resp.status}")
+        body = (gzip.decompress(raw) if resp.getheader("Content-Encoding") == "gzip" else raw).decode()
+        self.samples = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
+        self.samples_total += self.samples
+        self.body_bytes = len(raw)
+        self.scrapes += 1
+
+    def _get(self) -> tuple[bytes, http.client.HTTPResponse]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self.conn.request("GET", "/metrics", headers=SCRAPE_HEADERS)
+        resp = self.conn.getresponse()
+        return resp.read(), resp
+
+    def stop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:g}s")
+
+
+def build_servers(keys: list[str], work: Path, otlp_endpoint: str | None, agent_args: list[str]) -> list[Server]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["PYTHONPATH"] = str(ROOT)
+    servers = []
+    ne = node_exporter_binary()
+    for key in keys:
+        port = free_port()
+        if key in ("node_exporter", "control"):
+            if ne is None:
+                raise SystemExit("prometheus-node-exporter is not installed (make system-deps)")
+            servers.append(Server(key, [ne, f"--web.listen-address=127.0.0.1:{port}"], port))
+        elif key == "contrib":
+            servers.append(Server(key, [sys.executable, "-c", _CONTRIB_SERVER, str(port)], port, env=env, cwd=work))
+        else:
+            extra: list[str] = []
+            if key == "spool-off":
+                extra = ["--set", "spool.enabled=false"]
+            elif key == "otlp":
+                assert otlp_endpoint is not None
+                extra = ["--set", f"otlp.endpoint={otlp_endpoint}", "--set", "otlp.protocol=http/protobuf"]
+            data = work / key
+            servers.append(Server(key, [sys.executable, "-m", "otel_mon", "run", "--listen", f"127.0.0.1:{port}",
+                                        "--data-dir", str(data), *extra, *agent_args], port, env=env, cwd=work))
+    return servers
+
+
+def sleep_until(t: float) -> None:
+    time.sleep(max(0.0, t - time.monotonic()))
+
+
+def scrape_window(servers: list[Server], window: float, cadence: float) -> None:
+    """Scrape each server every ``cadence`` s for ``window`` s, staggered so scrapes never coincide."""
+    start = time.monotonic()
+    end = start + window
+    plan = [(start + cadence * i / len(servers), s) for i, s in enumerate(servers)]
+    while plan:
+        plan.sort(key=lambda item: item[0])
+        at, server = plan.pop(0)
+        if at >= end:
+            continue
+        sleep_until(at)
+        server.scrape()
+        plan.append((at + cadence, server))
+    sleep_until(end)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    cpu_hour: float
+    ratio: float
+    samples: int
+    ms_per_1k: float
+    rss: float
+    idle_cpu_hour: float
+    idle_wakeups_min: float
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}"
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    import psutil
+
+    parts = [f"Python {platform.python_version()}", f"psutil {psutil.__version__}",
+             f"opentelemetry-sdk {version('opentelemetry-sdk')}"]
+    ne = node_exporter_binary()
+    if ne:
+        parts.append(f"node_exporter {version_of([ne, '--version'])}")
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         check=False).stdout.strip()
+    if rev:
+        parts.append(f"otel-mon {rev}")
+    return ", ".join(parts)
+
+
+def markdown(rows: list[Row], args: argparse.Namespace, noise: float | None) -> str:
+    head = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}; {versions()}.\n"
+            f"`python benchmarks/bench_steady.py --window {args.window:g} --cadence {args.cadence:g} "
+            f"--idle {args.idle:g}`: all servers side by side, scraped every {args.cadence:g} s for "
+            f"{args.window:g} s; idle = {args.idle:g} s with no scrape.")
+    if noise is not None:
+        head += (f" Noise: a second node_exporter in the same run measured {noise:.2f}x the first; CPU is read "
+                 f"in 1/{procstat.TICK} s ticks.")
+    lines = [head, "",
+             "| server | CPU s/hour | x node_exporter | samples/scrape | CPU ms per 1k samples | RSS MiB "
+             "| idle CPU s/hour | idle wake-ups/min |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.label} | {r.cpu_hour:.2f} | {r.ratio:.2f} | {r.samples} | {r.ms_per_1k:.0f} | "
+                     f"{r.rss:.1f} | {r.idle_cpu_hour:.2f} | {r.idle_wakeups_min:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def thread_table(server: Server, idle: float, window: float) -> list[str]:
+    names = procstat.thread_names(server.pid)
+    out = []
+    for tid in sorted(server.marks["end"][1]):
+        after = server.marks["end"][1][tid]
+
+        def delta(start: str, end: str, tid: int = tid) -> tuple[float, int]:
+            a, b = server.marks[start][1].get(tid), server.marks[end][1].get(tid)
+            if b is None:
+                return 0.0, 0
+            return b.cpu - (a.cpu if a else 0.0), b.voluntary - (a.voluntary if a else 0)
+
+        icpu, iwake = delta("idle0", "idle1")
+        scpu, _ = delta("win0", "end")
+        if after.cpu == 0 and iwake == 0:
+            continue
+        out.append(f"    {names.get(tid, '?'):28s} idle {icpu / idle * 3600:6.2f} CPU s/h {iwake / idle * 60:6.0f} "
+                   f"wake-ups/min   scraped {scpu / window * 3600:6.2f} CPU s/h")
+    return out
+
+
+def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
+    keys = [k.strip() for k in args.scenarios.split(",") if k.strip()]
+    unknown = set(keys) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
+    work = Path(tempfile.mkdtemp(prefix="otel-mon-steady-"))
+    receiver: object | None = None
+    otlp_endpoint = None
+    if "otlp" in keys:
+        from tests.otlp_receiver import OtlpReceiver
+
+        rx = OtlpReceiver().start()
+        receiver, otlp_endpoint = rx, rx.endpoint("http/protobuf")
+    servers = build_servers(keys, work, otlp_endpoint, args.agent_arg)
+    report: list[str] = []
+    try:
+        for s in servers:
+            s.start()
+        for s in servers:
+            wait_http(f"http://127.0.0.1:{s.port}/metrics")
+            s.scrape()
+        time.sleep(args.warmup)
+        for s in servers:
+            s.mark("idle0")
+        time.sleep(args.idle)
+        for s in servers:
+            s.mark("idle1")
+            s.scrape()  # first scrape after idling pays for any render left pending: not counted
+            s.scrapes, s.samples_total = 0, 0
+        for s in servers:
+            s.mark("win0")
+        scrape_window(servers, args.window, args.cadence)
+        for s in servers:
+            s.mark("end")
+        rss = {s.key: procstat.rss_mib(s.pid) for s in servers}
+        if args.threads:
+            for s in servers:
+                if s.key not in ("node_exporter", "control"):
+                    report.append(f"  {LABELS[s.key]} (pid {s.pid}):")
+                    report.extend(thread_table(s, args.idle, args.window))
+    finally:
+        for s in servers:
+            s.stop()
+        if receiver is not None:
+            receiver.stop()  # type: ignore[attr-defined]
+        shutil.rmtree(work, ignore_errors=True)
+    by_key = {s.key: s for s in servers}
+    base = by_key.get("node_exporter")
+    base_cpu = base.cpu("win0", "end") if base else None
+    ne_version = version_of([node_exporter_binary() or "false", "--version"])
+    rows = []
+    for s in servers:
+        cpu = s.cpu("win0", "end")
+        samples = max(s.samples_total, 1)
+        rows.append(Row(
+            key=s.key, label=LABELS[s.key].format(ne=ne_version), cpu_hour=cpu / args.window * 3600,
+            ratio=cpu / base_cpu if base_cpu else float("nan"), samples=s.samples,
+            ms_per_1k=cpu / samples * 1e6, rss=rss[s.key],
+            idle_cpu_hour=s.cpu("idle0", "idle1") / args.idle * 3600,
+            idle_wakeups_min=s.wakeups("idle0", "idle1") / args.idle * 60))
+    noise = by_key["control"].cpu("win0", "end") / base_cpu if "control" in by_key and base_cpu else None
+    return rows, noise, "\n".join(report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--window", type=float, default=300.0, help="scraped window, seconds (default 300)")
+    ap.add_argument("--cadence", type=float, default=15.0, help="seconds between scrapes of a server (default 15)")
+    ap.add_argument("--idle", type=float, default=120.0, help="idle window with no scrape, seconds (default 120)")
+    ap.add_argument("--warmup", type=float, default=20.0, help="seconds after start-up before measuring")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
+    ap.add_argument("--agent-arg", action="append", default=[], help="extra argument for every otel-mon run")
+    ap.add_argument("--threads", action="store_true", help="per-thread CPU and wake-ups of the Python servers")
+    ap.add_argument("--markdown", type=Path, help="README table (default: $BENCH_MARKDOWN_DIR/steady.md)")
+    ap.add_argument("--json", type=Path, help="write the rows as JSON here")
+    args = ap.parse_args(argv)
+    rows, noise, threads = run(args)
+    table = markdown(rows, args, noise)
+    print(table)
+    if threads:
+        print("per thread:\n" + threads)
+    out = args.markdown or markdown_path("steady")
+    if out:
+        out.write_text(table)
+    if args.json:
+        args.json.write_text(json.dumps({"noise": noise, "rows": [vars(r) for r in rows]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

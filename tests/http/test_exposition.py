@@ -1,0 +1,144 @@
+"""/metrics rendered from the batch is byte for byte what the exporter's translator + prometheus_client give."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from opentelemetry.exporter.prometheus import _CustomCollector
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Gauge,
+    Histogram,
+    HistogramDataPoint,
+    Metric,
+    MetricsData,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from prometheus_client import CollectorRegistry
+from prometheus_client import exposition as text_format
+from prometheus_client.openmetrics import exposition as om_format
+
+from otel_mon import config
+from otel_mon.exposition import BatchRegistry, Exposition
+from otel_mon.host import registry as host_registry
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.sampler import HostSampler
+from otel_mon.resource import build_resource
+from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES, Telemetry
+
+
+def oracle(data: MetricsData) -> tuple[bytes, bytes]:
+    """(text, OpenMetrics) from opentelemetry-exporter-prometheus' translator and prometheus_client's encoders."""
+    translator = _CustomCollector(resource_attribute_filter=LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+    translator.add_metrics_data(data)
+    families = list(translator.collect())
+
+    class Fixed:
+        def collect(self) -> list[object]:
+            return families
+
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(Fixed())  # type: ignore[arg-type]
+    return text_format.generate_latest(reg), om_format.generate_latest(reg)
+
+
+def ours(data: MetricsData, exposition: Exposition | None = None) -> tuple[bytes, bytes]:
+    exposition = exposition or Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+    return exposition.render(data, False), exposition.render(data, True)
+
+
+def point(value: float, attrs: dict[str, object]) -> NumberDataPoint:
+    return NumberDataPoint(attributes=attrs, start_time_unix_nano=1, time_unix_nano=2, value=value)  # type: ignore[arg-type]
+
+
+def odd_batch(v: float = 1.0) -> MetricsData:
+    cumulative = AggregationTemporality.CUMULATIVE
+    metrics = [
+        Metric("system.cpu.time", 'CPU "time"\nper\\mode', "s", Sum(
+            [point(12.5 * v, {"cpu.mode": "user"}), point(3 * v, {"cpu.mode": "system", "cpu.logical_number": 1})],
+            cumulative, True)),
+        Metric("app.requests_total", "", "{request}", Sum([point(7, {"ok": True, "code": 200})], cumulative, True)),
+        Metric("app.in_flight", "non-monotonic", "1", Sum([point(-2, {})], cumulative, False)),
+        Metric("app.delta_updown", "delta non-monotonic", "By", Sum([point(5, {"x": "y"})],
+                                                                       AggregationTemporality.DELTA, False)),
+        Metric("9lives.temp", "odd name", "Cel", Gauge([point(float("nan"), {"a.b": "q\"uote\\back\nnl"}),
+                                                        point(float("inf"), {"a.b": "2"}),
+                                                        point(-math.inf, {"a.b": "3"}),
+                                                        point(1e21, {"a.b": "4", "list": 1.5})])),
+        Metric("app.rate", "", "By/s", Gauge([point(123456789.0, {"dir": "in"})])),
+        Metric("app.per", "", "/s", Gauge([point(1, {})])),
+        Metric("app.empty", "no points", "ms", Gauge([])),
+        Metric("app.latency", "a histogram", "s", Histogram([HistogramDataPoint(
+            attributes={"probe": "web", "le": "clash"}, start_time_unix_nano=1, time_unix_nano=2, count=6, sum=0.75,
+            bucket_counts=[1, 2, 0, 3], explicit_bounds=[0.005, 0.1, 1], min=0.001, max=0.5, exemplars=[])],
+            cumulative)),
+    ]
+    scope = InstrumentationScope("otel_mon", "0.1", "https://opentelemetry.io/schemas/1.44.0", attributes={"k": "v"})
+    other = InstrumentationScope("other", None, None)
+    resource = Resource({"host.name": "h1", "service.name": "otel-mon", "os.type": "linux", "n": 3})
+    return MetricsData([ResourceMetrics(resource, [
+        ScopeMetrics(scope, metrics, "https://opentelemetry.io/schemas/1.44.0"),
+        ScopeMetrics(other, [Metric("other.thing", "x", "", Gauge([point(1, {"z": "1"})]))], ""),
+    ], "")])
+
+
+def test_edge_cases_render_like_the_translator() -> None:
+    data = odd_batch()
+    assert ours(data) == oracle(data)
+
+
+def test_caches_follow_new_values_and_new_series() -> None:
+    exposition = Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+    for v in (1.0, 2.0, 2.0):
+        data = odd_batch(v)
+        assert ours(data, exposition) == oracle(data)
+    # A new series appears beside known ones: the label set of the metric grows, old series are backfilled.
+    data = odd_batch(3.0)
+    data.resource_metrics[0].scope_metrics[0].metrics[0].data.data_points.append(  # type: ignore[union-attr]
+        point(1.0, {"cpu.mode": "idle", "cpu.logical_number": 0, "extra": "e"}))
+    assert ours(data, exposition) == oracle(data)
+
+
+def test_no_batch_yet() -> None:
+    exposition = Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+    assert exposition.render(None, False) == b""
+    assert exposition.render(None, True) == b"# EOF\n"
+
+
+def test_the_agents_own_batch(fake_root: Callable[[str], Path]) -> None:
+    root = fake_root("host1")
+    settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false",
+                                          "cpu_per_logical": "true"})
+    paths = HostPaths(str(root))
+    telemetry = Telemetry(build_resource(settings.resource, paths), lambda spec: True)
+    sampler = HostSampler(host_registry.build(settings.host, paths))
+    sampler.register_metrics(telemetry.instruments)
+    assert isinstance(telemetry.registry, BatchRegistry)
+    for _ in range(2):
+        sampler.refresh()
+        telemetry.export()
+        batch = telemetry.bridge.latest
+        assert batch is not None
+        text, om = telemetry.registry.render(False), telemetry.registry.render(True)
+        assert (text, om) == oracle(batch)
+        assert text.count(b"\n") > 100
+    telemetry.shutdown()
+
+
+@pytest.mark.parametrize("openmetrics", [False, True])
+def test_render_metrics_takes_the_fast_path(openmetrics: bool) -> None:
+    from otel_mon.http.render import render_metrics
+
+    data = odd_batch()
+    reg = BatchRegistry(lambda: data, LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+    accept = "application/openmetrics-text; version=1.0.0" if openmetrics else "text/plain"
+    body = render_metrics(reg, accept, None).body
+    assert body == oracle(data)[1 if openmetrics else 0]
