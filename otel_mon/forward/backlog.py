@@ -7,11 +7,13 @@ and counting the lines of the backlog without rereading a growing segment from t
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from otel_mon.spool.lines import MAX_LINE_BYTES
-from otel_mon.spool.segments import LineReader, Segment, count_lines
+from otel_mon.spool.segments import Cursor, LineReader, Segment, count_lines, list_segments
 
 MAX_LINE = MAX_LINE_BYTES  # the contract's limit; anything longer is garbage to skip
 
@@ -65,3 +67,38 @@ class LineCounter:
         with self._lock:
             for path in [p for p in self._cache if p not in keep]:
                 del self._cache[path]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    records: int
+    size: int
+    lag: float
+
+
+def measure(signal_dir: Path, signal: str, position: Cursor | None, head_ts: float | None,
+            counter: LineCounter) -> Backlog:
+    """Undelivered lines after ``position`` and their bytes on disk (pro rata for the current segment), and
+    the lag: the age of ``head_ts`` (the oldest line in flight), else of the oldest undelivered segment."""
+    records = size = 0
+    oldest_mtime: float | None = None
+    segments = list_segments(signal_dir, signal)
+    for segment in segments:
+        if position is not None and segment.stem < position.segment:
+            continue
+        lines, on_disk = counter.count(segment)
+        done = min(position.line, lines) if position is not None and segment.stem == position.segment else 0
+        remaining = lines - done
+        if remaining <= 0:
+            continue
+        records += remaining
+        size += on_disk * remaining // lines
+        if oldest_mtime is None:
+            try:
+                oldest_mtime = segment.path.stat().st_mtime
+            except FileNotFoundError:
+                oldest_mtime = time.time()
+    counter.forget_except({s.path for s in segments})
+    oldest = head_ts if head_ts is not None else oldest_mtime
+    lag = max(0.0, time.time() - oldest) if records and oldest is not None else 0.0
+    return Backlog(records, size, lag)

@@ -1,4 +1,7 @@
-"""One signal's forwarding loop: follow ``<data_dir>/<signal>/``, send in order, ack by moving the cursor.
+"""One signal's forwarding loop: send what the follower reads, in order; ack by moving the cursor.
+
+Reading the spool is ``follower.py``'s job, counting the backlog ``backlog.py``'s; this module paces,
+sends, sorts the answers (ok, retry, reject into quarantine) and keeps the counters.
 
 At-least-once: the cursor moves only after the endpoint acknowledged (or permanently rejected) a batch, so a
 crash resends at most the batch in flight. One thread per signal: a slow logs endpoint never delays metrics.
@@ -12,30 +15,21 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
-from otel_mon.forward.backlog import LineCounter, SegmentReader
+from otel_mon.forward.backlog import Backlog, LineCounter, measure
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
 from otel_mon.forward.config import OtlpConfig, Signal, Target
-from otel_mon.forward.cursor import cursor_path
+from otel_mon.forward.follower import SpoolFollower
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
-from otel_mon.forward.requests import MalformedLine, Record, parse_line
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
-from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
+from otel_mon.spool.segments import Cursor
 
 log = logging.getLogger(__name__)
 
 _SNAPSHOT_TTL = 1.0  # the three backlog metrics of one collection share one directory scan
 _GROWTH_CHECKS = 3
-
-
-@dataclass(frozen=True)
-class Backlog:
-    records: int
-    size: int
-    lag: float
 
 
 class SignalForwarder:
@@ -46,37 +40,46 @@ class SignalForwarder:
         self.target = target
         self._config = config
         self._dir = Path(data_dir) / target.signal
-        self._cursor_file = cursor_path(self._dir)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._deadline = float("inf")
         self._thread: threading.Thread | None = None
         self._sender: Sender | None = None
-        self._reader: SegmentReader | None = None
         self._pending: deque[Batch] = deque()
-        self._carry: tuple[int, Record] | None = None
-        self._position: Cursor | None = None
         self._head_ts: float | None = None
         self._backoff = Backoff(config.backoff_initial, config.backoff_max)
         self._limiter = RateLimiter(config.drain_rate, config.max_batch_records)
         self._failures = 0
         self._counter = LineCounter()
-        self._snapshot: tuple[float, Backlog] | None = None
+        self._snapshot: tuple[float, Cursor | None, Backlog] | None = None
         self._history: deque[int] = deque(maxlen=_GROWTH_CHECKS)
+        self._scheduled = False  # check() runs on the agent's schedule; else /health samples the growth itself
+        self._degraded = False
+        self._last_turn = time.monotonic()  # the loop's last iteration: a loop stuck far longer is wedged
         self.quarantine = Quarantine(self._dir)
+        self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine)
         # Counters read by metrics and /health.
         self.sent = 0
-        self.failed: dict[str, int] = {"rejected": 0, "malformed": 0}
+        self.rejected = 0
         self.retries = 0
-        self.gaps = 0
         self.last_success: float | None = None
         self.last_error: tuple[float, str] | None = None
 
     # ------------------------------------------------------------------------------------------ control
 
+    @property
+    def failed(self) -> dict[str, int]:
+        """Lines that left the order: refused by the endpoint, or unparsable in the spool."""
+        with self._lock:
+            return {"rejected": self.rejected, "malformed": self.follower.malformed}
+
+    @property
+    def gaps(self) -> int:
+        return self.follower.gaps
+
     def start(self) -> None:
-        self._position = load_cursor(self._cursor_file)
+        self.follower.start()
         self._thread = threading.Thread(target=self._run, name=f"otel-mon-forward-{self.signal}", daemon=True)
         self._thread.start()
 
@@ -100,6 +103,7 @@ class SignalForwarder:
     def _run(self) -> None:
         try:
             while not self._should_exit():
+                self._last_turn = time.monotonic()
                 try:
                     self._step()
                 except Exception as exc:  # a bug or an I/O error must not end forwarding for good
@@ -111,8 +115,7 @@ class SignalForwarder:
                     self._note_error(f"{type(exc).__name__}: {exc}")
                     self._stop.wait(self._backoff.next())
         finally:
-            if self._reader is not None:
-                self._reader.close()
+            self.follower.close()
             if self._sender is not None:
                 self._sender.close()
 
@@ -125,7 +128,7 @@ class SignalForwarder:
         stopping = self._stop.is_set()
         if not self._pending:
             self._wake.clear()
-            batch = self._read_batch()
+            batch = self.follower.read_batch()
             if batch is None:
                 if stopping:
                     self._deadline = 0.0  # caught up: nothing left to flush
@@ -196,7 +199,7 @@ class SignalForwarder:
             log.error("forwarder %s: %s line %d rejected by %s, %s: %s", self.signal, batch.segment, index,
                       self.target.display, where, result.message)
             with self._lock:
-                self.failed["rejected"] += 1
+                self.rejected += 1
             self._note_error(result.message)
             self._ack(batch)
         else:
@@ -230,188 +233,54 @@ class SignalForwarder:
 
     def _ack(self, batch: Batch) -> None:
         self._pending.popleft()
-        self._save(Cursor(batch.segment, batch.end_line))
+        self.follower.save(Cursor(batch.segment, batch.end_line))
         self._update_head()
 
     def _update_head(self) -> None:
         with self._lock:
             self._head_ts = self._pending[0].first_timestamp if self._pending else None
 
-    def _save(self, cursor: Cursor) -> None:
-        with self._lock:
-            self._position = cursor
-            self._snapshot = None
-        try:
-            save_cursor(self._cursor_file, cursor)
-        except OSError as exc:  # keep going: a restart resends from the last saved cursor
-            log.error("forwarder %s: cannot save cursor %s: %s", self.signal, self._cursor_file, exc)
-
-    # ------------------------------------------------------------------------------------------ reading
-
-    def _read_batch(self) -> Batch | None:
-        """The next batch of the spool, or None when everything written so far is delivered."""
-        rotated_to: str | None = None
-        while True:
-            reader = self._open_reader()
-            if reader is None:
-                return None
-            try:
-                batch = self._fill(reader)
-            except BaseException:
-                # Lines already taken into the batch would be lost, and the reader's position would run ahead
-                # of the cursor: start over from the saved cursor on the next step.
-                self._drop_reader()
-                raise
-            if batch is not None:
-                return batch
-            if reader.damaged:
-                later = [s.stem for s in list_segments(self._dir, self.signal) if s.stem > reader.segment.stem]
-                if not later:
-                    return None
-                self._damaged(reader)
-                self._drop_reader()
-                self._save(Cursor(later[0], 0))
-                rotated_to = None
-                continue
-            if rotated_to is not None:
-                reader.close()
-                self._reader = None
-                self._save(Cursor(rotated_to, 0))
-                rotated_to = None
-                continue
-            later = [s.stem for s in list_segments(self._dir, self.signal) if s.stem > reader.segment.stem]
-            if not later:
-                return None
-            # The writer never appends to a segment once a newer one exists: one more read catches the lines
-            # written between our last read and the rotation, then the segment is done.
-            rotated_to = later[0]
-
-    def _fill(self, reader: SegmentReader) -> Batch | None:
-        start = reader.line
-        batch = Batch(reader.segment.stem, start)
-        size = 0
-        if self._carry is not None:
-            batch.items.append(self._carry)
-            size = len(self._carry[1].payload)
-            self._carry = None
-        while len(batch.items) < self._config.max_batch_records:
-            raw = reader.read_line()
-            if raw is None:
-                break
-            index = reader.line - 1
-            try:
-                record = parse_line(self.signal, raw)
-            except (MalformedLine, RecursionError, ValueError, TypeError) as exc:  # one bad line: skip it
-                self._malformed(reader.segment.stem, index, str(exc) or type(exc).__name__, raw)
-                continue
-            if batch.items and size + len(record.payload) > self._config.max_batch_size:
-                self._carry = (index, record)
-                break
-            batch.items.append((index, record))
-            size += len(record.payload)
-        batch.end_line = self._carry[0] if self._carry is not None else reader.line
-        return batch if batch.items or batch.end_line > start else None
-
-    def _malformed(self, stem: str, index: int, why: str, raw: bytes) -> None:
-        with self._lock:
-            self.failed["malformed"] += 1
-        try:
-            self.quarantine.keep([raw])
-            where = f"moved to {self.quarantine.path}"
-        except (QuarantineFull, OSError) as exc:
-            where = f"skipped ({exc})"
-        log.warning("forwarder %s: %s line %d %s: %s", self.signal, stem, index, where, why)
-
-    def _damaged(self, reader: SegmentReader) -> None:
-        """A damaged (truncated) gzip segment: its unreadable remainder counts as one malformed line."""
-        with self._lock:
-            self.failed["malformed"] += 1
-        log.warning("forwarder %s: %s is damaged after line %d; the rest of it is skipped: %s", self.signal,
-                    reader.segment.path.name, reader.line, reader.damaged)
-
-    def _drop_reader(self) -> None:
-        if self._reader is not None:
-            try:
-                self._reader.close()
-            except Exception as exc:  # a failed close must not hide the original error
-                log.debug("forwarder %s: closing %s failed: %s", self.signal, self._reader.path, exc)
-        self._reader = None
-        self._carry = None
-
-    def _open_reader(self) -> SegmentReader | None:
-        if self._reader is not None:
-            return self._reader
-        for _attempt in range(3):  # a segment may be compressed (renamed) between listing and opening
-            segments = list_segments(self._dir, self.signal)
-            if not segments:
-                return None
-            with self._lock:
-                position = self._position
-            segment, line = segments[0], 0
-            if position is not None:
-                same = [s for s in segments if s.stem == position.segment]
-                if same:
-                    segment, line = same[0], position.line
-                elif position.segment < segments[0].stem:
-                    with self._lock:
-                        self.gaps += 1
-                    log.warning("forwarder %s: segment %s was deleted before it was delivered; resuming at %s",
-                                self.signal, position.segment, segments[0].stem)
-                else:
-                    log.warning("forwarder %s: cursor segment %s not found; resuming at the oldest, %s",
-                                self.signal, position.segment, segments[0].stem)
-            try:
-                self._reader = SegmentReader(segment, line)
-            except FileNotFoundError:
-                continue
-            if (segment.stem, line) != ((position.segment, position.line) if position else None):
-                self._save(Cursor(segment.stem, line))
-            return self._reader
-        return None
-
     # ------------------------------------------------------------------------------------------ reporting
 
     def backlog(self, max_age: float = _SNAPSHOT_TTL) -> Backlog:
-        """Undelivered lines and their bytes on disk (pro rata for the current segment), and the lag.
-
-        Scans at most once per ``max_age`` seconds: one collection reads three metrics from one scan.
-        """
+        """Undelivered lines, their bytes and the lag; scans at most once per ``max_age`` seconds (one
+        collection reads three metrics from one scan) unless the cursor moved."""
         now = time.monotonic()
+        position = self.follower.position
         cached = self._snapshot
-        if cached is not None and now - cached[0] < max_age:
-            return cached[1]
+        if cached is not None and now - cached[0] < max_age and cached[1] == position:
+            return cached[2]
         with self._lock:
-            position, head_ts = self._position, self._head_ts
-        records = size = 0
-        oldest_mtime: float | None = None
-        segments = list_segments(self._dir, self.signal)
-        for segment in segments:
-            if position is not None and segment.stem < position.segment:
-                continue
-            lines, on_disk = self._counter.count(segment)
-            done = min(position.line, lines) if position is not None and segment.stem == position.segment else 0
-            remaining = lines - done
-            if remaining <= 0:
-                continue
-            records += remaining
-            size += on_disk * remaining // lines
-            if oldest_mtime is None:
-                try:
-                    oldest_mtime = segment.path.stat().st_mtime
-                except FileNotFoundError:
-                    oldest_mtime = time.time()
-        self._counter.forget_except({s.path for s in segments})
-        oldest = head_ts if head_ts is not None else oldest_mtime
-        lag = max(0.0, time.time() - oldest) if records and oldest is not None else 0.0
-        result = Backlog(records, size, lag)
-        self._snapshot = (now, result)
+            head_ts = self._head_ts
+        result = measure(self._dir, self.signal, position, head_ts, self._counter)
+        self._snapshot = (now, position, result)
         return result
 
-    def health(self) -> dict[str, object]:
+    def check(self, scheduled: bool = True) -> bool:
+        """Sample the backlog and decide ``degraded`` (growing for three samples, or lagging past the
+        threshold). The agent calls this once per interval, so the state does not depend on who polls /health."""
+        self._scheduled = self._scheduled or scheduled
         backlog = self.backlog(max_age=0.0)
         self._history.append(backlog.records)
         history = list(self._history)
         growing = len(history) == _GROWTH_CHECKS and all(a < b for a, b in itertools.pairwise(history))
+        self._degraded = growing or backlog.lag > self._config.lag_threshold
+        return self._degraded
+
+    def wedged(self) -> bool:
+        """The thread died, or one loop turn has lasted far longer than a send, a backoff and a poll can."""
+        if self._thread is None or self._stop.is_set():
+            return False
+        if not self._thread.is_alive():
+            return True
+        cfg = self._config
+        limit = self.target.timeout * 2 + cfg.backoff_max + cfg.poll_interval + 60.0
+        return time.monotonic() - self._last_turn > limit
+
+    def health(self) -> dict[str, object]:
+        if not self._scheduled:
+            self.check(scheduled=False)
+        backlog = self.backlog(max_age=0.0)
         with self._lock:
             error = self.last_error
             out: dict[str, object] = {
@@ -419,9 +288,9 @@ class SignalForwarder:
                 "protocol": self.target.protocol,
                 "running": self._thread is not None and self._thread.is_alive(),
                 "sent": self.sent,
-                "failed": dict(self.failed),
+                "failed": {"rejected": self.rejected, "malformed": self.follower.malformed},
                 "retries": self.retries,
-                "gaps": self.gaps,
+                "gaps": self.follower.gaps,
                 "quarantined": self.quarantine.kept,
                 "last_success": self.last_success,
                 "last_error": {"time": error[0], "message": error[1]} if error else None,
@@ -430,6 +299,7 @@ class SignalForwarder:
             "backlog_records": backlog.records,
             "backlog_bytes": backlog.size,
             "lag_seconds": round(backlog.lag, 3),
-            "degraded": growing or backlog.lag > self._config.lag_threshold,
+            "degraded": self._degraded,
+            "wedged": self.wedged(),
         })
         return out

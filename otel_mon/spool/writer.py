@@ -8,6 +8,7 @@ locks, because the agent's own log records come back into this spool through the
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from otel_mon.spool import housekeeping
 from otel_mon.spool.config import SpoolConfig
-from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, SignalLog, SpoolLockedError
+from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, Outcome, SignalLog, SpoolLockedError
 from otel_mon.spool.segments import SIGNALS, Cursor, Segment, Signal, fsync_dir, list_segments, read_cursors
 from otel_mon.timefmt import iso
 
@@ -64,6 +65,7 @@ class SpoolWriter:
         self._root_id = _identity(self.root)
         self._recreated = 0
         self._relocking = threading.Lock()
+        self._relock_failed = False
         self._lock = DirLock(self.root)
         self._stats_lock = threading.Lock()
         self._maint_lock = threading.Lock()
@@ -100,7 +102,10 @@ class SpoolWriter:
             return True
         data = b"".join(lines)
         self._check_dirs(signal)
-        outcome = self._logs[signal].append(data, len(lines))
+        if self._relock_failed:  # never write into a directory another agent may own now
+            outcome = Outcome(error=OSError(errno.ENOLCK, "the spool directory lock is lost"))
+        else:
+            outcome = self._logs[signal].append(data, len(lines))
         if outcome.error is not None:
             self._count_drop(signal, REASON_WRITE_ERROR, len(lines))
             self._note_failure(signal, len(lines), outcome.error)
@@ -143,8 +148,12 @@ class SpoolWriter:
             self._lock.release()
             self._lock = DirLock(self.root)
         except (OSError, SpoolLockedError) as exc:
-            log.error("spool: %s was deleted and cannot be taken again: %s", self.root, exc)
+            if not self._relock_failed:
+                log.error("spool: %s was deleted and cannot be taken again: %s; dropping batches until it can",
+                          self.root, exc)
+            self._relock_failed = True
             return
+        self._relock_failed = False
         self._root_id = _identity(self.root)
         log.error("spool: %s was deleted while the agent ran; recreated it and took its lock again", self.root)
 
