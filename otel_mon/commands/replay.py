@@ -15,7 +15,6 @@ from typing import Any
 
 from otel_mon import schema
 from otel_mon.forward.config import OtlpConfig, otlp_from_env
-from otel_mon.forward.replay import Replayer
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,14 +87,26 @@ def main(args: argparse.Namespace) -> int:
     def report(line: str) -> None:
         print(f"otel-mon replay: {line}", file=sys.stderr)
 
+    from otel_mon.forward.replay import Replayer  # grpc and protobuf: only when replaying, not for `run`
+
     stats = Replayer(config, rate=args.rate, attempts=args.attempts, report=report).run(paths)
     total = sum(stats.sent.values())
     print(f"sent {total} (metrics {stats.sent['metrics']}, logs {stats.sent['logs']}), "
           f"failed {stats.rejected + stats.malformed + stats.unsent} "
           f"(rejected {stats.rejected}, malformed {stats.malformed}, unsent {stats.unsent})")
     if stats.error:
-        print(f"otel-mon replay: {stats.error}", file=sys.stderr)
+        print(f"otel-mon replay: {_explain(config, stats.error)}", file=sys.stderr)
     return 0 if stats.ok else 1
+
+
+def _explain(config: OtlpConfig, error: str) -> str:
+    """A TLS handshake failure against a scheme-less gRPC endpoint is almost always a plaintext collector."""
+    bare = "://" not in (config.endpoint or "")
+    tls_failed = "handshake" in error.lower() or "ssl" in error.lower()
+    if config.protocol == "grpc" and bare and not config.insecure and tls_failed:
+        return (f"TLS handshake with {config.endpoint} failed: an endpoint without a scheme means TLS for gRPC; "
+                f"for a plaintext collector use --endpoint http://{config.endpoint} (or --insecure)")
+    return error
 
 
 if __name__ == "__main__":
