@@ -94,8 +94,13 @@ def check(obj: object, problems: Iterable[Problem]) -> None:
         raise Invalid(type(obj), found)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
 def render(path: str, problem: Problem, secret: bool = False) -> str:
-    """The one format of a config problem: ``path: invalid value <value>: <reason>``."""
+    """The one format of a config problem: ``path: invalid value <value>: <reason>``, always one line (a key
+    from the document may hold a newline: it is shown escaped)."""
+    path = path.translate(_CONTROL)
     if problem.plain:
         return f"{path}: {problem.reason}"
     if problem.hidden:
@@ -128,7 +133,7 @@ def _is_secret(cls: type, dotted: str) -> bool:
 
 
 def inline(cls: type[T]) -> T:
-    """A section whose keys sit at the level of the enclosing one (``cpu_per_logical``, not ``host.cpu_per_logical``).
+    """A section whose keys sit at the level of the enclosing one (``cpu.per_logical``, not ``host.cpu.per_logical``).
 
     The agent's top level is shared by a few small sections (the resource, the host domains); each is still
     its own dataclass, handed alone to its component.
