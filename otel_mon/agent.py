@@ -209,7 +209,7 @@ class Agent:
     def _build_monitor(self, settings: Settings, probes: ProbeRunner) -> HealthMonitor:
         return HealthMonitor(settings.health, sources=[probes.readings, self._agent_readings],
                              host=str(self.resource.attributes.get("host.name", "")) or None,
-                             credentials=settings.credentials, rootfs=self.paths.rootfs)
+                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons)
 
     def wait(self) -> None:
         self._stop.wait()

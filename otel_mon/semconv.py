@@ -168,7 +168,8 @@ METRICS: tuple[MetricSpec, ...] = (
       "connections", optional_attributes=("network.connection.state", "network.interface.name"), values=_V_CONN),
     # processes & uptime
     M("system.process.count", "updowncounter", "{process}", ("process.state",),
-      "Processes by state from /proc/<pid>/stat (R running; S, D, I sleeping; T, t stopped; Z defunct).",
+      "Processes by state from /proc/<pid>/stat (R running; S, D, I sleeping; T, t stopped; Z defunct); "
+      "counted at most every processes.interval (30 s).",
       "processes", values=_V_PROC_STATE),
     M("system.process.created", "counter", "{process}", (), "Processes created since boot.", "processes"),
     M("system.uptime", "gauge", "s", (), "Time since the host booted.", "uptime"),

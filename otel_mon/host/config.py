@@ -15,6 +15,7 @@ from otel_mon.host.connections import ConnectionsConfig
 from otel_mon.host.cpu import CpuConfig
 from otel_mon.host.filesystem import FilesystemConfig
 from otel_mon.host.filters import Filter
+from otel_mon.host.processes import ProcessesConfig
 from otel_mon.schema import Problem, check, did_you_mean
 from otel_mon.semconv import HOST_DOMAINS
 
@@ -37,6 +38,7 @@ class HostConfig:
     collectors: dict[str, bool] = field(default_factory=default_collectors)
     cpu: CpuConfig = CpuConfig()
     connections: ConnectionsConfig = ConnectionsConfig()
+    processes: ProcessesConfig = ProcessesConfig()
     filesystem: FilesystemConfig = FilesystemConfig()
     disks: Filter = Filter(exclude=DEFAULT_DISKS_EXCLUDE)
     interfaces: Filter = Filter(exclude=DEFAULT_INTERFACES_EXCLUDE)

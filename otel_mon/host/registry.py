@@ -36,7 +36,7 @@ DOMAINS: dict[str, Factory] = {
     "filesystem": lambda s, p: FilesystemCollector(p, s.filesystem),
     "network": lambda s, p: NetworkCollector(s.interfaces),
     "connections": lambda s, p: ConnectionsCollector(s.connections),
-    "processes": lambda s, p: ProcessesCollector(p),
+    "processes": lambda s, p: ProcessesCollector(p, s.processes),
     "uptime": lambda s, p: UptimeCollector(p),
     "sensors": lambda s, p: SensorsCollector(p),
     "pressure": lambda s, p: PressureCollector(p),
