@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from otel_mon import schema  # noqa: E402
 from otel_mon.forward import Forwarder, OtlpConfig  # noqa: E402
-from otel_mon.semconv import METRICS  # noqa: E402
+from otel_mon.host.table import METRICS  # noqa: E402
 
 RECEIVER = """
 import sys
