@@ -1,7 +1,7 @@
 """Spool cost for a host-sized collection: bytes per data point on disk (raw, gzipped) and write time per batch.
 
 Run by hand: ``python benchmarks/bench_spool.py [--dir DIR] [--lines N]``. The batch is built from the real
-metric table (``semconv.METRICS``, default-on metrics) with the attribute sets of a mid-size server (8 CPUs,
+metric table (``host.table.METRICS``, default-on metrics) with the attribute sets of a mid-size server (8 CPUs,
 6 disks, 6 filesystems, 5 interfaces, 12 health rules, 5 probes, 12 sensors), about 300 points, and goes through
 the real MeterProvider -> SpoolMetricExporter -> SpoolWriter path. Use ``--dir`` on the disk the agent will use:
 on tmpfs fsync costs nothing.
