@@ -77,7 +77,7 @@ class SignalLog:
         self.signal = signal
         self.dir = root / signal
         self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        self._dir_id = _identity(self.dir)
+        self._dir_id = identity(self.dir)
         self.lines = 0  # whole lines in the active segment written by this process (counted if it is lost)
         self.lock = threading.Lock()
         self._cfg = cfg
@@ -120,13 +120,13 @@ class SignalLog:
         One ``stat`` per call: without it appends would go on into an unlinked file until rotation.
         """
         with self.lock:
-            if self._closed or _identity(self.dir) == self._dir_id:
+            if self._closed or identity(self.dir) == self._dir_id:
                 return None
             lost = self.lines
             self._close_active()
             self._last_us = 0
             self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-            self._dir_id = _identity(self.dir)
+            self._dir_id = identity(self.dir)
             return lost
 
     def append(self, data: bytes, lines: int = 0) -> Outcome:
@@ -211,7 +211,7 @@ class SignalLog:
             self._close_active()
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def identity(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
     except OSError:
