@@ -7,6 +7,7 @@ evaluation, and collects the push reader once (spool). Scrapes of /metrics read 
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import threading
 import time
@@ -73,7 +74,7 @@ class Agent:
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
                                      host=str(self.resource.attributes.get("host.name", "")) or None,
-                                     credentials=settings.credentials)
+                                     credentials=settings.credentials, rootfs=self.paths.rootfs)
         self.monitor.register_metrics(self.telemetry.instruments)
         self.sections["health"] = self.monitor.health
         if settings.probes:
@@ -99,14 +100,21 @@ class Agent:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.http is not None:
+            # Bind first: a busy port or a bad certificate fails the start before anything reaches the spool.
+            self.http.start()
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:
             ours.setLevel(logging.INFO)  # our info records reach the logs spool whatever the root level
-        log.info("starting otel-mon", extra={"version": __version__, "config": redacted(self.settings)})
+        log.info("starting otel-mon", extra={"version": __version__, "interval": f"{self.settings.interval:g}s",
+                                             "spool": self.settings.spool.dir if self.spool is not None else "off",
+                                             "root_path": self.settings.root_path})
+        # The whole effective configuration is one long line: for debugging, not for every start.
+        log.debug("effective configuration",
+                  extra={"config": json.dumps(redacted(self.settings), separators=(",", ":"), default=str)})
         if self.http is not None:
-            self.http.start()
             log.info("serving /metrics, /health and /ready",
                      extra={"address": f"{self.settings.http.host}:{self.http.port}",
                             "tls": bool(self.settings.http.tls_cert), "auth": bool(self.settings.http.token)})
@@ -130,10 +138,11 @@ class Agent:
             self._thread.join(timeout)
         self.probes.stop(timeout / 2)
         self.monitor.stop(timeout / 2)
-        try:
-            self.telemetry.export()  # one last batch so the spool holds the final state
-        except Exception:
-            log.exception("final export failed")
+        if self._ready.is_set():  # a start that failed before the first collection leaves the spool alone
+            try:
+                self.telemetry.export()  # one last batch so the spool holds the final state
+            except Exception:
+                log.exception("final export failed")
         if self.http is not None:
             self.http.stop()
         spool = self.spool.stats() if self.spool is not None else {}
@@ -159,6 +168,8 @@ class Agent:
         snap = self.sampler.refresh()
         if self.history is not None:
             self.history.record(snap)
+        if self.forwarder is not None:
+            self.forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
         self.monitor.update(snap.readings)
         self.telemetry.export()
         self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line

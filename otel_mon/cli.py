@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from otel_mon import __version__
+
+# gRPC's C core prints its own info lines (a failed TLS handshake...) on stderr, around our one-line errors;
+# it reads this once, when the first command module imports grpc. An explicit setting wins.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 COMMANDS = ("run", "snapshot", "check_config", "report", "tail", "replay")
 
@@ -22,6 +28,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _dispatch(argv)
+        finally:
+            sys.stdout.flush()  # here, not at interpreter exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        # `otel-mon ... | head`: the reader went away. Exit quietly as coreutils do (128 + SIGPIPE), with
+        # stdout on /dev/null so the interpreter's last flush cannot print a traceback either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     p = parser()
     args = p.parse_args(argv)
     if not getattr(args, "func", None):

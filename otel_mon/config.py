@@ -20,7 +20,7 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_origin
@@ -137,7 +137,8 @@ def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[s
             dotted[-1] = dotted[-1][: -len("_file")]
             from_file = True
         if not _known_path(root, dotted):
-            problems.append(f"{key}: unknown setting {'.'.join(dotted)!r}")
+            hint = schema.did_you_mean(key[len("OTEL_MON_"):], env_names(root)).replace("'", "'OTEL_MON_", 1)
+            problems.append(f"{key}: unknown setting {'.'.join(dotted)!r}{hint}")
             continue
         if from_file:
             try:
@@ -149,6 +150,18 @@ def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[s
                 log.warning("%s: %s", key, warning)
         schema.set_path(out, dotted, value)
     return out, problems
+
+
+def env_names(cls: Any, prefix: str = "") -> list[str]:
+    """Every ``OTEL_MON_<NAME>`` naming a setting, without the prefix (for the did-you-mean of an unknown one)."""
+    out: list[str] = []
+    for key, (_attrs, tp) in schema.keys(cls).items():
+        name = prefix + key.upper()
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            out += env_names(tp, name + "__")
+        else:
+            out.append(name)
+    return out
 
 
 def _key_type(cls: Any, key: str) -> tuple[bool, Any]:
@@ -185,6 +198,26 @@ def _split_key(cls: Any, dotted: str) -> list[str]:
     return parts
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` then overriding a key is what merge keys are for
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                if key in first_line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first on line {first_line[key] + 1})",
+                        key_node.start_mark)
+                first_line[key] = key_node.start_mark.line
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+        return super().construct_mapping(node, deep)
+
+
 def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -193,7 +226,7 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError([f"config: cannot read {str(path)!r}: not UTF-8 text"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -207,13 +240,19 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load(
-    path: str | os.PathLike[str] | None = None,
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Resolve the settings from every source; raise ``ConfigError`` listing every problem found."""
+    """Resolve the settings from every source; raise ``ConfigError`` listing every problem found.
+
+    ``path`` may be several files: merged in order, mappings key by key, a later list replacing an earlier one.
+    """
     env = os.environ if env is None else env
-    raw: dict[str, Any] = load_file(path) if path else {}
+    paths = [] if path is None else [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    raw: dict[str, Any] = {}
+    for one in paths:
+        raw = schema.merge(raw, load_file(one))
     from_env, problems = env_overrides(env)
     raw = schema.merge(raw, from_env)
     for dotted, value in (flags or {}).items():

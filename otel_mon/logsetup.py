@@ -38,7 +38,7 @@ def extras(record: logging.LogRecord) -> dict[str, object]:
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = iso(record.created)
-        fields = " ".join(f"{k}={_short(v)}" for k, v in extras(record).items())
+        fields = " ".join(f"{k}={_short(v)}" for k, v in _flat(extras(record)))
         line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}" + (f" {fields}" if fields else "")
         if record.exc_info:
             line += " | " + self.formatException(record.exc_info).replace("\n", " | ")
@@ -56,9 +56,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+def _flat(fields: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
+    """Nested mappings as dotted keys (``spool_records.metrics=9``), never a Python dict repr."""
+    out: list[tuple[str, object]] = []
+    for key, value in fields.items():
+        if isinstance(value, dict) and value:
+            out += _flat({str(k): v for k, v in value.items()}, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)):
+            out.append((prefix + key, ",".join(map(str, value))))
+        else:
+            out.append((prefix + key, value))
+    return out
+
+
 def _short(value: object) -> str:
     text = str(value)
-    return json.dumps(text) if (" " in text or not text) else text
+    return json.dumps(text) if (not text or any(c in text for c in ' "=\n\t')) else text
 
 
 def _plain(value: object) -> object:

@@ -11,7 +11,11 @@ from otel_mon.host.sampler import Snapshot
 
 STALE_INTERVALS = 3  # /health answers 503 when the last collection is older than this many intervals
 
-_ORDER = {"ok": 0, "warning": 1, "critical": 2}
+# The top-level status is the worst of: the health rules (warning / critical), and the agent's own parts: a
+# collector domain failing this many collections in a row (degraded), a lagging forwarder (degraded), a wedged
+# forwarder or a spool that cannot write (critical). ``problems`` says which.
+COLLECTOR_FAILING_INTERVALS = 3
+_ORDER = {"ok": 0, "degraded": 1, "warning": 2, "critical": 3}
 
 
 def headline(snap: Snapshot) -> dict[str, Any]:
@@ -73,12 +77,32 @@ def health_document(
         if age > STALE_INTERVALS * interval:
             doc["status"] = "stale"
             code = 503
+    problems: list[str] = []
+
+    def rank(state: str, why: str) -> None:
+        problems.append(f"{why} ({state})")
+        if code == 200 and _ORDER.get(state, 0) > _ORDER.get(doc["status"], 0):
+            doc["status"] = state
+
+    if snap is not None:
+        for name, s in snap.domains.items():
+            if s.failing_for >= COLLECTOR_FAILING_INTERVALS:
+                rank("degraded", f"collector {name} failed the last {s.failing_for} collections")
     for name, section in sections.items():
         part = section()
         doc[name] = part
-        state = part.get("status") if isinstance(part, dict) else None
-        if code == 200 and isinstance(state, str) and _ORDER.get(state, 0) > _ORDER.get(doc["status"], 0):
-            doc["status"] = state
-        if code == 200 and isinstance(part, dict) and part.get("degraded") and doc["status"] == "ok":
-            doc["status"] = "degraded"
+        if not isinstance(part, dict):
+            continue
+        state = part.get("status")
+        if state == "failing":
+            error = part.get("last_error")
+            rank("critical", f"{name}: {error.get('message') if isinstance(error, dict) else 'failing'}")
+        elif isinstance(state, str) and _ORDER.get(state, 0) > 0:
+            rank(state, f"{name}: {state}")
+        if part.get("wedged"):
+            rank("critical", f"{name}: wedged")
+        elif part.get("degraded"):
+            rank("degraded", f"{name}: degraded")
+    if problems:
+        doc["problems"] = problems
     return code, doc

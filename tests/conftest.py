@@ -133,3 +133,18 @@ def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
     yield start
     for agent in started:
         agent.stop()
+
+
+# The checkout's ./data is the default spool of `make run` (locked while it runs): no test may write there.
+_CHECKOUT_DATA = ROOT / "data"
+_data_existed = pytest.StashKey[bool]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_data_existed] = _CHECKOUT_DATA.exists()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not session.config.stash.get(_data_existed, True) and _CHECKOUT_DATA.exists():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nFAILED: a test wrote into the checkout's {_CHECKOUT_DATA} (give it a tmp_path)", file=sys.stderr)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from tests.conftest import ROOT, agent_env
 
 
@@ -49,7 +51,7 @@ def test_check_config_print_redacts_secrets(tmp_path: Path) -> None:
     env = agent_env(PYTHONPATH=str(ROOT), OTEL_MON_HTTP__TOKEN="hunter2")
     out = otel_mon("check-config", "--print", env=env)
     assert out.returncode == 0
-    doc = json.loads(out.stdout)
+    doc = yaml.safe_load(out.stdout)
     assert doc["http"]["token"] == "***"
     assert "hunter2" not in out.stdout + out.stderr
 

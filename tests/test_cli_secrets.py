@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT, agent_env
 from tests.test_cli import otel_mon
@@ -63,7 +63,7 @@ def test_check_config_print_redacts_query_strings(tmp_path: Path) -> None:
     out = otel_mon("check-config", "--print", env=env)
     assert out.returncode == 0, out.stderr
     assert "SECRETKEY" not in out.stdout + out.stderr
-    assert json.loads(out.stdout)["otlp"]["endpoint"] == "http://collector:4318/?..."
+    assert yaml.safe_load(out.stdout)["otlp"]["endpoint"] == "http://collector:4318/?..."
 
 
 def test_redaction_of_urls_in_text() -> None:

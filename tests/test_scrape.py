@@ -11,6 +11,7 @@ import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,8 +43,9 @@ def counting() -> Iterator[Counter[str]]:
     _active = False
 
 
-def test_burst_of_scrapes_costs_no_psutil_reads(counting: Counter[str]) -> None:
-    settings = config.load(env={}, flags={"http.port": "0", "interval": "1h"})
+def test_burst_of_scrapes_costs_no_psutil_reads(counting: Counter[str], tmp_path: Path) -> None:
+    # The spool in a temporary directory: the default ./data is the checkout's (and `make run`'s, locked).
+    settings = config.load(env={}, flags={"http.port": "0", "interval": "1h", "spool.dir": str(tmp_path / "spool")})
     agent = Agent(settings)
     agent.start()  # one collection at start-up, then the loop waits an hour
     try:

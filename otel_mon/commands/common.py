@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,27 @@ from otel_mon import config
 from otel_mon.config import ConfigError, Settings
 from otel_mon.schema import invalid
 
+# Read when neither --config nor OTEL_MON_CONFIG names a file, if it exists (the systemd unit's
+# ConfigurationDirectory). A module attribute so tests can point it elsewhere.
+DEFAULT_CONFIG = "/etc/otel-mon/config.yaml"
+_CONFIG_HELP = (f"YAML config file; repeat to merge several in order (default: OTEL_MON_CONFIG, else "
+                f"{DEFAULT_CONFIG} when it exists)")
+
+
+def config_files(args: argparse.Namespace, env: Mapping[str, str] | None = None,
+                 default: str | None = None) -> list[str]:
+    """``--config`` (all of them, in order) > ``OTEL_MON_CONFIG`` > the default file when it exists > none."""
+    env = os.environ if env is None else env
+    default = DEFAULT_CONFIG if default is None else default
+    if args.config:
+        return [str(path) for path in args.config]
+    if env.get("OTEL_MON_CONFIG"):
+        return [env["OTEL_MON_CONFIG"]]
+    return [default] if os.path.isfile(default) else []
+
 
 def add_settings_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("OTEL_MON_CONFIG"),
-                   help="YAML config file (default: none; env OTEL_MON_CONFIG)")
+    p.add_argument("-c", "--config", metavar="FILE", action="append", default=[], help=_CONFIG_HELP)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting by its dotted key, e.g. --set http.port=9100 (repeatable)")
     p.add_argument("--interval", help="collection interval, e.g. 10s, 500ms")
@@ -59,7 +77,7 @@ def load_settings(args: argparse.Namespace) -> Settings | None:
     """The settings, or None after printing one line per problem to stderr (the caller exits 2)."""
     flags, problems = flag_overrides(args)
     try:
-        settings = config.load(args.config, flags=flags)
+        settings = config.load(config_files(args), flags=flags)
     except ConfigError as exc:
         problems.extend(exc.problems)
         settings = None
@@ -73,8 +91,8 @@ def load_settings(args: argparse.Namespace) -> Settings | None:
 def add_data_dir_options(p: argparse.ArgumentParser) -> None:
     """For the commands that read the spool: the directory, or the config that names it."""
     p.add_argument("--data-dir", help="spool directory (default: spool.dir of the config, else ./data)")
-    p.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("OTEL_MON_CONFIG"),
-                   help="YAML config file whose spool.dir to read (env OTEL_MON_CONFIG)")
+    p.add_argument("-c", "--config", metavar="FILE", action="append", default=[],
+                   help="YAML config file(s) whose spool.dir to read (default: as for run)")
 
 
 def resolve_data_dir(args: argparse.Namespace) -> str | None:
@@ -82,7 +100,7 @@ def resolve_data_dir(args: argparse.Namespace) -> str | None:
     if args.data_dir:
         return str(args.data_dir)
     try:
-        return config.load(args.config).spool.dir
+        return config.load(config_files(args)).spool.dir
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"otel-mon: config error: {problem}", file=sys.stderr)

@@ -94,8 +94,18 @@ def main(args: argparse.Namespace) -> int:
           f"failed {stats.rejected + stats.malformed + stats.unsent} "
           f"(rejected {stats.rejected}, malformed {stats.malformed}, unsent {stats.unsent})")
     if stats.error:
-        print(f"otel-mon replay: {stats.error}", file=sys.stderr)
+        print(f"otel-mon replay: {_explain(config, stats.error)}", file=sys.stderr)
     return 0 if stats.ok else 1
+
+
+def _explain(config: OtlpConfig, error: str) -> str:
+    """A TLS handshake failure against a scheme-less gRPC endpoint is almost always a plaintext collector."""
+    bare = "://" not in (config.endpoint or "")
+    tls_failed = "handshake" in error.lower() or "ssl" in error.lower()
+    if config.protocol == "grpc" and bare and not config.insecure and tls_failed:
+        return (f"TLS handshake with {config.endpoint} failed: an endpoint without a scheme means TLS for gRPC; "
+                f"for a plaintext collector use --endpoint http://{config.endpoint} (or --insecure)")
+    return error
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 from otel_mon.commands.common import add_settings_options, load_settings
@@ -45,8 +46,11 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"otel-mon: config error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, SpoolLockedError) as exc:  # a locked or unwritable spool directory, ...
+    except SpoolLockedError as exc:  # another agent writes there
         print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # an unwritable spool directory, ...
+        print(f"otel-mon: cannot start: {_name_setting(exc, settings.spool.dir)}", file=sys.stderr)
         return 1
 
     signals = StopSignals()
@@ -64,6 +68,13 @@ def main(args: argparse.Namespace) -> int:
     log.info("signal received, stopping", extra={"signal": received})
     agent.stop()
     return 0
+
+
+def _name_setting(exc: OSError, spool_dir: str) -> str:
+    """``spool.dir (--data-dir) '/proc/foo': No such file or directory`` rather than a bare errno line."""
+    if exc.filename is not None and Path(os.fsdecode(exc.filename)).is_relative_to(Path(spool_dir)):
+        return f"spool.dir (--data-dir) {spool_dir!r}: {exc.strerror or exc}"
+    return str(exc)
 
 
 class StopSignals:

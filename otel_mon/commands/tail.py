@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from otel_mon.commands.common import add_data_dir_options, spool_root
+from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import Record, SpoolReader
 from otel_mon.spool.segments import Signal
 from otel_mon.spool.summary import render_logs, render_metrics
@@ -25,7 +25,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     which.add_argument("--metrics", dest="signal", action="store_const", const="metrics", help="metric batches")
     parser.add_argument("-n", "--lines", default="10", help="how many records to print first (default 10)")
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing records as they are written")
-    parser.add_argument("--interval", default="0.5", help="seconds between checks for new records with -f")
+    parser.add_argument("--interval", default="500ms", help="time between checks for new records with -f, "
+                                                            "e.g. 1s, 500ms (default 500ms)")
     parser.set_defaults(func=main, signal="logs")
     return parser
 
@@ -38,11 +39,11 @@ def main(args: argparse.Namespace) -> int:
     signal: Signal = args.signal
     try:
         count = int(args.lines)
-        interval = float(args.interval)
+        interval = parse_duration(args.interval)  # like every other duration: 1s, 500ms, or bare seconds
         if count < 0 or not interval > 0:
             raise ValueError
     except ValueError:
-        print(f"otel-mon tail: error: -n needs a whole number >= 0 and --interval a number > 0 "
+        print(f"otel-mon tail: error: -n needs a whole number >= 0 and --interval a duration above 0 such as 1s "
               f"(got {args.lines!r}, {args.interval!r})", file=sys.stderr)
         return 2
     root, code = spool_root(args, "otel-mon tail")
@@ -51,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     reader = SpoolReader(root, signal)
     try:
         records, end = reader.last(count)
-        if not records and not args.follow:
+        if not records and count and not args.follow:  # `-n 0` asked for nothing: nothing is missing
             print(f"otel-mon tail: no {signal} in {str(root)!r} yet", file=sys.stderr)
         for record in records:
             _emit(signal, record)
@@ -59,9 +60,6 @@ def main(args: argparse.Namespace) -> int:
             for record in reader.follow(end, poll_interval=interval):
                 _emit(signal, record)
     except KeyboardInterrupt:
-        return 0
-    except BrokenPipeError:  # `tail ... | head`: the reader went away, which is fine
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return 0
 

@@ -89,11 +89,17 @@ class Forwarder:
 
     # ------------------------------------------------------------------------------------------ health
 
+    def check(self) -> None:
+        """Once per collection interval (the agent's loop): decide each signal's ``degraded`` state."""
+        for forwarder in self.signals.values():
+            forwarder.check()
+
     def health(self) -> dict[str, object]:
         """The ``forward`` section of /health: per-signal state, no credentials."""
         signals = {name: forwarder.health() for name, forwarder in self.signals.items()}
         return {
             "enabled": bool(signals),
             "degraded": any(bool(s["degraded"]) for s in signals.values()),
+            "wedged": any(bool(s["wedged"]) for s in signals.values()),
             "signals": signals,
         }

@@ -75,7 +75,7 @@ class Replayer:
                 record = parse_record(signal, obj)
             except MalformedLine as exc:
                 self.stats.malformed += 1
-                self._report(f"{path} line {index}: skipped: {exc}")
+                self._report(f"{path} line {index + 1}: skipped: {exc}")  # counted from 1, like editors
                 continue
             full = current is not None and (
                 current[0] != signal
@@ -131,4 +131,4 @@ class Replayer:
                 pending[:0] = current.split()  # isolate the line(s) the endpoint refuses
             else:
                 self.stats.rejected += 1
-                self._report(f"{path} line {current.items[0][0]}: rejected: {result.message}")
+                self._report(f"{path} line {current.items[0][0] + 1}: rejected: {result.message}")

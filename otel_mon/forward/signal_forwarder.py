@@ -54,6 +54,9 @@ class SignalForwarder:
         self._counter = LineCounter()
         self._snapshot: tuple[float, Cursor | None, Backlog] | None = None
         self._history: deque[int] = deque(maxlen=_GROWTH_CHECKS)
+        self._scheduled = False  # check() runs on the agent's schedule; else /health samples the growth itself
+        self._degraded = False
+        self._last_turn = time.monotonic()  # the loop's last iteration: a loop stuck far longer is wedged
         self.quarantine = Quarantine(self._dir)
         self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine)
         # Counters read by metrics and /health.
@@ -100,6 +103,7 @@ class SignalForwarder:
     def _run(self) -> None:
         try:
             while not self._should_exit():
+                self._last_turn = time.monotonic()
                 try:
                     self._step()
                 except Exception as exc:  # a bug or an I/O error must not end forwarding for good
@@ -252,11 +256,31 @@ class SignalForwarder:
         self._snapshot = (now, position, result)
         return result
 
-    def health(self) -> dict[str, object]:
+    def check(self, scheduled: bool = True) -> bool:
+        """Sample the backlog and decide ``degraded`` (growing for three samples, or lagging past the
+        threshold). The agent calls this once per interval, so the state does not depend on who polls /health."""
+        self._scheduled = self._scheduled or scheduled
         backlog = self.backlog(max_age=0.0)
         self._history.append(backlog.records)
         history = list(self._history)
         growing = len(history) == _GROWTH_CHECKS and all(a < b for a, b in itertools.pairwise(history))
+        self._degraded = growing or backlog.lag > self._config.lag_threshold
+        return self._degraded
+
+    def wedged(self) -> bool:
+        """The thread died, or one loop turn has lasted far longer than a send, a backoff and a poll can."""
+        if self._thread is None or self._stop.is_set():
+            return False
+        if not self._thread.is_alive():
+            return True
+        cfg = self._config
+        limit = self.target.timeout * 2 + cfg.backoff_max + cfg.poll_interval + 60.0
+        return time.monotonic() - self._last_turn > limit
+
+    def health(self) -> dict[str, object]:
+        if not self._scheduled:
+            self.check(scheduled=False)
+        backlog = self.backlog(max_age=0.0)
         with self._lock:
             error = self.last_error
             out: dict[str, object] = {
@@ -275,6 +299,7 @@ class SignalForwarder:
             "backlog_records": backlog.records,
             "backlog_bytes": backlog.size,
             "lag_seconds": round(backlog.lag, 3),
-            "degraded": growing or backlog.lag > self._config.lag_threshold,
+            "degraded": self._degraded,
+            "wedged": self.wedged(),
         })
         return out

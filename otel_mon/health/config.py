@@ -62,6 +62,8 @@ DEFAULT_RULES: tuple[RuleConfig, ...] = (
     RuleConfig(reading="temperature", warning=70, critical=85),
     RuleConfig(reading="probe.latency", warning=100, critical=250),
     RuleConfig(reading="probe.failure", critical=1),
+    # Lines the spool lost in the last interval (write errors, byte retention, a deleted directory): never normal.
+    RuleConfig(reading="spool.dropped", warning=1),
 )
 
 
@@ -163,6 +165,23 @@ class ActionConfig:
 
 
 @dataclass(frozen=True)
+class TopProcessesConfig:
+    """Name the busiest processes when a CPU, load or memory rule rises (``enabled: false`` to opt out)."""
+
+    enabled: bool = True
+    count: int = 5
+    window: Duration = Duration(0.5)  # CPU is measured over this window, on the context thread
+
+    def __post_init__(self) -> None:
+        out: list[Problem] = []
+        if not 1 <= self.count <= 50:
+            out.append(Problem("count", "expected 1 to 50", self.count))
+        if not 0.05 <= self.window <= 10:
+            out.append(Problem("window", "expected 50ms to 10s", self.window))
+        check(self, out)
+
+
+@dataclass(frozen=True)
 class HealthConfig:
     rules: tuple[RuleConfig, ...] = DEFAULT_RULES
     default_for: Duration = Duration(120.0)
@@ -170,6 +189,7 @@ class HealthConfig:
     forget_after: Duration = Duration(600.0)  # an instance with no data this long is dropped (and clears)
     notifiers: tuple[NotifierConfig, ...] = ()
     actions: tuple[ActionConfig, ...] = ()
+    top_processes: TopProcessesConfig = TopProcessesConfig()
 
     def __post_init__(self) -> None:
         out: list[Problem] = []

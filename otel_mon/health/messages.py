@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from otel_mon import timefmt
+from otel_mon.health.context import describe
 from otel_mon.health.readings import READINGS
 from otel_mon.health.rules import State, Transition, fmt_value
 
@@ -50,12 +51,28 @@ def _facts(t: Transition, host: str, host_status: State) -> list[tuple[str, str]
             ("Threshold", fmt_value(t.threshold, unit)), ("Host status", host_status.label)]
 
 
+def _context_lines(t: Transition) -> tuple[str, list[str]]:
+    """(heading, one line per item) for a transition's context; ("", []) without one."""
+    c = t.context
+    if not c:
+        return "", []
+    if "processes" in c:
+        cpu = c["by"] == "cpu"
+        lines = [f"{p['pid']} {p['name']} ({p['user']}): "
+                 + (f"{p['cpu_percent']:g} % CPU" if cpu else f"{p['rss_bytes'] / 2**20:,.0f} MiB RSS")
+                 for p in c["processes"]]
+        return ("Top processes by CPU" if cpu else "Top processes by memory"), lines
+    return f"Filesystem {c.get('mountpoint', '')}".strip(), [describe(c)]
+
+
 def discord(t: Transition, host: str, host_status: State) -> dict[str, Any]:
     embed = {
         "title": _cut(title(t, host), 256),
         "description": _cut(t.why, 4096),
         "color": _COLOURS[t.new],
-        "fields": [{"name": k, "value": _cut(v, 1024), "inline": True} for k, v in _facts(t, host, host_status)],
+        "fields": [{"name": k, "value": _cut(v, 1024), "inline": True} for k, v in _facts(t, host, host_status)]
+        + [{"name": heading, "value": _cut("\n".join(lines), 1024), "inline": False}
+           for heading, lines in [_context_lines(t)] if lines],
         "timestamp": iso(t.at),
         "footer": {"text": "otel-mon"},
     }
@@ -77,6 +94,9 @@ def slack(t: Transition, host: str, host_status: State) -> dict[str, Any]:
             {"type": "section",
              "text": {"type": "mrkdwn", "text": _cut(f"{_SLACK_EMOJI[t.new]} {_slack_escape(t.why)}", 3000)}},
             {"type": "section", "fields": fields},
+            *[{"type": "section", "text": {"type": "mrkdwn", "text": _cut(
+                f"*{heading}*\n" + "\n".join(_slack_escape(line) for line in lines), 3000)}}
+              for heading, lines in [_context_lines(t)] if lines],
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"otel-mon · {iso(t.at)}"}]},
         ],
     }
@@ -101,6 +121,7 @@ def generic(t: Transition, host: str, host_status: State) -> dict[str, Any]:
         "host_status": host_status.label,
         "at": iso(t.at),
         "summary": summary(t, host),
+        **({"context": dict(t.context)} if t.context else {}),
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from otel_mon.health.actions import ActionRunner
 from otel_mon.health.config import HealthConfig
+from otel_mon.health.context import ContextWorker, describe
 from otel_mon.health.evaluator import Evaluator, Row
 from otel_mon.health.messages import iso
 from otel_mon.health.notifier import Notifier
@@ -49,6 +50,12 @@ def transition_event(t: Transition) -> dict[str, Any]:
         attrs["otel_mon.health.value"] = t.value
     if t.threshold is not None:
         attrs["otel_mon.health.threshold"] = t.threshold
+    if t.context:
+        attrs["otel_mon.health.context"] = describe(t.context)
+        processes = t.context.get("processes")
+        if processes:
+            attrs["otel_mon.health.top_processes.pid"] = [p["pid"] for p in processes]
+            attrs["otel_mon.health.top_processes.name"] = [p["name"] for p in processes]
     return attrs
 
 
@@ -62,6 +69,7 @@ class HealthMonitor:
         credentials: Mapping[str, Credentials] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        rootfs: Callable[[str], str] = str,
     ) -> None:
         """``clock`` (wall) only stamps the times people see; every duration is measured on ``monotonic``.
 
@@ -86,6 +94,10 @@ class HealthMonitor:
         self.notifiers = [Notifier(cfg, credentials[cfg.notifier_name].url, credentials[cfg.notifier_name].token,
                                    self.host) for cfg in config.notifiers]
         self.actions = [ActionRunner(cfg) for cfg in config.actions]
+        # Rising transitions wait for their context (top processes, filesystem figures) on this thread.
+        self._context = ContextWorker(config.top_processes, self._announce, rootfs)
+        self._context_running = False
+        self._contexts: dict[tuple[str, str], Mapping[str, Any]] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def register_metrics(self, instruments: Instruments) -> None:
@@ -95,6 +107,8 @@ class HealthMonitor:
         instruments.provide("otel_mon.action.runs", self._action_points)
 
     def start(self) -> None:
+        self._context.start()
+        self._context_running = True
         for notifier in self.notifiers:
             notifier.start()
         for action in self.actions:
@@ -102,6 +116,9 @@ class HealthMonitor:
 
     def stop(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        if self._context_running:
+            self._context_running = False
+            self._context.stop(max(min(timeout / 2, self.config.top_processes.window + 1.0), 0.0))
         for notifier in self.notifiers:
             notifier.stop(max(deadline - time.monotonic(), 0.0))
         for action in self.actions:
@@ -128,15 +145,32 @@ class HealthMonitor:
             self._rows = self._evaluator.rows()
             rows, status = self._rows, self._status
             self._recent.extend(transitions)
-        for t in transitions:
-            log.log(_LEVELS[t.new] if t.new > t.old else logging.INFO,
-                    "health %s%s: %s -> %s: %s", t.rule, f" {t.instance}" if t.instance else "", t.old.label,
-                    t.new.label, t.why, extra=transition_event(t))
-        for notifier in self.notifiers:
-            notifier.notify(transitions, status, now)
+        context = self._context
+        if self._context_running and (context.busy() or any(context.wants(t) for t in transitions)) \
+                and context.submit(transitions, status, now):
+            pass  # announced by the context thread, context attached, in submission order
+        else:
+            self._announce(transitions, status, now)
         for action in self.actions:
             action.check(rows, now)
         return transitions
+
+    def _announce(self, transitions: list[Transition], status: State, now: float) -> None:
+        """Log each transition and hand the batch to the notifiers (from update or the context thread)."""
+        with self._lock:
+            for t in transitions:
+                key = (t.rule, t.instance)
+                if t.context:
+                    self._contexts[key] = t.context
+                elif t.new == State.OK:
+                    self._contexts.pop(key, None)
+        for t in transitions:
+            context = f"; {describe(t.context)}" if t.context else ""
+            log.log(_LEVELS[t.new] if t.new > t.old else logging.INFO,
+                    "health %s%s: %s -> %s: %s%s", t.rule, f" {t.instance}" if t.instance else "", t.old.label,
+                    t.new.label, t.why, context, extra=transition_event(t))
+        for notifier in self.notifiers:
+            notifier.notify(transitions, status, now)
 
     # --- what others read ----------------------------------------------------------------------------------
     @property
@@ -147,13 +181,15 @@ class HealthMonitor:
     def health(self) -> dict[str, Any]:
         """The /health section: overall status and every rule instance with its state, value, since and why."""
         with self._lock:
-            rows, status = self._rows, self._status
+            rows, status, contexts = self._rows, self._status, dict(self._contexts)
         return {
             "status": status.label,
             "rules": [{"rule": r.rule, "instance": r.instance, "state": r.state.label,
                        "value": None if r.value is None else round(r.value, 3),
                        "since": None if r.since is None else iso(r.since), "why": r.why,
-                       **self._limits(r.rule)} for r in rows],
+                       **self._limits(r.rule),
+                       **({"context": contexts[(r.rule, r.instance)]}
+                          if r.state != State.OK and (r.rule, r.instance) in contexts else {})} for r in rows],
         }
 
     def _limits(self, rule: str) -> dict[str, Any]:

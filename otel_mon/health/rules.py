@@ -8,8 +8,10 @@ alert, a value hovering at the threshold does not flap, and a recovered host alw
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from otel_mon.health.config import HealthConfig, RuleConfig
 from otel_mon.health.readings import READINGS
@@ -98,6 +100,8 @@ class Transition:
     threshold: float | None  # the threshold of the higher of the two states
     at: float  # wall clock, shown to people
     why: str
+    # Measured after the fact on the context thread (health/context.py): top processes or filesystem figures.
+    context: Mapping[str, Any] | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ degrades alone: its error is counted, logged once per episode, and the other dom
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ class DomainStatus:
     duration: float
     errors_total: Mapping[str, int]
     last_error: str | None = None
+    failing_for: int = 0  # consecutive collections this domain has failed (0 when the last one worked)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class HostSampler:
         self._lock = threading.Lock()  # one refresh at a time
         self._errors: dict[str, dict[str, int]] = {c.name: {} for c in self.collectors}
         self._failing: set[str] = set()
+        self._streak: dict[str, int] = {}
         self._seq = 0
 
     @property
@@ -63,7 +66,10 @@ class HostSampler:
             readings: Readings = {}
             domains: dict[str, DomainStatus] = {}
             for collector in self.collectors:
-                domains[collector.name] = self._run(collector, now, points, readings)
+                status = self._run(collector, now, points, readings)
+                streak = 0 if status.ok else self._streak.get(collector.name, 0) + 1
+                self._streak[collector.name] = streak
+                domains[collector.name] = dataclasses.replace(status, failing_for=streak) if streak else status
             self._seq += 1
             snap = Snapshot(now, mono, points, readings, domains, self._seq)
             self._snapshot = snap

@@ -102,7 +102,7 @@ class ProbeConfig:
                 out.append(Problem(fld, f"only for kind {' or '.join(kinds)}, not {self.kind}", value))
         for fld in _REQUIRED[self.kind]:
             if getattr(self, fld) in (None, ""):
-                out.append(Problem(fld, f"required for kind {self.kind}", None))
+                out.append(Problem(fld, f"missing: required for kind {self.kind}", plain=True))
         if self.interval < 0.1:
             out.append(Problem("interval", "must be at least 100ms", self.interval))
         if not 0 < self.timeout <= self.interval:

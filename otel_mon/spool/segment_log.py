@@ -125,7 +125,10 @@ class SignalLog:
             lost = self.lines
             self._close_active()
             self._last_us = 0
-            self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            try:
+                self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            except OSError:
+                pass  # e.g. a file took its place: the append fails, is counted and logged, and this retries
             self._dir_id = identity(self.dir)
             return lost
 

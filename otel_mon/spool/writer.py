@@ -8,6 +8,7 @@ locks, because the agent's own log records come back into this spool through the
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.retention import REASON_EVICTED, REASON_RETENTION, Housekeeper, elapsed_clock
-from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, SignalLog, SpoolLockedError, identity
+from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, Outcome, SignalLog, SpoolLockedError, identity
 from otel_mon.spool.segments import SIGNALS, Segment, Signal, list_segments
 from otel_mon.timefmt import iso
 
@@ -50,6 +51,7 @@ class SpoolWriter:
         self._root_id = identity(self.root)
         self._recreated = 0
         self._relocking = threading.Lock()
+        self._relock_failed = False
         self._lock = DirLock(self.root)
         self._stats_lock = threading.Lock()
         self._maint_lock = threading.Lock()
@@ -86,7 +88,10 @@ class SpoolWriter:
             return True
         data = b"".join(lines)
         self._check_dirs(signal)
-        outcome = self._logs[signal].append(data, len(lines))
+        if self._relock_failed:  # never write into a directory another agent may own now
+            outcome = Outcome(error=OSError(errno.ENOLCK, "the spool directory lock is lost"))
+        else:
+            outcome = self._logs[signal].append(data, len(lines))
         if outcome.error is not None:
             self._count_drop(signal, REASON_WRITE_ERROR, len(lines))
             self._note_failure(signal, len(lines), outcome.error)
@@ -129,8 +134,12 @@ class SpoolWriter:
             self._lock.release()
             self._lock = DirLock(self.root)
         except (OSError, SpoolLockedError) as exc:
-            log.error("spool: %s was deleted and cannot be taken again: %s", self.root, exc)
+            if not self._relock_failed:
+                log.error("spool: %s was deleted and cannot be taken again: %s; dropping batches until it can",
+                          self.root, exc)
+            self._relock_failed = True
             return
+        self._relock_failed = False
         self._root_id = identity(self.root)
         log.error("spool: %s was deleted while the agent ran; recreated it and took its lock again", self.root)
 

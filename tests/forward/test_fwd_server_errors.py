@@ -63,3 +63,20 @@ def test_a_line_refused_itself_goes_to_quarantine(tmp_path: Path, forwarders: li
     signal = forwarder.signals["metrics"]
     assert signal.failed["rejected"] == 1
     assert forwarder.health()["signals"]["metrics"]["quarantined"] == 1  # type: ignore[index]
+
+
+def test_degraded_is_decided_on_the_agents_schedule(tmp_path: Path, forwarders: list[Forwarder]) -> None:
+    """Three scheduled checks with a growing backlog make it degraded; /health only reads that state."""
+    spool = FakeSpool(tmp_path, "metrics")
+    forwarder = start(forwarders, fast_config("http://127.0.0.1:9/v1/metrics", lag_threshold="1h"), tmp_path)
+    signal = forwarder.signals["metrics"]
+    for n in range(3):
+        spool.write([metrics_line(n)])
+        forwarder.check()
+    health = forwarder.health()
+    assert health["degraded"] is True and health["wedged"] is False
+    for _ in range(5):  # polling /health does not move the state: only the schedule does
+        assert forwarder.health()["degraded"] is True
+    forwarder.check()  # the backlog stopped growing
+    assert forwarder.health()["degraded"] is False
+    assert signal.wedged() is False

@@ -11,18 +11,20 @@ from typing import Any
 import pytest
 
 from otel_mon.health import HealthConfig, HealthMonitor, RuleConfig, State
-from otel_mon.health.config import NotifierConfig
+from otel_mon.health.config import NotifierConfig, TopProcessesConfig
 from otel_mon.health.cooldown import Cooldown
 from otel_mon.health.rules import Transition
 from otel_mon.health.webhook import retry_after
 
 OK, WARN, CRIT = State.OK, State.WARNING, State.CRITICAL
 SECRET = "s3cr3t-t0ken"
+NO_TOP = TopProcessesConfig(enabled=False)
 
 
 def monitor(hook: Any, kind: str, env: dict[str, str] | None = None, **notifier: Any) -> HealthMonitor:
     cfg = HealthConfig(rules=(RuleConfig(reading="cpu", warning=75, critical=90),),  # type: ignore[arg-type]
-                       default_for=0, notifiers=(NotifierConfig(kind=kind, url_env="HOOK", **notifier),))
+                       default_for=0, notifiers=(NotifierConfig(kind=kind, url_env="HOOK", **notifier),),
+                       top_processes=NO_TOP)  # payloads without context here; with it in test_health_context.py
     return HealthMonitor(cfg, env=env or {"HOOK": hook.url()}, host="web-1")
 
 
@@ -205,7 +207,8 @@ def test_unreachable_webhook_fails_without_the_url(started: list[HealthMonitor],
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/hooks/{SECRET}"
     cfg = HealthConfig(rules=(RuleConfig(reading="cpu", critical=90),), default_for=0,  # type: ignore[arg-type]
-                       notifiers=(NotifierConfig(kind="webhook", url_env="H", retries=1, backoff=0.01),))
+                       notifiers=(NotifierConfig(kind="webhook", url_env="H", retries=1, backoff=0.01),),
+                       top_processes=NO_TOP)
     m = HealthMonitor(cfg, env={"H": url}, host="h")
     started.append(m)
     m.start()

@@ -66,7 +66,7 @@ def test_each_problem_is_one_line_with_its_field() -> None:
         "probes[1].port: invalid value 80: only for kind tcp, not http",
         "probes[1].timeout: invalid value 40.0: must be above 0 and at most interval (30.0)",
         "probes[1].url: invalid value 'ftp://x': expected an http:// or https:// URL with a host",
-        "probes[2].port: invalid value None: required for kind tcp",
+        "probes[2].port: missing: required for kind tcp",
         "probes[3].expect_status: invalid value 99: expected HTTP status codes 100-599",
         "probes[3].body_regex: invalid value '(': missing ), unterminated subpattern at position 0",
         "probes[4].name: invalid value '': a probe needs a name (it labels its metrics)",

@@ -1,0 +1,106 @@
+"""A real agent names the processes behind a CPU and a memory warning: the test starts one that burns CPU
+and one that holds memory, and finds both by pid and name in the webhook payloads, /health and the log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, AgentProcess, agent_env, wait_until
+
+BURN = "import ctypes; ctypes.CDLL(None).prctl(15, b'otelmon-burn', 0, 0, 0)\nwhile True: pass"
+HOLD = ("import ctypes, time; ctypes.CDLL(None).prctl(15, b'otelmon-hold', 0, 0, 0)\n"
+        "block = b'x' * (800 << 20); print('ready', flush=True); time.sleep(600)")
+
+
+class Receiver:
+    """A local webhook endpoint that keeps every JSON body it receives."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with outer.lock:
+                    outer.bodies.append(body)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def rule(self, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            return next((b for b in self.bodies if b["rule"] == name and b["new_state"] == "warning"), None)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture
+def workload() -> Iterator[tuple[subprocess.Popen[str], subprocess.Popen[str]]]:
+    burn = subprocess.Popen([sys.executable, "-c", BURN], text=True)
+    hold = subprocess.Popen([sys.executable, "-c", HOLD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert hold.stdout is not None and hold.stdout.readline().strip() == "ready"
+        yield burn, hold
+    finally:
+        for p in (burn, hold):
+            p.kill()
+            p.wait()
+
+
+def test_webhook_health_and_log_name_the_busy_processes(
+        receiver: Receiver, workload: tuple[subprocess.Popen[str], subprocess.Popen[str]],
+        start_agent: Callable[..., AgentProcess], tmp_path: Path) -> None:
+    burn, hold = workload
+    cfg = tmp_path / "agent.yaml"
+    cfg.write_text("""
+interval: 500ms
+health:
+  default_for: 0s
+  rules:
+    - {reading: cpu, warning: 0.001, critical: 100000}
+    - {reading: memory, warning: 0.001, critical: 100000}
+  notifiers:
+    - {kind: webhook, url_env: HOOK_URL, cooldown: 1h}
+""")
+    agent = start_agent("--config", str(cfg), "--data-dir", str(tmp_path / "spool"),
+                        env=agent_env(PYTHONPATH=str(ROOT), HOOK_URL=receiver.url))
+    cpu = wait_until(lambda: receiver.rule("cpu"), 30, what="the cpu warning webhook")
+    memory = wait_until(lambda: receiver.rule("memory"), 30, what="the memory warning webhook")
+
+    assert cpu["context"]["by"] == "cpu" and len(cpu["context"]["processes"]) == 5
+    by_pid = {p["pid"]: p for p in cpu["context"]["processes"]}
+    assert by_pid[burn.pid]["name"] == "otelmon-burn" and by_pid[burn.pid]["cpu_percent"] > 10
+    assert set(by_pid[burn.pid]) == {"pid", "name", "user", "cpu_percent"}
+    assert memory["context"]["by"] == "memory"
+    by_pid = {p["pid"]: p for p in memory["context"]["processes"]}
+    assert by_pid[hold.pid]["name"] == "otelmon-hold" and by_pid[hold.pid]["rss_bytes"] >= 800 << 20
+
+    doc = json.loads(agent.get("/health")[1])
+    rules = {r["rule"]: r for r in doc["health"]["rules"]}
+    assert hold.pid in [p["pid"] for p in rules["memory"]["context"]["processes"]]
+    assert "processes" in rules["cpu"]["context"]
+    assert agent.stop() == 0
+    logged = agent.stderr()
+    assert "health memory: ok -> warning" in logged and "otelmon-hold" in logged and "top by memory" in logged
