@@ -19,7 +19,6 @@ from opentelemetry.sdk.metrics.export import MetricExporter
 
 from otel_mon import __version__
 from otel_mon.config import Settings
-from otel_mon.forward.forwarder import Forwarder
 from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
@@ -33,6 +32,7 @@ from otel_mon.status import health_document
 from otel_mon.telemetry import Telemetry, build_logs
 
 if TYPE_CHECKING:
+    from otel_mon.forward.forwarder import Forwarder
     from otel_mon.web import History
 
 log = logging.getLogger("otel_mon.agent")
@@ -66,6 +66,9 @@ class Agent:
         self.logger_provider, self.log_handler = build_logs(self.resource, log_exporters)
         self.forwarder: Forwarder | None = None
         if self.spool is not None and settings.otlp.enabled:
+            # Imported only when forwarding: its senders bring grpc and protobuf (~10 MiB of RSS).
+            from otel_mon.forward.forwarder import Forwarder
+
             self.forwarder = Forwarder(settings.otlp, settings.spool.dir)
             self.forwarder.register_metrics(self.telemetry.instruments)
             self.spool.add_listener(self.forwarder.notify)  # wake the sender as soon as a batch is on disk

@@ -15,7 +15,6 @@ from typing import Any
 
 from otel_mon import schema
 from otel_mon.forward.config import OtlpConfig, otlp_from_env
-from otel_mon.forward.replay import Replayer
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,6 +86,8 @@ def main(args: argparse.Namespace) -> int:
         return _fail("; ".join(problems))
     def report(line: str) -> None:
         print(f"otel-mon replay: {line}", file=sys.stderr)
+
+    from otel_mon.forward.replay import Replayer  # grpc and protobuf: only when replaying, not for `run`
 
     stats = Replayer(config, rate=args.rate, attempts=args.attempts, report=report).run(paths)
     total = sum(stats.sent.values())
