@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from otel_mon.commands.common import add_data_dir_options, spool_root
-from otel_mon.report.analysis import build_report
+from otel_mon.report.analysis import Report, build_report
 from otel_mon.report.table import format_table
 from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import SpoolReader
@@ -33,6 +35,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         help="window start: ISO-8601 (UTC unless an offset is given) or epoch seconds")
     parser.add_argument("--to", dest="end", metavar="TIME", help="window end (default now), same forms as --from")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write a self-contained HTML page with charts over time (inline SVG, no script)")
+    parser.add_argument("--bucket", metavar="DURATION",
+                        help="chart bucket for --html, e.g. 1m, 1h (default: from the window; hourly from 12h)")
     parser.set_defaults(func=main)
     return parser
 
@@ -94,6 +100,37 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if not args.json:
         print(format_table(report))
+    if args.html:
+        return write_html(args, root, report, start, end)
+    return 0
+
+
+def write_html(args: argparse.Namespace, root: Path, report: Report, start: float | None, end: float) -> int:
+    """The charts page: the same window read again, bucket by bucket, plus the transitions from the logs."""
+    from otel_mon.report.html import render
+    from otel_mon.report.timeline import build_timeline, transitions
+
+    try:
+        bucket = parse_duration(args.bucket) if args.bucket else None
+        if bucket is not None and bucket <= 0:
+            raise ValueError("must be above 0")
+    except ValueError as exc:
+        print(f"otel-mon report: error: invalid --bucket {args.bucket!r}: {exc}", file=sys.stderr)
+        return 2
+    first = start if start is not None else (report.start if report.start is not None else end)
+    metrics = SpoolReader(root, "metrics").records(since=first, until=end)
+    timeline = build_timeline((r.data for r in metrics), first, end, bucket)
+    logs = SpoolReader(root, "logs")
+    rows = transitions((r.data for r in logs.records(since=first, until=end)), first, end)
+    path = Path(args.html)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(render(report, timeline, rows, timeline.host), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        print(f"otel-mon report: error: cannot write {args.html!r}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"otel-mon report: wrote {path}", file=sys.stderr)
     return 0
 
 
