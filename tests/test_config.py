@@ -63,7 +63,8 @@ def test_interval_bounds_and_env_ms() -> None:
 
 
 def test_unknown_env_setting_is_an_error_but_test_switches_are_not() -> None:
-    assert problems(env={"OTEL_MON_HTTP__PROT": "1"}) == ["OTEL_MON_HTTP__PROT: unknown setting 'http.prot'"]
+    assert problems(env={"OTEL_MON_HTTP__PROT": "1"}) == [
+        "OTEL_MON_HTTP__PROT: unknown setting 'http.prot' (did you mean 'OTEL_MON_HTTP__PORT'?)"]
     config.load(env={"OTEL_MON_REQUIRE_INTEGRATION": "1"})
 
 
