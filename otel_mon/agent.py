@@ -28,7 +28,7 @@ from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import health_document
+from otel_mon.status import status_document
 from otel_mon.telemetry import Telemetry, build_logs
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class Agent:
             self.spool = SpoolWriter(settings.spool)  # takes the directory lock: one agent per spool
             metric_exporters.append(SpoolMetricExporter(self.spool))
             log_exporters.append(SpoolLogExporter(self.spool))
-            self.sections["spool"] = self.spool.health
+            self.sections["spool"] = self.spool.status
         self.telemetry = Telemetry(self.resource, settings.metric_enabled, metric_exporters,
                                    buckets={"otel_mon.probe.duration": PROBE_DURATION_BUCKETS})
         self.sampler.register_metrics(self.telemetry.instruments)
@@ -72,16 +72,16 @@ class Agent:
             self.forwarder = Forwarder(settings.otlp, settings.spool.dir)
             self.forwarder.register_metrics(self.telemetry.instruments)
             self.spool.add_listener(self.forwarder.notify)  # wake the sender as soon as a batch is on disk
-            self.sections["forward"] = self.forwarder.health
+            self.sections["forward"] = self.forwarder.status
         self.probes = ProbeRunner(settings.probes)
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
                                      host=str(self.resource.attributes.get("host.name", "")) or None,
                                      credentials=settings.credentials, rootfs=self.paths.rootfs)
         self.monitor.register_metrics(self.telemetry.instruments)
-        self.sections["health"] = self.monitor.health
+        self.sections["health"] = self.monitor.status
         if settings.probes:
-            self.sections["probes"] = self.probes.health
+            self.sections["probes"] = self.probes.status
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -96,8 +96,8 @@ class Agent:
             about = {"host": str(attrs.get("host.name", "")), "os": str(attrs.get("os.description", "")),
                      "arch": str(attrs.get("host.arch", "")), "version": __version__,
                      "service": str(attrs.get("service.name", ""))}
-            page = StatusPage(about, self.health, self.history, self.monitor.recent, bool(settings.http.token))
-            self.http = HttpServer(settings.http, self.telemetry.registry, self.health, self._ready.is_set,
+            page = StatusPage(about, self.status, self.history, self.monitor.recent, bool(settings.http.token))
+            self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
                                    version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
                                    public=PUBLIC)
 
@@ -205,6 +205,6 @@ class Agent:
     def uptime(self) -> float:
         return time.monotonic() - self._started_mono
 
-    def health(self) -> tuple[int, dict[str, Any]]:
-        return health_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections,
+    def status(self) -> tuple[int, dict[str, Any]]:
+        return status_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections,
                                uptime=self.uptime())

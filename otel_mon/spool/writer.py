@@ -261,7 +261,7 @@ class SpoolWriter:
                 "dropped": {f"{s}/{r}": n for (s, r), n in self._dropped.items()},
             }
 
-    def health(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """The ``spool`` section of ``/health``: JSON-able, no file contents."""
         disk = self._disk()
         with self._stats_lock:
