@@ -233,7 +233,8 @@ class Exposition:
     def _point_labels(self, fixed: tuple[tuple[str, str], ...], attributes: Any) -> tuple[dict[str, str], Any]:
         """Sanitised, escaped labels of one point (resource, scope, then its own attributes) and its cache key."""
         items = tuple(attributes.items()) if attributes else ()
-        cache_key: Any = (fixed, items)
+        # Types in the key: 1, 1.0 and True are equal (and hash alike) but render differently.
+        cache_key: Any = (fixed, items, tuple(map(type, attributes.values())) if attributes else ())
         try:
             cached = self._labels.get(cache_key)
         except TypeError:  # an unhashable attribute value (a list): build it every time

@@ -20,6 +20,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from otel_mon.spool import lines as spool_lines
+from otel_mon.spool.encoder import LineEncoder
 from otel_mon.spool.segments import Signal
 from otel_mon.spool.writer import REASON_OVERSIZE, SpoolWriter
 
@@ -53,6 +54,12 @@ class _SpoolSink:
                           oversize, self._signal, self._limit)
         return self._spool.append(self._signal, out) and not oversize
 
+    def write_lines(self, out: list[bytes]) -> bool:
+        """Lines already encoded, each within the limit; none means nothing was collected."""
+        if self._shutdown:
+            return False
+        return self._spool.append(self._signal, out) if out else True
+
     def shutdown(self) -> None:
         self._shutdown = True
 
@@ -63,9 +70,17 @@ class SpoolMetricExporter(MetricExporter):
     def __init__(self, spool: SpoolWriter, *, max_line_bytes: int = spool_lines.MAX_LINE_BYTES) -> None:
         super().__init__()  # the SDK default: cumulative for every kind, so each line stands alone
         self._sink = _SpoolSink(spool, "metrics", spool_lines.METRICS_SHAPE, max_line_bytes)
+        self._limit = max_line_bytes
+        self._encoder = LineEncoder()
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        ok = self._sink.write(encode_metrics(metrics_data).to_dict())
+        # The same bytes as the official encoder, at a fraction of the cost (spool/encoder.py); the official
+        # path for what the fast one does not cover and for batches that must be split across lines.
+        out = self._encoder.encode_lines(metrics_data, self._limit)
+        if out is not None:
+            ok = self._sink.write_lines(out)
+        else:
+            ok = self._sink.write(encode_metrics(metrics_data).to_dict())
         return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
