@@ -65,7 +65,7 @@ class DirLock:
 
 
 @dataclass
-class Outcome:
+class Appended:
     error: OSError | None = None
     rotated: bool = False
 
@@ -132,18 +132,18 @@ class SignalLog:
             self._dir_id = identity(self.dir)
             return lost
 
-    def append(self, data: bytes, lines: int = 0) -> Outcome:
+    def append(self, data: bytes, lines: int = 0) -> Appended:
         with self.lock:
             if self._closed:
-                return Outcome(error=OSError(errno.EBADF, "spool is closed"))
-            outcome = Outcome()
+                return Appended(error=OSError(errno.EBADF, "spool is closed"))
+            outcome = Appended()
             now_us = int(self._clock() * 1_000_000)
             if self._repair_to is not None and self._fd is not None:
                 try:  # a previous failure left bytes we could not cut: never write after a torn line
                     os.ftruncate(self._fd, self._repair_to)
                     self._size, self._repair_to = self._repair_to, None
                 except OSError as exc:
-                    return Outcome(error=exc)
+                    return Appended(error=exc)
             if self._fd is not None and (self._rotate_next or (self._size > 0 and (
                 self._size + len(data) > self._cfg.max_file_size
                 or now_us - self._opened_us >= self._cfg.max_file_age * 1_000_000

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.retention import REASON_EVICTED, REASON_RETENTION, Housekeeper, elapsed_clock
-from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, Outcome, SignalLog, SpoolLockedError, identity
+from otel_mon.spool.segment_log import DIR_MODE, Appended, Clock, DirLock, SignalLog, SpoolLockedError, identity
 from otel_mon.spool.segments import SIGNALS, Segment, Signal, list_segments
 from otel_mon.timefmt import iso
 
@@ -89,7 +89,7 @@ class SpoolWriter:
         data = b"".join(lines)
         self._check_dirs(signal)
         if self._relock_failed:  # never write into a directory another agent may own now
-            outcome = Outcome(error=OSError(errno.ENOLCK, "the spool directory lock is lost"))
+            outcome = Appended(error=OSError(errno.ENOLCK, "the spool directory lock is lost"))
         else:
             outcome = self._logs[signal].append(data, len(lines))
         if outcome.error is not None:
