@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import shutil
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,11 +141,16 @@ def env_overrides(env: Mapping[str, str], root: type = Settings) -> tuple[dict[s
             hint = schema.did_you_mean(key[len("OTEL_MON_"):], env_names(root)).replace("'", "'OTEL_MON_", 1)
             problems.append(f"{key}: unknown setting {'.'.join(dotted)!r}{hint}")
             continue
+        if _is_section(root, dotted):
+            # OTEL_MON_HTTP=true next to OTEL_MON_HTTP__PORT=1 must give one answer whatever the order.
+            problems.append(f"{key}: {'.'.join(dotted)} is a section; set its keys ({key}__<KEY>) instead")
+            continue
         if from_file:
             try:
                 value, warning = read_secret_file(value)
             except SecretFileError as exc:
-                problems.append(f"{key}: {value!r} {exc}")
+                shown = repr(value) if len(value) <= 200 else repr(value[:197] + "...")
+                problems.append(f"{key}: {shown} {exc}")
                 continue
             if warning:
                 log.warning("%s: %s", key, warning)
@@ -185,6 +191,16 @@ def _known_path(cls: Any, parts: list[str]) -> bool:
     return True
 
 
+def _is_section(cls: Any, parts: list[str]) -> bool:
+    """True when ``parts`` names a whole section (a dataclass), which one environment value cannot set."""
+    tp: Any = cls
+    for part in parts:
+        known, tp = _key_type(tp, part)
+        if not known:
+            return False
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
 def _split_key(cls: Any, dotted: str) -> list[str]:
     """Split a dotted key into sections; below a mapping field the rest is one key (metric names have dots)."""
     parts = dotted.split(".")
@@ -196,6 +212,13 @@ def _split_key(cls: Any, dotted: str) -> list[str]:
             return [*parts[: i + 1], ".".join(parts[i + 1 :])]
         cls = tp
     return parts
+
+
+# A config file is a page of YAML; these bounds keep a wrong path (/dev/zero), a runaway generator or an alias
+# bomb from exhausting memory or the stack before one line can say what is wrong.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_VALUES = 100_000
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -219,24 +242,59 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    where = repr(str(path))
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError([f"config: cannot read {where}: not a regular file"])
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError([f"config: cannot read {where}: larger than {MAX_CONFIG_BYTES // 2**20} MiB"])
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"config: cannot read {str(path)!r}: {exc.strerror}"]) from None
+        raise ConfigError([f"config: cannot read {where}: {exc.strerror}"]) from None
     except UnicodeDecodeError:
-        raise ConfigError([f"config: cannot read {str(path)!r}: not UTF-8 text"]) from None
+        raise ConfigError([f"config: cannot read {where}: not UTF-8 text"]) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        line = f" line {mark.line + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError([f"config: {str(path)!r}{where}: not valid YAML: {reason}"]) from None
+        raise ConfigError([f"config: {where}{line}: not valid YAML: {reason}"]) from None
+    except RecursionError:
+        raise ConfigError([f"config: {where}: not valid YAML: nested deeper than {MAX_DEPTH} levels"]) from None
+    except (ValueError, TypeError, AttributeError, LookupError, OverflowError) as exc:
+        # PyYAML's constructors raise these for tagged scalars they cannot build (!!int abc, !!timestamp x,
+        # an empty !!int, !!bool maybe, an integer beyond Python's digit limit).
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ConfigError([f"config: {where}: not valid YAML: a value cannot be read ({reason})"]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError([f"config: {str(path)!r}: expected a mapping at the top level, got {type(data).__name__}"])
+        raise ConfigError([f"config: {where}: expected a mapping at the top level, got {type(data).__name__}"])
+    problem = shape_problem(data)
+    if problem:
+        raise ConfigError([f"config: {where}: {problem}"])
     return data
+
+
+def shape_problem(data: Any) -> str | None:
+    """Why a decoded document is too deep or too large to be a config, or None. Iterative: no recursion to
+    overflow, and it stops counting at the limit (aliases can make a small file a huge tree)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return f"more than {MAX_VALUES} values (aliases?)"
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return None
 
 
 def load(

@@ -94,8 +94,13 @@ def check(obj: object, problems: Iterable[Problem]) -> None:
         raise Invalid(type(obj), found)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
 def render(path: str, problem: Problem, secret: bool = False) -> str:
-    """The one format of a config problem: ``path: invalid value <value>: <reason>``."""
+    """The one format of a config problem: ``path: invalid value <value>: <reason>``, always one line (a key
+    from the document may hold a newline: it is shown escaped)."""
+    path = path.translate(_CONTROL)
     if problem.plain:
         return f"{path}: {problem.reason}"
     if problem.hidden:

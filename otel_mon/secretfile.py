@@ -25,6 +25,8 @@ def read_secret_file(path: str) -> tuple[str, str | None]:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as exc:
         raise SecretFileError(f"cannot be read: {exc.strerror}") from None
+    except ValueError:  # a NUL byte in the path
+        raise SecretFileError("cannot be read: not a valid path") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
