@@ -203,6 +203,11 @@ def test_screenshot_for_the_readme(page: Page, start_agent: Callable[..., AgentP
     desktop = page.screenshot(1280)
     path = save_screenshot(desktop, "status-page.png", tmp_path)
     assert path.stat().st_size > 20_000 and desktop[:8] == b"\x89PNG\r\n\x1a\n"
+    page.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    dark = page.screenshot(1280)
+    save_screenshot(dark, "status-page-dark.png", tmp_path)
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(14, 17, 23)"
+    page.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
     phone = page.screenshot(390, mobile=True, scale=2.0)
     save_screenshot(phone, "status-page-phone.png", tmp_path)
     # Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.

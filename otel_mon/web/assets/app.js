@@ -193,7 +193,22 @@
       el("td", { className: "num", text: withUnit(r.value, r.unit) }),
       el("td", { className: "num", text: [isNum(r.warning) ? withUnit(r.warning, r.unit) : "–", isNum(r.critical) ? withUnit(r.critical, r.unit) : "–"].join(" / ") }),
       el("td", { className: "num", text: r.since ? ago(r.since) : "–", title: r.since || "" }),
-      el("td", { className: "why", text: r.why || "" }))));
+      el("td", { className: "why" }, r.why || "", context(r.context)))));
+  }
+
+  // The processes or filesystem figures the agent measured when the rule rose (health/context.py).
+  function context(c) {
+    if (!c) return null;
+    if (c.processes) {
+      const cpu = c.by === "cpu";
+      return el("div", { className: "context", text: "top by " + (cpu ? "CPU" : "memory") + ": " + c.processes.map((p) =>
+        p.pid + " " + p.name + " (" + p.user + ") " + (cpu ? p.cpu_percent + " %" : bytes(p.rss_bytes))).join(", ") });
+    }
+    if (isNum(c.size_bytes)) {
+      return el("div", { className: "context", text: bytes(c.free_bytes) + " free of " + bytes(c.size_bytes) +
+        (c.inodes_total ? ", inodes " + c.inodes_free + " free of " + c.inodes_total : "") });
+    }
+    return null;
   }
 
   function drawProbes(doc) {
