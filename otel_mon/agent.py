@@ -75,14 +75,13 @@ class Agent:
             self.sections["forward"] = self.forwarder.status
         self.probes = ProbeRunner(settings.probes)
         self.probes.register_metrics(self.telemetry.instruments)
-        self.monitor = HealthMonitor(settings.health, sources=[self.probes.readings, self._agent_readings],
-                                     host=str(self.resource.attributes.get("host.name", "")) or None,
-                                     credentials=settings.credentials, rootfs=self.paths.rootfs)
+        self.monitor = self._build_monitor(settings, self.probes)
         self.monitor.register_metrics(self.telemetry.instruments)
         self.sections["health"] = self.monitor.status
         if settings.probes:
             self.sections["probes"] = self.probes.status
         self._stop = threading.Event()
+        self._swap = threading.Lock()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self.http: Any = None
@@ -96,7 +95,8 @@ class Agent:
             about = {"host": str(attrs.get("host.name", "")), "os": str(attrs.get("os.description", "")),
                      "arch": str(attrs.get("host.arch", "")), "version": __version__,
                      "service": str(attrs.get("service.name", ""))}
-            page = StatusPage(about, self.status, self.history, self.monitor.recent, bool(settings.http.token))
+            page = StatusPage(about, self.status, self.history, lambda: self.monitor.recent(),
+                              bool(settings.http.token))
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
                                    version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
                                    public=PUBLIC)
@@ -160,6 +160,47 @@ class Agent:
         if self.spool is not None:
             self.spool.close()
 
+    def reload(self, loaded: Settings) -> list[str]:
+        """Apply a new configuration without a restart; the changed keys that keep their running value.
+
+        Probes and the health monitor (rules, notifiers, actions) are rebuilt and swapped in between two
+        collections; the host sampler only when its filters changed (its first collection after that emits CPU
+        time but no utilisation, as at start-up). The HTTP server, the spool and the forwarder keep running.
+        """
+        from otel_mon.reloadable import merge
+
+        settings, kept = merge(self.settings, loaded)
+        probes = ProbeRunner(settings.probes)
+        monitor = self._build_monitor(settings, probes)
+        sampler = None
+        if settings.host != self.settings.host:
+            sampler = HostSampler(registry.build(settings.host, self.paths))
+        with self._swap:
+            old_probes, old_monitor, old_sampler = self.probes, self.monitor, self.sampler
+            if sampler is not None:
+                sampler.register_metrics(self.telemetry.instruments)  # the callbacks now read the new one
+                self.sampler = sampler
+            probes.register_metrics(self.telemetry.instruments)
+            monitor.register_metrics(self.telemetry.instruments)
+            self.probes, self.monitor, self.settings = probes, monitor, settings
+            self.sections["health"] = monitor.status
+            if settings.probes:
+                self.sections["probes"] = probes.status
+            else:
+                self.sections.pop("probes", None)
+            monitor.start()
+            probes.start()
+        old_probes.stop(2.0)
+        old_monitor.stop(2.0)
+        if sampler is not None:
+            old_sampler.close()
+        return kept
+
+    def _build_monitor(self, settings: Settings, probes: ProbeRunner) -> HealthMonitor:
+        return HealthMonitor(settings.health, sources=[probes.readings, self._agent_readings],
+                             host=str(self.resource.attributes.get("host.name", "")) or None,
+                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons)
+
     def wait(self) -> None:
         self._stop.wait()
 
@@ -168,6 +209,10 @@ class Agent:
 
     # --- the loop --------------------------------------------------------------------------------------
     def collect_once(self) -> None:
+        with self._swap:  # a reload swaps components between two collections, never during one
+            self._collect()
+
+    def _collect(self) -> None:
         snap = self.sampler.refresh()
         if self.history is not None:
             self.history.record(snap)

@@ -55,7 +55,7 @@ class Settings:
     interval: Duration = Duration(10.0)
     root_path: str = "/"
     resource: ResourceConfig = schema.inline(ResourceConfig)  # service_name, resource_attributes
-    host: HostConfig = schema.inline(HostConfig)  # collectors, cpu_per_logical, filesystem, disks, ...
+    host: HostConfig = schema.inline(HostConfig)  # collectors, cpu, connections, filesystem, disks, ...
     selection: MetricsConfig = schema.inline(MetricsConfig)  # metrics
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()

@@ -133,7 +133,7 @@ def _is_secret(cls: type, dotted: str) -> bool:
 
 
 def inline(cls: type[T]) -> T:
-    """A section whose keys sit at the level of the enclosing one (``cpu_per_logical``, not ``host.cpu_per_logical``).
+    """A section whose keys sit at the level of the enclosing one (``cpu.per_logical``, not ``host.cpu.per_logical``).
 
     The agent's top level is shared by a few small sections (the resource, the host domains); each is still
     its own dataclass, handed alone to its component.

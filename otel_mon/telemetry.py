@@ -100,18 +100,17 @@ class PushReader(MetricReader):
 
 
 def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tuple[LoggerProvider, logging.Handler]:
-    """The logs bridge: Python logging -> OTel LoggingHandler -> LoggerProvider -> spool on the collection tick.
+    """The logs bridge: Python logging -> LogBridge -> LoggerProvider -> spool on the collection tick.
 
     The records wait in memory until the agent's loop calls ``force_flush`` after a collection (see logbatch).
     """
-    from opentelemetry.instrumentation.logging.handler import LoggingHandler
-
     from otel_mon.logbatch import TickLogRecordProcessor
+    from otel_mon.logbridge import LogBridge
 
     provider = LoggerProvider(resource=resource)
     for exporter in exporters:
         provider.add_log_record_processor(TickLogRecordProcessor(exporter))
-    return provider, LoggingHandler(level=logging.INFO, logger_provider=provider)
+    return provider, LogBridge(provider, level=logging.INFO)
 
 
 class Telemetry:

@@ -122,6 +122,7 @@ class OtlpReceiver:
         self.failures_answered = 0
         self._failure: _Failure | None = None
         self._reject: tuple[Callable[[Any], bool], str] | None = None
+        self._partial: list[int] = []  # rejected item counts of the next partial-success answers
         self._grpc_server: grpc.Server | None = None
         self._http_server: _HttpServer | None = None
         self._http_thread: threading.Thread | None = None
@@ -215,6 +216,11 @@ class OtlpReceiver:
         with self._cond:
             self._failure = _Failure(count, retry_after, kind)
 
+    def partial_next(self, *rejected: int) -> None:
+        """Accept the next requests but answer with a partial success naming ``rejected`` items each."""
+        with self._cond:
+            self._partial = list(rejected)
+
     def reject_when(self, predicate: Callable[[Any], bool] | None, message: str = "rejected by test") -> None:
         """Answer INVALID_ARGUMENT / 400 to every request whose decoded protobuf matches ``predicate``."""
         with self._cond:
@@ -251,6 +257,8 @@ class OtlpReceiver:
                     self.rejected.append(received)
                     return "reject", self._reject[1], None
                 self.received.append(received)
+                if self._partial:
+                    return "partial", "some points refused by test", float(self._partial.pop(0))
                 return "ok", "", None
             finally:
                 self._cond.notify_all()
@@ -272,11 +280,23 @@ class _LogsServicer(logs_grpc.LogsServiceServicer):  # type: ignore[misc]
         return _grpc_answer(self.receiver, "logs", request, context)
 
 
+def partial_response(signal: str, rejected: int, message: str) -> Any:
+    response = RESPONSE_TYPES[signal]()
+    if signal == "metrics":
+        response.partial_success.rejected_data_points = rejected
+    else:
+        response.partial_success.rejected_log_records = rejected
+    response.partial_success.error_message = message
+    return response
+
+
 def _grpc_answer(receiver: OtlpReceiver, signal: str, request: Any, context: grpc.ServicerContext) -> Any:
     headers = {key: value for key, value in context.invocation_metadata() if isinstance(value, str)}
     verdict, message, retry_after = receiver._decide(signal, "grpc", request, headers, False)
     if verdict == "ok":
         return RESPONSE_TYPES[signal]()
+    if verdict == "partial":
+        return partial_response(signal, int(retry_after or 0), message)
     codes = {
         "unauthenticated": (grpc.StatusCode.UNAUTHENTICATED, code_pb2.UNAUTHENTICATED),
         "unavailable": (grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
@@ -349,6 +369,8 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
         verdict, message, retry_after = self.server.receiver._decide(signal, "http", request, headers, gzipped)
         if verdict == "ok":
             return self._send(200, RESPONSE_TYPES[signal]().SerializeToString())
+        if verdict == "partial":
+            return self._send(200, partial_response(signal, int(retry_after or 0), message).SerializeToString())
         status = {"unauthenticated": 401, "unavailable": 503, "throttle": 429, "reject": 400, "internal": 500,
                   "unknown": 502}[verdict]
         extra = {"Retry-After": str(max(0, round(retry_after)))} if retry_after is not None else {}

@@ -97,3 +97,28 @@ def test_spool_files_and_dirs_are_not_world_readable(tmp_path: Path) -> None:
     for name, mode in modes.items():
         expected = 0o750 if (root / name).is_dir() else 0o640
         assert mode == expected, (name, oct(mode))
+
+
+def test_byte_retention_evicting_recent_delivered_data_is_counted(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from otel_mon.spool.segments import Cursor, cursor_path, save_cursor
+
+    cfg = config(tmp_path / "data", max_file_size=64 * 1024, max_bytes=128 * 1024, max_age=86400.0, compress=False)
+    writer = SpoolWriter(cfg)
+    try:
+        line = b'{"a":"' + b"x" * 20_000 + b'"}\n'
+        for _ in range(4):  # three lines per segment; the segments rotate on size
+            writer.append("metrics", [line])
+        listed = list_segments(tmp_path / "data" / "metrics", "metrics")
+        # A consumer has delivered everything written so far: nothing unsent, but all of it recent.
+        save_cursor(cursor_path(tmp_path / "data" / "metrics", "otlp"), Cursor(listed[-1].stem, 10**6))
+        for _ in range(12):
+            writer.append("metrics", [line])
+            save_cursor(cursor_path(tmp_path / "data" / "metrics", "otlp"),
+                        Cursor(list_segments(tmp_path / "data" / "metrics", "metrics")[-1].stem, 10**6))
+        writer.maintain()
+        dropped = writer.stats()["dropped"]
+        assert dropped["metrics/evicted"] > 0 and dropped["metrics/retention"] == 0
+        assert "delivered data younger than max_age" in caplog.text
+    finally:
+        writer.close()

@@ -115,12 +115,12 @@ def test_tls_needs_both_files() -> None:
 def test_non_finite_and_huge_values_are_refused(tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
     f.write_text("interval: .nan\nfilesystem: {timeout: .inf}\nspool: {max_bytes: .inf}\n"
-                 "connections_interval: 999999999d\n")
+                 "connections:\n  interval: 999999999d\n")
     got = problems(str(f))
     assert "interval: invalid value nan: expected a finite duration that is not negative" in got
     assert "filesystem.timeout: invalid value inf: expected a finite duration that is not negative" in got
     assert "spool.max_bytes: invalid value inf: expected a finite size" in got
-    assert "connections_interval: invalid value '999999999d': expected a duration of at most 365d" in got
+    assert "connections.interval: invalid value '999999999d': expected a duration of at most 365d" in got
 
 
 def test_malformed_key_values_and_secrets_never_echoed(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def test_every_default_host_metric_is_emitted_as_declared() -> None:
 
 
 def test_opt_in_attribute_and_metric_switches() -> None:
-    emitted = collect({"cpu_per_logical": "true", "metrics.system.cpu.frequency": "false", "collectors.disk": "false"})
+    emitted = collect({"cpu.per_logical": "true", "metrics.system.cpu.frequency": "false", "collectors.disk": "false"})
     cpus = {p.attributes["cpu.logical_number"] for p in emitted["system.cpu.time"].data.data_points}  # type: ignore[attr-defined]
     assert cpus == set(range(psutil.cpu_count()))
     assert "system.cpu.frequency" not in emitted

@@ -80,3 +80,10 @@ def test_every_host_domain_of_the_real_host_keeps_the_table() -> None:
     sampler.close()
     assert all("contract" not in s.errors_total for s in snap.domains.values()), snap.domains
     assert set(snap.points) <= set(BY_NAME)
+
+
+def test_every_host_domain_of_the_table_has_one_registered_collector() -> None:
+    from otel_mon.host import registry
+    from otel_mon.semconv import HOST_DOMAINS
+
+    assert list(registry.DOMAINS) == list(HOST_DOMAINS)

@@ -298,3 +298,20 @@ def test_cpu_counts_and_frequency_from_the_hosts_sysfs(host1: tuple[HostSampler,
     freqs = {a["cpu.logical_number"]: v for v, a in snap.points["system.cpu.frequency"]}
     assert freqs == {0: 2.4e9, 1: 1.8e9}
     assert snap.readings["load"][""] == pytest.approx(0.5 / 2)  # load per online CPU of the host (0-1)
+
+
+def test_process_states_are_counted_at_most_once_per_interval(fake_root: Callable[[str], Path],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_mon.host import processes
+
+    root = fake_root("host1")
+    passes: list[str] = []
+    real = processes.count_states
+    monkeypatch.setattr(processes, "count_states", lambda d: passes.append(d) or real(d))
+    collector = processes.ProcessesCollector(HostPaths(str(root)), processes.ProcessesConfig(interval=30.0))
+    first = collector.collect(1000.0)
+    again = collector.collect(1010.0)  # within 30 s: the counts of the first pass, no new walk
+    assert len(passes) == 1 and again.points["system.process.count"] == first.points["system.process.count"]
+    collector.collect(1031.0)
+    assert len(passes) == 2
+    assert "system.process.created" in again.points  # /proc/stat's one line is read every collection

@@ -29,14 +29,14 @@ class Collect(LogRecordExporter):
 
 
 def bridge(processor: TickLogRecordProcessor) -> tuple[LoggerProvider, logging.Logger]:
-    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    from otel_mon.logbridge import LogBridge
 
     provider = LoggerProvider()
     provider.add_log_record_processor(processor)
     logger = logging.getLogger(f"test.logbatch.{id(processor)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
-    logger.addHandler(LoggingHandler(level=logging.INFO, logger_provider=provider))
+    logger.addHandler(LogBridge(provider, level=logging.INFO))
     return provider, logger
 
 

@@ -73,14 +73,20 @@ def flag_overrides(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]
     return flags, problems
 
 
-def load_settings(args: argparse.Namespace) -> Settings | None:
-    """The settings, or None after printing one line per problem to stderr (the caller exits 2)."""
+def try_settings(args: argparse.Namespace) -> tuple[Settings | None, list[str]]:
+    """The settings from the files, environment and flags; or None and one line per problem."""
     flags, problems = flag_overrides(args)
     try:
         settings = config.load(config_files(args), flags=flags)
     except ConfigError as exc:
         problems.extend(exc.problems)
         settings = None
+    return (None, problems) if problems else (settings, [])
+
+
+def load_settings(args: argparse.Namespace) -> Settings | None:
+    """The settings, or None after printing one line per problem to stderr (the caller exits 2)."""
+    settings, problems = try_settings(args)
     if problems:
         for problem in problems:
             print(f"otel-mon: config error: {problem}", file=sys.stderr)

@@ -9,11 +9,15 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from otel_mon.commands.common import add_settings_options, load_settings
+from otel_mon.commands.common import add_settings_options, load_settings, try_settings
 from otel_mon.config import ConfigError
 from otel_mon.http.auth import TlsError
 from otel_mon.logsetup import configure_console
+
+if TYPE_CHECKING:
+    from otel_mon.agent import Agent
 
 log = logging.getLogger("otel_mon")
 
@@ -64,10 +68,29 @@ def main(args: argparse.Namespace) -> int:
         print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
         agent.stop()
         return 1
-    received = signals.wait()
+    while (received := signals.wait()) == "SIGHUP":
+        reload(agent, args)
     log.info("signal received, stopping", extra={"signal": received})
     agent.stop()
     return 0
+
+
+def reload(agent: Agent, args: argparse.Namespace) -> bool:
+    """SIGHUP: read the configuration again; a bad one is refused and the running one stays."""
+    log.info("SIGHUP received, reloading the configuration")
+    settings, problems = try_settings(args)
+    if settings is None:
+        for problem in problems:
+            log.error("reload refused, the running configuration stays: %s", problem)
+        return False
+    configure_console(settings.logging.level, settings.logging.format)
+    kept = agent.reload(settings)
+    if kept:
+        log.warning("reload: these settings need a restart and keep their running values: %s", ", ".join(kept))
+    log.info("configuration reloaded", extra={"probes": len(settings.probes),
+                                              "rules": len(settings.health.rules),
+                                              "notifiers": len(settings.health.notifiers)})
+    return True
 
 
 def _name_setting(exc: OSError, spool_dir: str) -> str:
@@ -78,7 +101,7 @@ def _name_setting(exc: OSError, spool_dir: str) -> str:
 
 
 class StopSignals:
-    """SIGTERM / SIGINT delivered through a pipe, not acted on inside a signal handler.
+    """SIGTERM / SIGINT (and SIGHUP, reload) delivered through a pipe, not acted on inside a signal handler.
 
     A Python handler runs between two bytecodes of the main thread, possibly while that thread holds a lock
     (an Event's, logging's): setting an Event or logging from it can deadlock the agent on a second signal.
@@ -90,14 +113,14 @@ class StopSignals:
         self._read, write = os.pipe()
         os.set_blocking(write, False)
         signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, _ignore)
 
     def wait(self) -> str:
-        """Block until SIGTERM or SIGINT arrives; its name."""
+        """Block until SIGTERM, SIGINT or SIGHUP arrives; its name."""
         while True:
             data = os.read(self._read, 1)
-            if data and data[0] in (signal.SIGTERM, signal.SIGINT):
+            if data and data[0] in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 return signal.Signals(data[0]).name
 
 

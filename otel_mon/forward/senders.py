@@ -12,49 +12,25 @@ Headers are secrets: they are sent, never logged, and never part of an error mes
 
 from __future__ import annotations
 
-import enum
 import gzip
 import http.client
 import socket
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import grpc
-from google.protobuf.message import DecodeError, Message
-from google.rpc import error_details_pb2, status_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import status_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
-from otel_mon import __version__
 from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.forward.config import Target
-from otel_mon.forward.requests import request_type
+from otel_mon.forward.outcome import _MAX_MESSAGE, USER_AGENT, _clip, _partial
+from otel_mon.forward.outcome import Outcome as Outcome  # re-exported: callers know them from here
+from otel_mon.forward.outcome import Result as Result
 from otel_mon.retry_after import parse_retry_after
-from otel_mon.urls import redact_text
-
-USER_AGENT = f"otel-mon/{__version__}"
-_MAX_MESSAGE = 300
-
-
-class Outcome(enum.Enum):
-    OK = "ok"
-    RETRY = "retry"  # transient: try the same batch again later
-    HOLD = "hold"  # the endpoint refuses every batch (auth, path): keep the data, retry at backoff
-    REJECT = "reject"  # this batch is refused for good: count it and move on
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    message: str = ""
-    retry_after: float | None = None
-    rejected_items: int = 0  # partial success: data points / log records the server dropped
 
 
 class Sender(Protocol):
@@ -65,120 +41,20 @@ class Sender(Protocol):
 
 def make_sender(target: Target, reconnect_backoff: tuple[float, float] = (1.0, 60.0)) -> Sender:
     if target.protocol == "grpc":
+        # grpc is imported only by a forwarder that speaks it: ~10 MiB of RSS an OTLP/HTTP agent never needs.
+        from otel_mon.forward.grpc_sender import GrpcSender
+
         return GrpcSender(target, reconnect_backoff)
     return HttpSender(target)
 
 
-def _clip(text: str) -> str:
-    flat = " ".join(redact_text(text).split())  # an error may quote the endpoint, ?api_key= and all
-    return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3] + "..."
+def __getattr__(name: str) -> Any:
+    """The gRPC sender's names, for callers that know them from here (imported on first use)."""
+    if name in ("GrpcSender", "classify_grpc_error"):
+        from otel_mon.forward import grpc_sender
 
-
-def _read(path: str | None) -> bytes | None:
-    return Path(path).read_bytes() if path else None
-
-
-def _partial(response: Message) -> tuple[int, str]:
-    partial = getattr(response, "partial_success", None)
-    if partial is None:
-        return 0, ""
-    rejected = int(getattr(partial, "rejected_data_points", 0) or getattr(partial, "rejected_log_records", 0))
-    return rejected, str(partial.error_message)
-
-
-# --------------------------------------------------------------------------------------------------- gRPC
-
-_GRPC_RETRY = {
-    grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
-    grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS,
-    grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
-}
-# The only answers about the batch itself (RESOURCE_EXHAUSTED without RetryInfo: a message too large); every
-# other failure says nothing against the data.
-_GRPC_REJECT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED}
-
-# INTERNAL / UNKNOWN raised by our own gRPC stack (no server reached) are held: retrying soon will not help.
-_GRPC_LOCAL = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
-
-
-class GrpcSender:
-    """One long-lived channel; its own reconnect backoff is tied to ours so recovery is noticed promptly."""
-
-    def __init__(self, target: Target, reconnect_backoff: tuple[float, float] = (1.0, 60.0)) -> None:
-        self.target = target
-        low, high = (int(v * 1000) for v in reconnect_backoff)
-        options: list[tuple[str, Any]] = [
-            ("grpc.primary_user_agent", USER_AGENT),
-            ("grpc.initial_reconnect_backoff_ms", max(low, 50)),
-            ("grpc.min_reconnect_backoff_ms", max(low, 50)),
-            ("grpc.max_reconnect_backoff_ms", max(high, low, 50)),
-        ]
-        compression = grpc.Compression.Gzip if target.compression == "gzip" else grpc.Compression.NoCompression
-        if target.secure:
-            credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read(target.certificate),
-                private_key=_read(target.client_key),
-                certificate_chain=_read(target.client_certificate),
-            )
-            self._channel = grpc.secure_channel(target.address, credentials, options, compression)
-        else:
-            self._channel = grpc.insecure_channel(target.address, options, compression)
-        stub_type: Any = MetricsServiceStub if target.signal == "metrics" else LogsServiceStub
-        stub = stub_type(self._channel)
-        self._export = stub.Export
-        self._request_type = request_type(target.signal)
-        self._metadata = tuple((key.lower(), value) for key, value in target.headers.items())
-
-    def send(self, body: bytes, timeout: float | None = None) -> Result:
-        request = self._request_type.FromString(body)
-        try:
-            response = self._export(request, timeout=timeout or self.target.timeout, metadata=self._metadata)
-        except grpc.RpcError as err:
-            return classify_grpc_error(err)
-        rejected, message = _partial(response)
-        return Result(Outcome.OK, _clip(message), rejected_items=rejected)
-
-    def close(self) -> None:
-        self._channel.close()
-
-
-def classify_grpc_error(err: grpc.RpcError) -> Result:
-    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
-    details = err.details() if hasattr(err, "details") else ""
-    message = _clip(f"{code.name}: {details or ''}")
-    retry_after = _retry_info(err)
-    if code in _GRPC_LOCAL and _raised_locally(err):
-        return Result(Outcome.HOLD, message)
-    if code in _GRPC_RETRY or (code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None):
-        return Result(Outcome.RETRY, message, retry_after)
-    if code in _GRPC_REJECT:
-        return Result(Outcome.REJECT, message)
-    return Result(Outcome.HOLD, message)
-
-
-def _raised_locally(err: grpc.RpcError) -> bool:
-    """True when the error never reached a server (e.g. gRPC refusing our own metadata): it says nothing about
-    the batch, so it must not reject it. A server's answer carries "received from peer" in its debug string."""
-    if not hasattr(err, "debug_error_string"):
-        return False
-    return "from peer" not in (err.debug_error_string() or "")
-
-
-def _retry_info(err: grpc.RpcError) -> float | None:
-    """The RetryInfo delay from the ``grpc-status-details-bin`` trailer (a google.rpc.Status), if any."""
-    trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
-    for key, value in trailers or ():
-        if key != "grpc-status-details-bin" or not isinstance(value, bytes):
-            continue
-        try:
-            status = status_pb2.Status.FromString(value)
-        except DecodeError:
-            return None
-        for detail in status.details:
-            info = error_details_pb2.RetryInfo()
-            if detail.Unpack(info):
-                return float(info.retry_delay.seconds + info.retry_delay.nanos / 1e9)
-    return None
+        return getattr(grpc_sender, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------------- HTTP

@@ -8,6 +8,7 @@ Nothing here blocks on the network or on a child process.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -70,6 +71,7 @@ class HealthMonitor:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         rootfs: Callable[[str], str] = str,
+        reasons: Callable[[], Mapping[tuple[str, str], str]] | None = None,
     ) -> None:
         """``clock`` (wall) only stamps the times people see; every duration is measured on ``monotonic``.
 
@@ -79,6 +81,8 @@ class HealthMonitor:
         self.config = config
         self.host = host or socket.gethostname()
         self._sources = list(sources)
+        # (reading, instance) -> why it is failing (a probe's reason), added to the "why" of a raised state.
+        self._reasons = reasons
         self._clock = clock
         self._monotonic = monotonic
         self._evaluator = Evaluator(config)
@@ -139,10 +143,13 @@ class HealthMonitor:
                 log.exception("health reading source failed")
         if now is None:
             now, wall = self._monotonic(), self._clock() if wall is None else wall
+        reasons = self._failure_reasons()
         with self._lock:
             transitions = self._evaluator.evaluate(merged, now, wall)
             self._status = self._evaluator.status()
             self._rows = self._evaluator.rows()
+            if reasons:
+                transitions, self._rows = self._explained(transitions, self._rows, reasons)
             rows, status = self._rows, self._status
             self._recent.extend(transitions)
         context = self._context
@@ -154,6 +161,25 @@ class HealthMonitor:
         for action in self.actions:
             action.check(rows, now)
         return transitions
+
+    def _failure_reasons(self) -> Mapping[tuple[str, str], str]:
+        if self._reasons is None:
+            return {}
+        try:
+            return self._reasons()
+        except Exception:  # the reasons are a courtesy: never worth an evaluation
+            log.exception("health failure reasons failed")
+            return {}
+
+    def _explained(self, transitions: list[Transition], rows: list[Row],
+                   reasons: Mapping[tuple[str, str], str]) -> tuple[list[Transition], list[Row]]:
+        """Raised states whose reading has a known failure reason say it: ``1 >= critical 1: connection refused``."""
+        reading = {rule.name: rule.reading for rule in self._evaluator.rules}
+        transitions = [dataclasses.replace(t, why=f"{t.why}: {reasons[(t.reading, t.instance)]}")
+                       if t.new > State.OK and (t.reading, t.instance) in reasons else t for t in transitions]
+        rows = [dataclasses.replace(r, why=f"{r.why}: {reasons[(reading.get(r.rule, ''), r.instance)]}")
+                if r.state > State.OK and (reading.get(r.rule, ""), r.instance) in reasons else r for r in rows]
+        return transitions, rows
 
     def _announce(self, transitions: list[Transition], status: State, now: float) -> None:
         """Log each transition and hand the batch to the notifiers (from update or the context thread)."""

@@ -190,14 +190,19 @@ def why_now(rule: Rule, track: Track | None, now: float) -> str:
     prefix = f"no data for {fmt_duration(now - track.seen)}; last " if track.seen < now else ""
     value = rule.fmt(track.value)
     if track.state == State.OK:
-        text = f"{value} below every threshold"
-        if rule.warning is not None:
-            text = f"{value} < warning {rule.fmt(rule.warning)}"
-        elif rule.critical is not None:
-            text = f"{value} < critical {rule.fmt(rule.critical)}"
+        # The lowest threshold, compared the way it really stands: above it while a rise is still pending.
+        lowest = State.WARNING if rule.warning is not None else State.CRITICAL
+        limit = rule.threshold(lowest)
+        text = f"{value} below every threshold" if limit is None else \
+            f"{value} {'>=' if track.value >= limit else '<'} {lowest.label} {rule.fmt(limit)}"
     else:
-        text = (f"{value}: {track.state.label} at >= {rule.fmt(rule.threshold(track.state))}, clears below "
-                f"{rule.fmt(rule.clear_level(track.state))}")
+        limit = rule.threshold(track.state)
+        clear = rule.clear_level(track.state)
+        if limit is not None and track.value >= limit:
+            text = f"{value} >= {track.state.label} {rule.fmt(limit)}, clears below {rule.fmt(clear)}"
+        else:  # held by the hysteresis margin: under the threshold, not yet under the clearing level
+            text = (f"{value} < {track.state.label} {rule.fmt(limit)} but >= {rule.fmt(clear)}: stays "
+                    f"{track.state.label} until below {rule.fmt(clear)}")
     for state in (State.CRITICAL, State.WARNING):
         if state > track.state and state in track.pending:
             text += (f"; {state.label} pending for {fmt_duration(now - track.pending[state])} of "

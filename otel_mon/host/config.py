@@ -1,18 +1,22 @@
 """The host domains' part of the settings: which domains run, and each domain's own options.
 
-The keys sit at the top level of the config file (``collectors``, ``cpu_per_logical``, ``filesystem``,
+The keys sit at the top level of the config file (``collectors``, ``cpu``, ``connections``, ``filesystem``,
 ``disks``, ...): ``Settings`` holds this section inline. A domain with options declares its dataclass in its
-own module (``host/filesystem.py``'s ``FilesystemConfig``) and gets one field here; the registry's factory
-hands the collector only that field. See docs/architecture.md, "Adding a config section".
+own module (``host/cpu.py``'s ``CpuConfig``, ``host/filesystem.py``'s ``FilesystemConfig``) and gets one field
+here; the registry's factory hands the collector only that field. See docs/architecture.md, "Adding a config
+section".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from otel_mon.host.connections import ConnectionsConfig
+from otel_mon.host.cpu import CpuConfig
 from otel_mon.host.filesystem import FilesystemConfig
 from otel_mon.host.filters import Filter
-from otel_mon.schema import Duration, Problem, check, did_you_mean
+from otel_mon.host.processes import ProcessesConfig
+from otel_mon.schema import Problem, check, did_you_mean
 from otel_mon.semconv import HOST_DOMAINS
 
 # node_exporter's --collector.netdev.device-exclude is empty; loopback is rarely wanted on dashboards but is
@@ -32,8 +36,9 @@ def default_collectors() -> dict[str, bool]:
 @dataclass(frozen=True)
 class HostConfig:
     collectors: dict[str, bool] = field(default_factory=default_collectors)
-    cpu_per_logical: bool = False
-    connections_interval: Duration = Duration(60.0)
+    cpu: CpuConfig = CpuConfig()
+    connections: ConnectionsConfig = ConnectionsConfig()
+    processes: ProcessesConfig = ProcessesConfig()
     filesystem: FilesystemConfig = FilesystemConfig()
     disks: Filter = Filter(exclude=DEFAULT_DISKS_EXCLUDE)
     interfaces: Filter = Filter(exclude=DEFAULT_INTERFACES_EXCLUDE)

@@ -1,4 +1,4 @@
-"""Socket counts by transport, TCP state and local interface, refreshed at most every ``connections_interval``.
+"""Socket counts by transport, TCP state and local interface, refreshed at most every ``connections.interval``.
 
 ``psutil.net_connections`` walks every process's fds (10-30 ms on a quiet host, more with many sockets), so
 it is off by default and, when on, its last result is reused between refreshes. The interface is the one that
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import socket
 from collections import Counter
+from dataclasses import dataclass
 
 import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs
+from otel_mon.schema import Duration, Problem, check
 
 # psutil's names -> semconv network.connection.state values where they differ.
 _STATES = {"syn_recv": "syn_received", "fin_wait1": "fin_wait_1", "fin_wait2": "fin_wait_2", "close": "closed"}
@@ -31,11 +33,21 @@ def interface_of_address() -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class ConnectionsConfig:
+    """The ``connections`` section (the domain itself is switched on with ``collectors.connections: true``)."""
+
+    interval: Duration = Duration(60.0)  # at most one socket walk per interval
+
+    def __post_init__(self) -> None:
+        check(self, [Problem("interval", "must be above 0", self.interval)] if self.interval <= 0 else [])
+
+
 class ConnectionsCollector:
     name = "connections"
 
-    def __init__(self, every: float) -> None:
-        self.every = every
+    def __init__(self, cfg: ConnectionsConfig = ConnectionsConfig()) -> None:
+        self.every = float(cfg.interval)
         self._at = float("-inf")
         self._counts: Counter[Key] = Counter()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import psutil
@@ -36,12 +37,19 @@ _MODE_ATTRS: tuple[Mapping[str, str | int], ...] = tuple(MappingProxyType({"cpu.
 _PHYSICAL_EVERY = 60.0
 
 
+@dataclass(frozen=True)
+class CpuConfig:
+    """The ``cpu`` section."""
+
+    per_logical: bool = False  # add cpu.logical_number to system.cpu.time / utilization (semconv opt-in)
+
+
 class CpuCollector:
     name = "cpu"
 
-    def __init__(self, paths: HostPaths, per_logical: bool = False) -> None:
+    def __init__(self, paths: HostPaths, cfg: CpuConfig = CpuConfig()) -> None:
         self.paths = paths
-        self.per_cpu = per_logical
+        self.per_cpu = cfg.per_logical
         self._prev: list[tuple[float, ...]] | None = None  # per-CPU times when per_cpu, else [totals]
         self._physical: int | None = None
         self._physical_at = float("-inf")

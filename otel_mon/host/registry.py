@@ -28,15 +28,15 @@ from otel_mon.host.uptime import UptimeCollector
 Factory = Callable[[HostConfig, HostPaths], Collector]
 
 DOMAINS: dict[str, Factory] = {
-    "cpu": lambda s, p: CpuCollector(p, s.cpu_per_logical),
+    "cpu": lambda s, p: CpuCollector(p, s.cpu),
     "load": lambda s, p: LoadCollector(p),
     "memory": lambda s, p: MemoryCollector(p),
     "paging": lambda s, p: PagingCollector(p),
     "disk": lambda s, p: DiskCollector(p, s.disks),
     "filesystem": lambda s, p: FilesystemCollector(p, s.filesystem),
     "network": lambda s, p: NetworkCollector(s.interfaces),
-    "connections": lambda s, p: ConnectionsCollector(s.connections_interval),
-    "processes": lambda s, p: ProcessesCollector(p),
+    "connections": lambda s, p: ConnectionsCollector(s.connections),
+    "processes": lambda s, p: ProcessesCollector(p, s.processes),
     "uptime": lambda s, p: UptimeCollector(p),
     "sensors": lambda s, p: SensorsCollector(p),
     "pressure": lambda s, p: PressureCollector(p),

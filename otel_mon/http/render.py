@@ -129,6 +129,19 @@ def render_json(status: int, doc: Mapping[str, Any]) -> Response:
     return Response(status, (("Content-Type", "application/json"), _NO_STORE), body)
 
 
+def render_health(status: int, doc: Mapping[str, Any], query: str = "") -> Response:
+    """/health: 200 while the agent collects (503 starting or stale) whatever the host's state, so a monitor of
+    the agent does not flap with the host. ``?strict`` also answers 503 when the host state is critical (for
+    load balancers and uptime checks); ``?pretty`` indents the JSON for people."""
+    flags = {part.split("=", 1)[0] for part in query.split("&") if part}
+    health = doc.get("health")
+    if "strict" in flags and isinstance(health, Mapping) and health.get("status") == "critical":
+        status = 503
+    indent = 2 if "pretty" in flags else None
+    body = (json.dumps(doc, sort_keys=True, indent=indent) + "\n").encode()
+    return Response(status, (("Content-Type", "application/json"), _NO_STORE), body)
+
+
 def render_text(status: int, text: str, headers: Iterable[tuple[str, str]] = ()) -> Response:
     """A short plain-text answer for errors (404, 405, 401, 500), with any extra headers."""
     return Response(status, (("Content-Type", "text/plain; charset=utf-8"), *headers), text.encode())

@@ -28,7 +28,15 @@ from prometheus_client import CollectorRegistry
 from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
-from otel_mon.http.render import MetricsCache, Response, render_index, render_json, render_metrics, render_text
+from otel_mon.http.render import (
+    MetricsCache,
+    Response,
+    render_health,
+    render_index,
+    render_json,
+    render_metrics,
+    render_text,
+)
 
 log = logging.getLogger("otel_mon.http")
 
@@ -87,7 +95,7 @@ class HttpServer:
         self.add_route("/", lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]))
         self.add_route("/metrics", cache.render if cache is not None else (
             lambda accept, encoding: render_metrics(self._registry, accept, encoding)))
-        self.add_route("/health", lambda accept, encoding: render_json(*self._health()))
+        self.add_route("/health", lambda accept, encoding: render_health(*self._health()))
         self.add_route("/ready", lambda accept, encoding: self._render_ready())
         for path, page in (pages or {}).items():
             self.add_route(path, page)
@@ -117,6 +125,8 @@ class HttpServer:
         if method not in ("GET", "HEAD"):
             return render_text(405, "method not allowed\n", [("Allow", _ALLOW)])
         try:
+            if path == "/health":  # the one route that reads its query: ?strict, ?pretty
+                return render_health(*self._health(), urlsplit(target).query)
             return route(accept, accept_encoding)
         except Exception:
             log.exception("http: %s %s failed", method, path)

@@ -147,6 +147,12 @@ class ProbeRunner:
         with self._changed:
             return dict(self._results)
 
+    def reasons(self) -> dict[tuple[str, str], str]:
+        """Why each failing probe fails now (``connection refused``, ``timeout after 2s``, ``status 503, ...``),
+        keyed like the health readings: the monitor adds it to the ``probe.failure`` rule's "why"."""
+        with self._changed:
+            return {("probe.failure", name): r.reason for name, r in self._results.items() if not r.ok and r.reason}
+
     def readings(self) -> dict[str, dict[str, float]]:
         """``probe.latency`` (ms, successful runs only) and ``probe.failure`` (1/0) for the health rules."""
         latency: dict[str, float] = {}

@@ -80,3 +80,18 @@ def test_degraded_is_decided_on_the_agents_schedule(tmp_path: Path, forwarders: 
     forwarder.check()  # the backlog stopped growing
     assert forwarder.status()["degraded"] is False
     assert signal.wedged() is False
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_partial_success_copies_its_lines_to_quarantine(tmp_path: Path, forwarders: list[Forwarder],
+                                                          protocol: str) -> None:
+    spool = FakeSpool(tmp_path, "metrics")
+    lines = [metrics_line(n) for n in range(2)]
+    spool.write(lines)
+    with OtlpReceiver() as receiver:
+        receiver.partial_next(1)
+        forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=2),
+                          tmp_path)
+        poll(lambda: forwarder.signals["metrics"].sent == 2)
+    assert sequences(receiver) == [0, 1]  # accepted (partially): never resent
+    assert (tmp_path / "metrics" / FILE_NAME).read_text().splitlines() == lines  # the batch, kept to inspect

@@ -51,7 +51,7 @@ def test_health_section_lists_every_rule() -> None:
         {"rule": "cpu", "instance": "", "state": "ok", "value": 50.0, "since": "2023-11-14T22:13:20Z",
          "why": "50 % < warning 75 %", "warning": 75, "critical": 90, "unit": "%"},
         {"rule": "filesystem", "instance": "/", "state": "warning", "value": 85.0, "since": "2023-11-14T22:13:40Z",
-         "why": "85 %: warning at >= 80 %, clears below 76 %", "warning": 80, "critical": 95, "unit": "%"},
+         "why": "85 % >= warning 80 %, clears below 76 %", "warning": 80, "critical": 95, "unit": "%"},
         {"rule": "filesystem", "instance": "/data", "state": "ok", "value": 40.0, "since": "2023-11-14T22:13:20Z",
          "why": "40 % < warning 80 %", "warning": 80, "critical": 95, "unit": "%"},
         {"rule": "probe.failure", "instance": "", "state": "ok", "value": None, "since": None, "why": "no data",
@@ -65,7 +65,7 @@ def test_pending_rise_is_explained() -> None:
     m.update({"cpu": {"": 92.0}}, now=0)
     m.update({"cpu": {"": 92.0}}, now=10)
     (cpu,) = [r for r in m.status()["rules"] if r["rule"] == "cpu"]
-    assert cpu["state"] == "ok" and cpu["why"] == "92 % < warning 75 %; critical pending for 10s of 20s"
+    assert cpu["state"] == "ok" and cpu["why"] == "92 % >= warning 75 %; critical pending for 10s of 20s"
 
 
 def test_sources_are_merged_into_each_update() -> None:

@@ -70,7 +70,7 @@ def test_no_batch_yet() -> None:
 def test_the_agents_own_batch(fake_root: Callable[[str], Path]) -> None:
     root = fake_root("host1")
     settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false",
-                                          "cpu_per_logical": "true"})
+                                          "cpu.per_logical": "true"})
     paths = HostPaths(str(root))
     telemetry = Telemetry(build_resource(settings.resource, paths), lambda spec: True)
     sampler = HostSampler(host_registry.build(settings.host, paths))

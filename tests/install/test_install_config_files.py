@@ -82,7 +82,7 @@ def test_print_uses_units(tmp_path: Path) -> None:
     cfg.write_text("interval: 500ms\nspool: {max_file_size: 500kB, max_bytes: 8MiB, max_age: 36h}\n",
                    encoding="utf-8")
     doc = yaml.safe_load(otel_mon("check-config", str(cfg), "--print").stdout)
-    assert doc["interval"] == "500ms" and doc["connections_interval"] == "1m"
+    assert doc["interval"] == "500ms" and doc["connections"]["interval"] == "1m"
     assert doc["spool"] == {**doc["spool"], "max_file_size": "500kB", "max_bytes": "8MiB", "max_age": "36h",
                             "max_file_age": "1h"}
     printed, original = _roundtrip(tmp_path, str(cfg))

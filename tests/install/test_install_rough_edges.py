@@ -134,3 +134,32 @@ def test_console_text_lines_have_no_python_reprs() -> None:
     line = TextFormatter().format(record)
     assert "spool_records.metrics=9 spool_records.logs=1 paths=a,b" in line
     assert "{" not in line and "\n" not in line
+
+
+def test_health_strict_and_pretty() -> None:
+    """Without ?strict, /health is 200 whatever the host state (the agent works); ?strict is 503 when critical."""
+    from otel_mon.http.render import render_health
+
+    critical = {"status": "critical", "health": {"status": "critical", "rules": []}}
+    assert render_health(200, critical).status == 200
+    assert render_health(200, critical, "strict").status == 503
+    assert render_health(200, critical, "pretty&strict=1").status == 503
+    warning = {"status": "warning", "health": {"status": "warning"}}
+    assert render_health(200, warning, "strict").status == 200
+    assert render_health(503, {"status": "starting"}, "strict").status == 503  # starting stays 503
+    pretty = render_health(200, warning, "pretty").body.decode()
+    assert pretty.startswith("{\n  ") and json.loads(pretty) == warning
+    assert b"\n" not in render_health(200, warning).body.rstrip()
+
+
+def test_health_query_through_the_server() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from otel_mon.http.config import HttpConfig
+    from otel_mon.http.server import HttpServer
+
+    doc = {"status": "critical", "health": {"status": "critical"}}
+    server = HttpServer(HttpConfig(port=0), CollectorRegistry(), lambda: (200, doc), lambda: True)
+    assert server.respond("GET", "/health").status == 200
+    assert server.respond("GET", "/health?strict").status == 503
+    assert server.respond("GET", "/health?pretty").body.startswith(b"{\n")

@@ -213,3 +213,28 @@ def test_screenshot_for_the_readme(page: Page, start_agent: Callable[..., AgentP
     # Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert page.problems() == []
+
+
+def test_page_lists_a_remote_write_backlog(page: Page) -> None:
+    """Remote write brings its own /health section; the page shows any section that has a backlog."""
+    from prometheus_client import CollectorRegistry
+
+    from otel_mon.config import HttpConfig
+    from otel_mon.http import HttpServer
+    from otel_mon.web import PUBLIC, History, StatusPage
+
+    def health() -> tuple[int, dict[str, Any]]:
+        return 200, {"status": "ok", "interval_seconds": 10, "agent_uptime_seconds": 5, "snapshot_age_seconds": 1,
+                     "host": {"cpu_percent": 1.0, "memory_percent": 2.0, "load": [0.1, 0.1, 0.1]},
+                     "health": {"status": "ok", "rules": []},
+                     "remote_write": {"status": "ok", "degraded": True, "backlog_records": 42, "lag_seconds": 90}}
+
+    status = StatusPage({"host": "box"}, health, History(10.0), list)
+    server = HttpServer(HttpConfig(port=0), CollectorRegistry(), health, lambda: True, pages=status.routes(),
+                        public=PUBLIC)
+    with server:
+        page.navigate(f"http://127.0.0.1:{server.port}/")
+        page.wait_for("document.body.dataset.rendered === 'true'")
+        text = page.evaluate("document.getElementById('pipeline').textContent")
+        assert "remote write" in text and "degraded · backlog 42 lines, lag 1m 30s" in text
+        assert page.problems() == []

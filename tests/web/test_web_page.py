@@ -55,3 +55,4 @@ def test_status_document_is_strict_json() -> None:
     assert doc["about"] == {"host": "box"} and doc["health"]["host"]["temperatures_celsius"] == {"x": None}
     assert doc["history"]["series"]["cpu"] == [12.5] and doc["transitions"] == [{"rule": "cpu"}]
     assert doc["agent"] == {"cpu_percent": None, "rss_bytes": None}
+

@@ -253,11 +253,16 @@
         fact("OTLP " + signal, (f.degraded ? "degraded" : "ok") + " · backlog " + (f.backlog_records || 0) + " lines (" + bytes(f.backlog_bytes) + "), lag " + duration(f.lag_seconds) + err);
       }
     } else fact("OTLP forward", "off");
-    const rw = h.remote_write;
-    if (rw) {
-      const backlog = rw.backlog_records !== undefined ? rw.backlog_records : (rw.backlog || {}).records;
-      const lag = rw.lag_seconds !== undefined ? rw.lag_seconds : (rw.backlog || {}).lag_seconds;
-      fact("remote write", (rw.degraded ? "degraded" : (rw.status || "ok")) + (backlog !== undefined ? " · backlog " + backlog + " lines" : "") + (isNum(lag) ? ", lag " + duration(lag) : ""));
+    // Any other section with a backlog (remote write, added by its own component): shown the same way.
+    const known = ["spool", "forward", "health", "probes", "host", "collectors", "problems"];
+    for (const [name, sec] of Object.entries(h)) {
+      if (known.includes(name) || !sec || typeof sec !== "object" || Array.isArray(sec)) continue;
+      const parts = [sec, ...Object.values(sec.signals || {})];
+      const backlog = parts.map((p) => p.backlog_records).find(isNum);
+      const lag = parts.map((p) => p.lag_seconds).find(isNum);
+      if (backlog === undefined && lag === undefined) continue;
+      const degraded = parts.some((p) => p.degraded);
+      fact(name.replace(/_/g, " "), (degraded ? "degraded" : (sec.status || "ok")) + (backlog !== undefined ? " · backlog " + backlog + " lines" : "") + (isNum(lag) ? ", lag " + duration(lag) : ""));
     }
     const agent = doc.agent || {};
     fact("agent", (isNum(agent.cpu_percent) ? agent.cpu_percent.toFixed(2) + " % CPU · " : "") + bytes(agent.rss_bytes) + " RSS · up " + duration(h.agent_uptime_seconds));

@@ -1,0 +1,110 @@
+"""OTLP/gRPC sender: one long-lived channel per signal; status codes mapped to the forwarder's outcomes.
+
+Apart from the HTTP sender so that grpc is only imported by an agent forwarding over gRPC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
+
+from otel_mon.forward.config import Target
+from otel_mon.forward.outcome import USER_AGENT, Outcome, Result, _clip, _partial, _read
+from otel_mon.forward.requests import request_type
+
+_GRPC_RETRY = {
+    grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
+    grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS,
+    grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
+}
+# The only answers about the batch itself (RESOURCE_EXHAUSTED without RetryInfo: a message too large); every
+# other failure says nothing against the data.
+_GRPC_REJECT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+# INTERNAL / UNKNOWN raised by our own gRPC stack (no server reached) are held: retrying soon will not help.
+_GRPC_LOCAL = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+
+
+class GrpcSender:
+    """One long-lived channel; its own reconnect backoff is tied to ours so recovery is noticed promptly."""
+
+    def __init__(self, target: Target, reconnect_backoff: tuple[float, float] = (1.0, 60.0)) -> None:
+        self.target = target
+        low, high = (int(v * 1000) for v in reconnect_backoff)
+        options: list[tuple[str, Any]] = [
+            ("grpc.primary_user_agent", USER_AGENT),
+            ("grpc.initial_reconnect_backoff_ms", max(low, 50)),
+            ("grpc.min_reconnect_backoff_ms", max(low, 50)),
+            ("grpc.max_reconnect_backoff_ms", max(high, low, 50)),
+        ]
+        compression = grpc.Compression.Gzip if target.compression == "gzip" else grpc.Compression.NoCompression
+        if target.secure:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(target.certificate),
+                private_key=_read(target.client_key),
+                certificate_chain=_read(target.client_certificate),
+            )
+            self._channel = grpc.secure_channel(target.address, credentials, options, compression)
+        else:
+            self._channel = grpc.insecure_channel(target.address, options, compression)
+        stub_type: Any = MetricsServiceStub if target.signal == "metrics" else LogsServiceStub
+        stub = stub_type(self._channel)
+        self._export = stub.Export
+        self._request_type = request_type(target.signal)
+        self._metadata = tuple((key.lower(), value) for key, value in target.headers.items())
+
+    def send(self, body: bytes, timeout: float | None = None) -> Result:
+        request = self._request_type.FromString(body)
+        try:
+            response = self._export(request, timeout=timeout or self.target.timeout, metadata=self._metadata)
+        except grpc.RpcError as err:
+            return classify_grpc_error(err)
+        rejected, message = _partial(response)
+        return Result(Outcome.OK, _clip(message), rejected_items=rejected)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def classify_grpc_error(err: grpc.RpcError) -> Result:
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    details = err.details() if hasattr(err, "details") else ""
+    message = _clip(f"{code.name}: {details or ''}")
+    retry_after = _retry_info(err)
+    if code in _GRPC_LOCAL and _raised_locally(err):
+        return Result(Outcome.HOLD, message)
+    if code in _GRPC_RETRY or (code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None):
+        return Result(Outcome.RETRY, message, retry_after)
+    if code in _GRPC_REJECT:
+        return Result(Outcome.REJECT, message)
+    return Result(Outcome.HOLD, message)
+
+
+def _raised_locally(err: grpc.RpcError) -> bool:
+    """True when the error never reached a server (e.g. gRPC refusing our own metadata): it says nothing about
+    the batch, so it must not reject it. A server's answer carries "received from peer" in its debug string."""
+    if not hasattr(err, "debug_error_string"):
+        return False
+    return "from peer" not in (err.debug_error_string() or "")
+
+
+def _retry_info(err: grpc.RpcError) -> float | None:
+    """The RetryInfo delay from the ``grpc-status-details-bin`` trailer (a google.rpc.Status), if any."""
+    trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
+    for key, value in trailers or ():
+        if key != "grpc-status-details-bin" or not isinstance(value, bytes):
+            continue
+        try:
+            status = status_pb2.Status.FromString(value)
+        except DecodeError:
+            return None
+        for detail in status.details:
+            info = error_details_pb2.RetryInfo()
+            if detail.Unpack(info):
+                return float(info.retry_delay.seconds + info.retry_delay.nanos / 1e9)
+    return None
