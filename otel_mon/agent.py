@@ -65,14 +65,24 @@ class Agent:
             self.spool.register_metrics(self.telemetry.instruments)
         self.logger_provider, self.log_handler = build_logs(self.resource, log_exporters)
         self.forwarder: Forwarder | None = None
+        self.remote_write: Forwarder | None = None
         if self.spool is not None and settings.otlp.enabled:
             # Imported only when forwarding: its senders bring grpc and protobuf (~10 MiB of RSS).
             from otel_mon.forward.forwarder import Forwarder
 
             self.forwarder = Forwarder(settings.otlp, settings.spool.dir)
-            self.forwarder.register_metrics(self.telemetry.instruments)
             self.spool.add_listener(self.forwarder.notify)  # wake the sender as soon as a batch is on disk
             self.sections["forward"] = self.forwarder.status
+        if self.spool is not None and settings.remote_write.enabled:
+            from otel_mon.forward.rw_forwarder import RemoteWriteForwarder  # loads protobuf schema + snappy
+
+            self.remote_write = RemoteWriteForwarder(settings.remote_write, settings.spool.dir)
+            self.spool.add_listener(self.remote_write.notify)
+            self.sections["remote_write"] = self.remote_write.status
+        if self.forwarders:
+            from otel_mon.forward.forwarder import register_metrics as register_forward_metrics
+
+            register_forward_metrics(self.telemetry.instruments, self.forwarders)
         self.probes = ProbeRunner(settings.probes)
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = self._build_monitor(settings, self.probes)
@@ -123,8 +133,8 @@ class Agent:
                             "tls": bool(self.settings.http.tls_cert), "auth": bool(self.settings.http.token)})
         self.monitor.start()
         self.probes.start()
-        if self.forwarder is not None:
-            self.forwarder.start()
+        for forwarder in self.forwarders:
+            forwarder.start()
         self.collect_once()
         # Each collection allocates tens of thousands of short-lived objects, freed by reference counting;
         # the cyclic GC scanning them (and every long-lived start-up object) was ~13 % of the agent's CPU.
@@ -155,8 +165,8 @@ class Agent:
         self.logger_provider.shutdown()  # flushes the last log batch into the spool
         self.telemetry.shutdown()
         self.sampler.close()
-        if self.forwarder is not None:
-            self.forwarder.stop(timeout=5.0)  # sends what it can; the rest waits in the spool for next time
+        for forwarder in self.forwarders:
+            forwarder.stop(timeout=5.0)  # sends what it can; the rest waits in the spool for next time
         if self.spool is not None:
             self.spool.close()
 
@@ -216,8 +226,8 @@ class Agent:
         snap = self.sampler.refresh()
         if self.history is not None:
             self.history.record(snap)
-        if self.forwarder is not None:
-            self.forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
+        for forwarder in self.forwarders:
+            forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
         self.monitor.update(snap.readings)
         self.telemetry.export()
         self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line
@@ -229,9 +239,13 @@ class Agent:
         if self.spool is not None:
             dropped = self.spool.stats()["dropped"]
             out["spool.dropped"] = {"": float(sum(dropped.values()))}
-        if self.forwarder is not None:
-            out["forward.lag"] = {"": self.forwarder.lag()}
+        if self.forwarders:
+            out["forward.lag"] = {"": max(f.lag() for f in self.forwarders)}
         return out
+
+    @property
+    def forwarders(self) -> list[Forwarder]:
+        return [f for f in (self.forwarder, self.remote_write) if f is not None]
 
     def _loop(self) -> None:
         interval = self.settings.interval

@@ -30,6 +30,7 @@ import yaml
 
 from otel_mon import schema
 from otel_mon.forward.config import OtlpConfig, otlp_from_env
+from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.health.config import HealthConfig
 from otel_mon.health.config import validate as validate_health
 from otel_mon.health.secrets import Credentials, resolve_notifiers
@@ -62,6 +63,7 @@ class Settings:
     spool: SpoolConfig = SpoolConfig()
     probes: tuple[ProbeConfig, ...] = ()
     otlp: OtlpConfig = OtlpConfig()
+    remote_write: RemoteWriteConfig = RemoteWriteConfig()
     health: HealthConfig = HealthConfig()
     # Filled by resolve(): each webhook's URL and token, read once from the environment or files.
     credentials: Mapping[str, Credentials] = schema.internal(dict)
@@ -72,6 +74,8 @@ class Settings:
             problems.append(Problem("interval", "must be at least 100ms", self.interval))
         if self.otlp.enabled and not self.spool.enabled:
             problems.append(Problem("otlp.endpoint", "OTLP forwarding reads the spool; set spool.enabled: true"))
+        if self.remote_write.enabled and not self.spool.enabled:
+            problems.append(Problem("remote_write.url", "remote write reads the spool; set spool.enabled: true"))
         if not Path(self.root_path).is_absolute():
             problems.append(Problem("root_path", "must be an absolute path", self.root_path))
         check(self, problems)

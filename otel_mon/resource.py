@@ -32,6 +32,12 @@ class ResourceConfig:
     service_name: str = "otel-mon"
     resource_attributes: dict[str, str] = field(default_factory=dict)
 
+
+# service.instance.id of an agent on a host with a machine id: a UUIDv5 of (host.id, service.name), so a restart
+# continues the same series instead of starting new ones (semconv recommends a stable v5 id where one can be
+# derived). This namespace is fixed forever: changing it would change every host's id.
+INSTANCE_ID_NAMESPACE = uuid.UUID("6f1e3c2a-8d4b-5e7f-9a0c-1b2d3e4f5a6b")
+
 # platform.machine() -> semconv host.arch values
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "x86", "i386": "x86",
          "ppc64le": "ppc64", "ppc64": "ppc64", "s390x": "s390x", "armv7l": "arm32"}
@@ -59,6 +65,13 @@ def process_creation_time() -> str:
     return iso(started)
 
 
+def instance_id(machine_id: str | None, service_name: str) -> str:
+    """Stable per host and service when the host has a machine id; random per start otherwise."""
+    if not machine_id:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(INSTANCE_ID_NAMESPACE, f"{machine_id}/{service_name}"))
+
+
 def build_resource(settings: ResourceConfig, paths: HostPaths) -> Resource:
     from opentelemetry.sdk.resources import Resource  # the SDK: only the agent needs it
 
@@ -70,7 +83,6 @@ def build_resource(settings: ResourceConfig, paths: HostPaths) -> Resource:
     attrs: dict[str, str | int] = {
         "service.name": settings.service_name,
         "service.version": __version__,
-        "service.instance.id": str(uuid.uuid4()),
         "host.name": hostname,
         "host.arch": _ARCH.get(platform.machine().lower(), platform.machine().lower()),
         "os.type": "linux",
@@ -91,4 +103,6 @@ def build_resource(settings: ResourceConfig, paths: HostPaths) -> Resource:
     attrs.update({k: v for k, v in settings.resource_attributes.items() if k != "service.name"})
     if settings.service_name == "otel-mon" and "service.name" in settings.resource_attributes:
         attrs["service.name"] = settings.resource_attributes["service.name"]
+    host_id = attrs.get("host.id")
+    attrs.setdefault("service.instance.id", instance_id(str(host_id) if host_id else None, str(attrs["service.name"])))
     return Resource.create(attrs)

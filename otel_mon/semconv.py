@@ -49,6 +49,8 @@ _FS = (
 )
 _FS_NOSTATE = tuple(a for a in _FS if a != "system.filesystem.state")
 _SIG = ("otel_mon.signal",)
+_DEST = ("otel_mon.destination",)
+_V_DEST = (("otel_mon.destination", ("remote_write",)),)
 _PROBE = ("otel_mon.probe.name", "otel_mon.probe.kind", "server.address", "server.port")
 
 # Allowed values of the enumerated attributes (semconv's enums; the contract test holds them to the package).
@@ -231,16 +233,21 @@ METRICS: tuple[MetricSpec, ...] = (
     M("otel_mon.spool.files", "updowncounter", "{file}", _SIG, "Segment files on disk.", "spool"),
     M("otel_mon.spool.size", "updowncounter", "By", _SIG, "Bytes the spool occupies on disk.", "spool"),
     M("otel_mon.spool.oldest_age", "gauge", "s", _SIG, "Age of the oldest segment still on disk.", "spool"),
-    # forwarder (issue 4)
-    M("otel_mon.forward.sent", "counter", "{record}", _SIG, "Spool lines delivered to the OTLP endpoint.",
-      "forward"),
+    # forwarders (issue 4; remote write issue 10): OTLP series carry no destination (their identity predates
+    # remote write), remote write's carry otel_mon.destination="remote_write".
+    M("otel_mon.forward.sent", "counter", "{record}", _SIG, "Spool lines delivered to the endpoint.",
+      "forward", optional_attributes=_DEST, values=_V_DEST),
     M("otel_mon.forward.failed", "counter", "{record}", (*_SIG, "otel_mon.reason"),
-      "Spool lines permanently rejected by the endpoint and skipped.", "forward"),
-    M("otel_mon.forward.retries", "counter", "{request}", _SIG, "Export attempts that will be retried.", "forward"),
+      "Spool lines permanently rejected by the endpoint and skipped.", "forward", optional_attributes=_DEST,
+      values=_V_DEST),
+    M("otel_mon.forward.retries", "counter", "{request}", _SIG, "Export attempts that will be retried.", "forward",
+      optional_attributes=_DEST, values=_V_DEST),
     M("otel_mon.forward.backlog.records", "gauge", "{record}", _SIG, "Spool lines written but not yet delivered.",
-      "forward"),
-    M("otel_mon.forward.backlog.size", "gauge", "By", _SIG, "Spool bytes written but not yet delivered.", "forward"),
-    M("otel_mon.forward.lag", "gauge", "s", _SIG, "Age of the oldest undelivered spool line.", "forward"),
+      "forward", optional_attributes=_DEST, values=_V_DEST),
+    M("otel_mon.forward.backlog.size", "gauge", "By", _SIG, "Spool bytes written but not yet delivered.", "forward",
+      optional_attributes=_DEST, values=_V_DEST),
+    M("otel_mon.forward.lag", "gauge", "s", _SIG, "Age of the oldest undelivered spool line.", "forward",
+      optional_attributes=_DEST, values=_V_DEST),
     # health, probes and notifications (issue 5)
     M("otel_mon.health.state", "gauge", "{state}", ("otel_mon.rule", "otel_mon.instance"),
       "State of each health rule instance: 0 ok, 1 warning, 2 critical.", "health"),

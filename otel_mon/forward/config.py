@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -81,6 +82,25 @@ def _grpc_header_problems(section: str, headers: Mapping[str, str]) -> list[Prob
             problems.append(Problem(f"{section}headers.{key}", "only printable ASCII is allowed for grpc",
                                     hidden=True))
     return problems
+
+
+class Pacing(typing.Protocol):
+    """What a forwarding loop reads of its section (``OtlpConfig`` and ``RemoteWriteConfig`` both have it)."""
+
+    @property
+    def max_batch_records(self) -> int: ...
+    @property
+    def max_batch_size(self) -> int: ...
+    @property
+    def drain_rate(self) -> float: ...
+    @property
+    def backoff_initial(self) -> float: ...
+    @property
+    def backoff_max(self) -> float: ...
+    @property
+    def poll_interval(self) -> float: ...
+    @property
+    def lag_threshold(self) -> float: ...
 
 
 @dataclass(frozen=True)

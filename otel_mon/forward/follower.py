@@ -10,26 +10,32 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from otel_mon.forward.backlog import SegmentReader
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.config import OtlpConfig, Signal
-from otel_mon.forward.cursor import cursor_path
+from otel_mon.forward.config import Pacing, Signal
+from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
 from otel_mon.forward.requests import MalformedLine, Record, parse_line
-from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
+from otel_mon.spool.segments import Cursor, cursor_path, list_segments, load_cursor, save_cursor
+
+Parse = Callable[[Signal, bytes], Record]
 
 log = logging.getLogger("otel_mon.forward.signal_forwarder")
 
 
 class SpoolFollower:
-    def __init__(self, config: OtlpConfig, signal: Signal, signal_dir: Path, quarantine: Quarantine) -> None:
+    def __init__(self, config: Pacing, signal: Signal, signal_dir: Path, quarantine: Quarantine, *,
+                 consumer: str = CONSUMER, parse: Parse = parse_line) -> None:
+        """``consumer`` names the cursor file (each destination has its own); ``parse`` makes a line a request."""
         self.signal = signal
         self.dir = signal_dir
         self.quarantine = quarantine
         self._config = config
-        self._cursor_file = cursor_path(signal_dir)
+        self._cursor_file = cursor_path(signal_dir, consumer)
+        self._parse = parse
         self._lock = threading.Lock()
         self._reader: SegmentReader | None = None
         self._carry: tuple[int, Record] | None = None
@@ -113,7 +119,7 @@ class SpoolFollower:
                 break
             index = reader.line - 1
             try:
-                record = parse_line(self.signal, raw)
+                record = self._parse(self.signal, raw)
             except (MalformedLine, RecursionError, ValueError, TypeError) as exc:  # one bad line: skip it
                 self._malformed(reader.segment.stem, index, str(exc) or type(exc).__name__, raw)
                 continue

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from otel_mon.forward.backlog import Backlog
 from otel_mon.forward.config import SIGNALS, OtlpConfig, Signal, resolve
 from otel_mon.forward.signal_forwarder import SignalForwarder
 
@@ -21,9 +20,23 @@ if TYPE_CHECKING:
 
 Point = tuple[float, Mapping[str, str | int | float | bool]]
 
+METRIC_NAMES = ("otel_mon.forward.sent", "otel_mon.forward.retries", "otel_mon.forward.failed",
+                "otel_mon.forward.backlog.records", "otel_mon.forward.backlog.size", "otel_mon.forward.lag")
+
+
+def register_metrics(instruments: Instruments, forwarders: Iterable[Forwarder]) -> None:
+    """Provide the ``otel_mon.forward.*`` rows from every forwarder (OTLP and remote write share them)."""
+    sources = list(forwarders)
+    for name in METRIC_NAMES:
+        instruments.provide(name, lambda n=name: [p for f in sources for p in f.points(n)])  # type: ignore[misc]
+
 
 class Forwarder:
     """Follow ``<data_dir>/<signal>/`` for every signal that has an endpoint and deliver it over OTLP."""
+
+    # Extra attributes on this forwarder's otel_mon.forward.* points. None for OTLP: its series keep the
+    # identity they always had; remote write adds otel_mon.destination="remote_write".
+    labels: Mapping[str, str] = {}
 
     def __init__(self, config: OtlpConfig, data_dir: str | Path, signals: Iterable[Signal] = SIGNALS) -> None:
         self.config = config
@@ -62,26 +75,26 @@ class Forwarder:
     # ------------------------------------------------------------------------------------------ metrics
 
     def register_metrics(self, instruments: Instruments) -> None:
-        """Provide the ``otel_mon.forward.*`` rows of the metric table."""
-        instruments.provide("otel_mon.forward.sent", self._per_signal(lambda f: f.sent))
-        instruments.provide("otel_mon.forward.retries", self._per_signal(lambda f: f.retries))
-        instruments.provide("otel_mon.forward.failed", self._failed_points)
-        instruments.provide("otel_mon.forward.backlog.records", self._per_backlog(lambda b: b.records))
-        instruments.provide("otel_mon.forward.backlog.size", self._per_backlog(lambda b: b.size))
-        instruments.provide("otel_mon.forward.lag", self._per_backlog(lambda b: b.lag))
+        """Provide the ``otel_mon.forward.*`` rows of the metric table (this forwarder alone)."""
+        register_metrics(instruments, [self])
 
-    def _per_signal(self, value: Callable[[SignalForwarder], float]) -> Callable[[], list[Point]]:
-        return lambda: [(value(f), {"otel_mon.signal": name}) for name, f in self.signals.items()]
-
-    def _per_backlog(self, value: Callable[[Backlog], float]) -> Callable[[], list[Point]]:
-        return lambda: [(value(f.backlog()), {"otel_mon.signal": name}) for name, f in self.signals.items()]
-
-    def _failed_points(self) -> list[Point]:
-        return [
-            (count, {"otel_mon.signal": name, "otel_mon.reason": reason})
-            for name, forwarder in self.signals.items()
-            for reason, count in sorted(forwarder.failed.items())
-        ]
+    def points(self, name: str) -> list[Point]:
+        """The points of metric ``name`` (one of ``METRIC_NAMES``)."""
+        if name == "otel_mon.forward.failed":
+            return [
+                (count, {"otel_mon.signal": signal, "otel_mon.reason": reason, **self.labels})
+                for signal, forwarder in self.signals.items()
+                for reason, count in sorted(forwarder.failed.items())
+            ]
+        per_signal: dict[str, Callable[[SignalForwarder], float]] = {
+            "otel_mon.forward.sent": lambda f: f.sent,
+            "otel_mon.forward.retries": lambda f: f.retries,
+            "otel_mon.forward.backlog.records": lambda f: f.backlog().records,
+            "otel_mon.forward.backlog.size": lambda f: f.backlog().size,
+            "otel_mon.forward.lag": lambda f: f.backlog().lag,
+        }
+        value = per_signal[name]
+        return [(value(f), {"otel_mon.signal": signal, **self.labels}) for signal, f in self.signals.items()]
 
     def lag(self) -> float:
         """Age of the oldest undelivered line over all signals (the ``forward.lag`` health reading)."""

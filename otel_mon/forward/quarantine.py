@@ -24,8 +24,9 @@ class QuarantineFull(Exception):
 class Quarantine:
     """Append-only file of refused lines of one signal."""
 
-    def __init__(self, signal_dir: Path, max_bytes: int = MAX_BYTES) -> None:
-        self.path = Path(signal_dir) / FILE_NAME
+    def __init__(self, signal_dir: Path, max_bytes: int = MAX_BYTES, name: str | None = None) -> None:
+        """``name`` tells a second destination's file apart: ``quarantine-<name>.jsonl``."""
+        self.path = Path(signal_dir) / (FILE_NAME if name is None else f"quarantine-{name}.jsonl")
         self.max_bytes = max_bytes
         self.kept = 0
 

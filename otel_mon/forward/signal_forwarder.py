@@ -15,18 +15,23 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from otel_mon.forward.backlog import Backlog, LineCounter, measure
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.config import OtlpConfig, Signal, Target
-from otel_mon.forward.follower import SpoolFollower
+from otel_mon.forward.config import Pacing, Signal, Target
+from otel_mon.forward.cursor import CONSUMER
+from otel_mon.forward.follower import Parse, SpoolFollower
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
+from otel_mon.forward.requests import parse_line
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.spool.segments import Cursor
 
 log = logging.getLogger(__name__)
+
+SenderFactory = Callable[[Target, tuple[float, float]], Sender]
 
 _SNAPSHOT_TTL = 1.0  # the three backlog metrics of one collection share one directory scan
 _GROWTH_CHECKS = 3
@@ -35,7 +40,11 @@ _GROWTH_CHECKS = 3
 class SignalForwarder:
     """The forwarding thread of one signal and the counters it keeps."""
 
-    def __init__(self, config: OtlpConfig, target: Target, data_dir: Path) -> None:
+    def __init__(self, config: Pacing, target: Target, data_dir: Path, *, consumer: str = CONSUMER,
+                 parse: Parse = parse_line, sender: SenderFactory = make_sender) -> None:
+        """``consumer``, ``parse`` and ``sender`` make another destination of the same loop (each with its own
+        cursor and quarantine file): OTLP by default, remote write in ``rw_forwarder``."""
+        self._make_sender = sender
         self.signal: Signal = target.signal
         self.target = target
         self._config = config
@@ -57,8 +66,8 @@ class SignalForwarder:
         self._scheduled = False  # check() runs on the agent's schedule; else /health samples the growth itself
         self._degraded = False
         self._last_turn = time.monotonic()  # the loop's last iteration: a loop stuck far longer is wedged
-        self.quarantine = Quarantine(self._dir)
-        self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine)
+        self.quarantine = Quarantine(self._dir) if consumer == CONSUMER else Quarantine(self._dir, name=consumer)
+        self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine, consumer=consumer, parse=parse)
         # Counters read by metrics and /health.
         self.sent = 0
         self.rejected = 0
@@ -148,7 +157,7 @@ class SignalForwarder:
         self._limiter.take(len(batch.items))
         if self._sender is None:
             try:
-                self._sender = make_sender(self.target, (self._config.backoff_initial, self._config.backoff_max))
+                self._sender = self._make_sender(self.target, (self._config.backoff_initial, self._config.backoff_max))
             except (OSError, ValueError) as exc:  # unreadable certificate or key (ssl.SSLError is an OSError)
                 self._handle(batch, Result(Outcome.HOLD, f"cannot set up the connection: {exc}"))
                 return

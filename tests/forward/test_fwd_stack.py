@@ -60,44 +60,35 @@ def test_every_pipeline_references_defined_components(collector: dict[str, Any])
     service = collector["service"]
     for extension in service.get("extensions", []):
         assert extension in collector["extensions"], extension
-    assert set(service["pipelines"]) >= {"metrics", "logs"}
+    assert set(service["pipelines"]) >= {"metrics", "logs", "metrics/spool"}
     for name, pipeline in service["pipelines"].items():
         for kind in ("receivers", "processors", "exporters"):
             for component in pipeline.get(kind, []):
                 assert component in (collector.get(kind) or {}), f"{name}: {kind} {component} is not defined"
         assert pipeline["processors"][0] == "memory_limiter", f"{name}: memory_limiter must come first"
-        assert pipeline["processors"][-1] == "batch", f"{name}: batch must come last"
+        assert "batch" not in pipeline["processors"], f"{name}: batch acknowledges before export"
 
 
 def test_receivers_and_exporters_as_the_agent_and_stack_expect(collector: dict[str, Any]) -> None:
     protocols = collector["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317" and protocols["http"]["endpoint"] == "0.0.0.0:4318"
-    prometheus = collector["exporters"]["prometheus"]
-    assert prometheus["endpoint"].endswith(":8889")
-    assert prometheus["resource_to_telemetry_conversion"]["enabled"] is True
-    loki = collector["exporters"]["otlphttp/loki"]
-    assert loki["endpoint"] == "http://loki:3100/otlp"
+    prw = collector["exporters"]["prometheusremotewrite"]
+    assert prw["wal"]["directory"].startswith("/var/lib/otelcol/")
+    assert "resource_to_telemetry_conversion" not in prw  # deprecated; transform/labels copies two attributes
+    loki = collector["exporters"]["otlp_http/loki"]
     queue = loki["sending_queue"]
     assert queue["enabled"] is True and queue["storage"] in collector["service"]["extensions"]
-    assert queue["storage"].split("/")[0] == "file_storage"
+    assert queue["storage"].split("/")[0] == "file_storage" and queue["batch"]
     assert collector["receivers"]["otlpjsonfile/spool"]["include"] == ["/var/lib/otel-mon/metrics/*.jsonl"]
-    assert "# prometheusremotewrite:" in COLLECTOR.read_text()
-
-
-def test_the_commented_remote_write_variant_is_valid_yaml() -> None:
-    text = COLLECTOR.read_text()
-    block = re.search(r"^  # prometheusremotewrite:\n((?:  #   .*\n)+)", text, re.M)
-    assert block is not None
-    uncommented = "prometheusremotewrite:\n" + "".join(
-        line.replace("  #   ", "  ", 1).split("  # ")[0].rstrip() + "\n" for line in block.group(1).splitlines())
-    variant = yaml.safe_load(uncommented)["prometheusremotewrite"]
-    assert variant["endpoint"].startswith("http://prometheus:9090/")
-    assert variant["resource_to_telemetry_conversion"]["enabled"] is True
+    gz = collector["receivers"]["otlpjsonfile/spool_gz"]
+    assert gz["include"] == ["/var/lib/otel-mon/metrics/*.jsonl.gz"] and gz["compression"] == "gzip"
+    assert gz["storage"] in collector["service"]["extensions"]
+    assert "resource" not in (collector.get("processors") or {}), "otel_mon.collector must not be overwritten"
 
 
 def test_compose_mounts_and_services_resolve(compose: dict[str, Any], collector: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"agent", "collector", "prometheus", "loki", "grafana"}
+    assert set(services) == {"agent", "collector", "prometheus", "alertmanager", "loki", "grafana"}
     declared_volumes = set(compose.get("volumes") or {})
     for name, service in services.items():
         for mount in service.get("volumes", []):
@@ -135,10 +126,12 @@ def test_dockerfile_copies_files_that_exist() -> None:
 
 
 def test_prometheus_loki_and_grafana_configs(compose: dict[str, Any], collector: dict[str, Any]) -> None:
-    prometheus = _load(COMPOSE / "prometheus.yml")
-    targets = [t for job in prometheus["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
-    port = collector["exporters"]["prometheus"]["endpoint"].rsplit(":", 1)[1]
-    assert f"collector:{port}" in targets
+    prometheus = _load(COMPOSE / "prometheus" / "prometheus.yml")
+    assert prometheus["storage"]["tsdb"]["out_of_order_time_window"]
+    assert "--web.enable-remote-write-receiver" in compose["services"]["prometheus"]["command"]
+    assert collector["exporters"]["prometheusremotewrite"]["endpoint"] == "${env:PROMETHEUS_REMOTE_WRITE_URL}"
+    assert compose["services"]["collector"]["environment"]["PROMETHEUS_REMOTE_WRITE_URL"] == \
+        "http://prometheus:9090/api/v1/write"
     loki = _load(COMPOSE / "loki.yaml")
     assert loki["limits_config"]["allow_structured_metadata"] is True
     labels = loki["limits_config"]["otlp_config"]["resource_attributes"]["attributes_config"]

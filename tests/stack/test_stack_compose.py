@@ -1,0 +1,100 @@
+"""Structural checks of the compose stack and the Collector configs (no Docker here): every image pinned,
+every mounted file present, every variable documented in .env.example, and every Collector component and key
+held to the checked-in list for the pinned contrib version (collector-config/components.yaml)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from tests.conftest import ROOT
+from tests.stack.stackkit import COMPOSE
+
+COLLECTOR_DIR = ROOT / "collector-config"
+
+
+def _compose() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((COMPOSE / "docker-compose.yaml").read_text())
+    return doc
+
+
+def test_every_image_is_pinned_to_a_version() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        image = service.get("image", "")
+        if "build" in service:
+            continue
+        assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+\.\d+", image), f"{name}: {image!r} is not pinned to a version"
+    collector = services["collector"]["image"]
+    pinned = yaml.safe_load((COLLECTOR_DIR / "components.yaml").read_text())["version"]
+    assert collector.endswith(f":{pinned}"), "collector-config/components.yaml must describe the pinned image"
+
+
+def test_every_mounted_file_exists_and_every_service_has_limits_and_healthchecks() -> None:
+    compose = _compose()
+    for name, service in compose["services"].items():
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            if source.startswith("."):
+                assert (COMPOSE / source).resolve().exists(), f"{name}: {source} missing"
+        assert service.get("mem_limit"), f"{name}: no memory limit"
+        if name != "agent":  # the agent image's HEALTHCHECK is in the Dockerfile
+            assert service.get("healthcheck"), f"{name}: no healthcheck"
+    assert compose["services"]["collector"]["user"].split(":")[0] not in ("0", "root")
+    prometheus = compose["services"]["prometheus"]["command"]
+    assert "--web.enable-remote-write-receiver" in prometheus
+    config = yaml.safe_load((COMPOSE / "prometheus" / "prometheus.yml").read_text())
+    assert config["storage"]["tsdb"]["out_of_order_time_window"]
+    assert config["rule_files"] == ["rules/*.yml"] and list((COMPOSE / "prometheus" / "rules").glob("*.yml"))
+
+
+def test_every_variable_is_documented_and_no_secret_is_committed() -> None:
+    text = (COMPOSE / "docker-compose.yaml").read_text()
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)", text))
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (COMPOSE / ".env.example").read_text(), re.M))
+    assert used <= documented, f"undocumented: {used - documented}"
+    assert documented <= used, f"documented but unused: {documented - used}"
+    for line in (COMPOSE / ".env.example").read_text().splitlines():
+        if re.match(r"^[A-Z0-9_]+=", line):
+            assert line.endswith("="), f"a value is committed: {line.split('=')[0]}"
+    am = (COMPOSE / "alertmanager" / "alertmanager.yml").read_text()
+    assert "discord.com/api/webhooks" not in am and "hooks.slack.com" not in am
+    for name in re.findall(r"\$\{([A-Z0-9_]+)\}", am):
+        assert name in documented
+
+
+def _key_paths(node: Any, prefix: str = "") -> list[str]:
+    if not isinstance(node, dict):
+        return []
+    out = []
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        out.append(path)
+        out.extend(_key_paths(value, path + "."))
+    return out
+
+
+def test_collector_components_and_keys_exist_in_the_pinned_contrib_release() -> None:
+    spec = yaml.safe_load((COLLECTOR_DIR / "components.yaml").read_text())
+    for file in ("otelcol.yaml", "gateway.yaml"):
+        config = yaml.safe_load((COLLECTOR_DIR / file).read_text())
+        for kind in ("extensions", "receivers", "processors", "exporters"):
+            for component_id, settings in (config.get(kind) or {}).items():
+                ctype = component_id.split("/")[0]
+                assert ctype not in spec["deprecated"].get(kind, []), f"{file}: {kind} {ctype} is deprecated"
+                assert ctype in spec["keys"][kind], f"{file}: unknown {kind} type {ctype}"
+                allowed = set(spec["keys"][kind][ctype])
+                for path in _key_paths(settings or {}):
+                    assert path in allowed, f"{file}: {component_id}: key {path} is not in components.yaml"
+        for name, pipeline in config["service"]["pipelines"].items():
+            for kind in ("receivers", "processors", "exporters"):
+                for component in pipeline.get(kind, []):
+                    assert component in config[kind], f"{file}: {name} uses undefined {component}"
+
+
+def test_sizing_note_exists() -> None:
+    assert "points per host" in (ROOT / "docs" / "sizing.md").read_text()
+
+
