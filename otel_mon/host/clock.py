@@ -14,7 +14,7 @@ import functools
 from typing import Any, NamedTuple
 
 from otel_mon.host.base import Collected
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -27,6 +27,12 @@ METRICS: tuple[MetricSpec, ...] = (
       "clock"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("clock.unsynchronized", "", "", "1 when the kernel clock is not synchronised, else 0"),
+    ReadingSpec("clock.offset", "s", "", "absolute clock offset the kernel estimates"),
+)
 
 STA_UNSYNC = 0x0040
 STA_NANO = 0x2000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -20,6 +20,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "Size of the connection tracking table (nf_conntrack_max); new connections drop when full.", "conntrack"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("conntrack", "%", "", "connection tracking table in use, percent (conntrack collector on)"),
+)
 
 
 class ConntrackCollector:

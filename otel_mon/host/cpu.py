@@ -18,7 +18,7 @@ from otel_mon import readings
 from otel_mon.host.base import Collected
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import frequencies, physical_cores
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "interrupt", "steal")
@@ -37,6 +37,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "cpu"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("cpu", "%", "", "CPU busy, percent of all logical CPUs"),
+)
 
 # psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside
 # user/nice on Linux, so they are skipped; softirq is not a semconv mode and is folded into interrupt, as the

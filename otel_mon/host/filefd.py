@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -20,6 +20,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "Host-wide file handle limit (fs.file-max).", "filefd"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("file_descriptors", "%", "", "host-wide file handles in use, percent of fs.file-max"),
+)
 
 
 class FilefdCollector:

@@ -23,7 +23,7 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
 from otel_mon.host.statfs import StatFn, StatPool
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _FS = (
@@ -52,6 +52,12 @@ METRICS: tuple[MetricSpec, ...] = (
       "filesystem", values=_V_FS_MODE),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("filesystem", "%", "mountpoint", "space in use, percent (as df shows it)"),
+    ReadingSpec("inodes", "%", "mountpoint", "inodes in use, percent"),
+)
 
 # Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few
 # more that only ever hold kernel state.

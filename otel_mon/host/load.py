@@ -6,7 +6,7 @@ from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_loadavg
 from otel_mon.host.sysfs import online_cpus
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -16,6 +16,14 @@ METRICS: tuple[MetricSpec, ...] = (
     M("system.cpu.load_average.15m", "gauge", "{thread}", (), "Load average over 15 minutes.", "load"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("load", "", "", "1-minute load average per logical CPU"),
+    ReadingSpec("load.1m", "", "", "1-minute load average", rules=False),
+    ReadingSpec("load.5m", "", "", "5-minute load average", rules=False),
+    ReadingSpec("load.15m", "", "", "15-minute load average", rules=False),
+)
 
 _CPUS_EVERY = 60.0  # CPU hotplug is rare: recount the host's online CPUs once a minute
 

@@ -9,7 +9,7 @@ from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_meminfo
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _V_MEM = (("system.memory.state", ("used", "free", "buffers", "cached")),)
@@ -43,6 +43,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "Share of hugepages used and free (0-1).", "memory", default=False, values=_V_HUGE),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("memory", "%", "", "memory in use (MemTotal - MemAvailable), percent: 90 means 10 % available"),
+)
 
 _STATES = {s: frozen_attrs(("system.memory.state", s)) for s in ("used", "free", "buffers", "cached")}
 _SLAB = {s: frozen_attrs(("system.memory.linux.slab.state", s)) for s in ("reclaimable", "unreclaimable")}

@@ -10,7 +10,7 @@ import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs, rate
 from otel_mon.host.filters import Filter, allowed
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _NET = ("network.interface.name", "network.io.direction")
@@ -28,6 +28,12 @@ METRICS: tuple[MetricSpec, ...] = (
       values=_V_NET),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("network.receive", "By/s", "interface", "bytes received per second", rules=False),
+    ReadingSpec("network.transmit", "By/s", "interface", "bytes transmitted per second", rules=False),
+)
 
 
 class NetworkCollector:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_pressure
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -23,6 +23,12 @@ METRICS: tuple[MetricSpec, ...] = (
               ("otel_mon.pressure.stall_type", ("some", "full")))),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("pressure", "%", "resource.kind (cpu.some, memory.full, ...)",
+                "share of the last minute tasks were stalled on the resource (PSI avg60)"),
+)
 
 RESOURCES = ("cpu", "memory", "io")
 

@@ -11,7 +11,7 @@ import os
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import read_value as _read
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -21,6 +21,11 @@ METRICS: tuple[MetricSpec, ...] = (
       optional_attributes=("hw.name", "hw.parent", "hw.sensor_location")),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("temperature", "°C", "sensor id", "temperature of each sensor"),
+)
 
 
 def _listdir(path: str) -> list[str]:

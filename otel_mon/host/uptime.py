@@ -5,7 +5,7 @@ from __future__ import annotations
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_uptime
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -13,6 +13,11 @@ METRICS: tuple[MetricSpec, ...] = (
     M("system.uptime", "gauge", "s", (), "Time since the host booted.", "uptime"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("uptime", "s", "", "time since the host booted", rules=False),
+)
 
 
 class UptimeCollector:
