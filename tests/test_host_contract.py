@@ -95,7 +95,7 @@ def test_each_domain_module_declares_only_its_own_rows() -> None:
     """A domain's rows live in its module (host/<domain>.py): a row filed under another domain is a slip."""
     from otel_mon.host import table
 
-    for domain, module in table._MODULES.items():
+    for domain, module in table.MODULES.items():
         assert module.METRICS, domain
         assert {spec.domain for spec in module.METRICS} == {domain}, module.__name__
     assert len(table.BY_NAME) == len(table.METRICS), "a metric name is declared twice"

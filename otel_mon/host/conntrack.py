@@ -7,9 +7,17 @@ domain reports nothing. semconv v1.44 has no such metric, hence the ``otel_mon.`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
+
+# Off unless switched on (collectors.conntrack): it needs nf_conntrack loaded.
+ON_BY_DEFAULT = False
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -45,3 +53,8 @@ class ConntrackCollector:
         if limit > 0:
             out.reading("conntrack", "", 100.0 * count / limit)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> ConntrackCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return ConntrackCollector(paths)

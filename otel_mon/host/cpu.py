@@ -11,6 +11,7 @@ import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -19,6 +20,9 @@ from otel_mon.host.base import Collected
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import frequencies, physical_cores
 from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "interrupt", "steal")
@@ -134,3 +138,8 @@ def _number_attrs(cpu: int) -> Mapping[str, str | int]:
 @functools.lru_cache(maxsize=1024)
 def _per_cpu_attrs(cpu: int) -> tuple[Mapping[str, str | int], ...]:
     return tuple(MappingProxyType({"cpu.mode": mode, "cpu.logical_number": cpu}) for mode in _MODE_NAMES)
+
+
+def build(host: HostConfig, paths: HostPaths) -> CpuCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return CpuCollector(paths, host.cpu)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_loadavg
 from otel_mon.host.sysfs import online_cpus
 from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -54,3 +59,8 @@ class LoadCollector:
 
 def _stat_cpus(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.startswith("cpu") and line[3:4].isdigit())
+
+
+def build(host: HostConfig, paths: HostPaths) -> LoadCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return LoadCollector(paths)

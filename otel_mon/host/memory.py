@@ -5,11 +5,16 @@ One read of the file per collection feeds every memory metric. Hugepages are opt
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_meminfo
 from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _V_MEM = (("system.memory.state", ("used", "free", "buffers", "cached")),)
@@ -94,3 +99,8 @@ class MemoryCollector:
         if memory is not None:
             out.reading("memory", "", memory)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> MemoryCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return MemoryCollector(paths)

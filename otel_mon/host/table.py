@@ -33,8 +33,9 @@ from otel_mon.host import (
 from otel_mon.schema import Problem, check, did_you_mean
 from otel_mon.semconv import AGENT_METRICS, MetricSpec, ReadingSpec
 
-# Domain name -> its module, in the order docs/metrics.md and the collectors are listed.
-_MODULES: dict[str, ModuleType] = {
+# Domain name -> its module (its METRICS, READINGS and build()), in the order docs/metrics.md and the
+# collectors are listed. A domain off by default says so in its module (ON_BY_DEFAULT = False).
+MODULES: dict[str, ModuleType] = {
     "cpu": cpu,
     "load": load,
     "memory": memory,
@@ -53,13 +54,14 @@ _MODULES: dict[str, ModuleType] = {
     "self": selfproc,
 }
 
-HOST_DOMAINS: tuple[str, ...] = tuple(_MODULES)
-HOST_METRICS: tuple[MetricSpec, ...] = tuple(spec for module in _MODULES.values() for spec in module.METRICS)
+HOST_DOMAINS: tuple[str, ...] = tuple(MODULES)
+OFF_BY_DEFAULT = frozenset(name for name, module in MODULES.items() if not getattr(module, "ON_BY_DEFAULT", True))
+HOST_METRICS: tuple[MetricSpec, ...] = tuple(spec for module in MODULES.values() for spec in module.METRICS)
 METRICS: tuple[MetricSpec, ...] = (*HOST_METRICS, *AGENT_METRICS)
 BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 # The readings the host domains offer to health rules and /health (a domain without any declares none).
 HOST_READINGS: tuple[ReadingSpec, ...] = tuple(
-    spec for module in _MODULES.values() for spec in getattr(module, "READINGS", ()))
+    spec for module in MODULES.values() for spec in getattr(module, "READINGS", ()))
 
 
 @dataclass(frozen=True)
