@@ -40,6 +40,19 @@ class MetricSpec:
         return None
 
 
+
+@dataclass(frozen=True)
+class ReadingSpec:
+    """A reading offered to health rules and /health: declared by the domain (or component) that computes it."""
+
+    name: str
+    unit: str
+    instances: str  # what an instance is ("" for host-wide readings)
+    description: str
+    counter: bool = False  # cumulative since start: rules compare the increase since the previous reading
+    probe: bool = False  # instances are probe names, checked against the probes section
+    rules: bool = True  # False: shown on /health (and by status) only, not a reading health rules may use
+
 _SIG = ("otel_mon.signal",)
 _DEST = ("otel_mon.destination",)
 _V_DEST = (("otel_mon.destination", ("remote_write",)),)

@@ -10,7 +10,7 @@ import pytest
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.contract import Contract, problem
 from otel_mon.host.sampler import HostSampler
-from otel_mon.host.table import BY_NAME
+from otel_mon.host.table import BY_NAME, HOST_READINGS
 
 
 class Emits:
@@ -80,6 +80,8 @@ def test_every_host_domain_of_the_real_host_keeps_the_table() -> None:
     sampler.close()
     assert all("contract" not in s.errors_total for s in snap.domains.values()), snap.domains
     assert set(snap.points) <= set(BY_NAME)
+    # every reading a domain offers is declared in its module (host/table.py gathers them for health rules)
+    assert set(snap.readings) <= {r.name for r in HOST_READINGS}, set(snap.readings)
 
 
 def test_every_host_domain_of_the_table_has_one_registered_collector() -> None:
@@ -93,7 +95,7 @@ def test_each_domain_module_declares_only_its_own_rows() -> None:
     """A domain's rows live in its module (host/<domain>.py): a row filed under another domain is a slip."""
     from otel_mon.host import table
 
-    for domain, module in table._MODULES.items():
+    for domain, module in table.MODULES.items():
         assert module.METRICS, domain
         assert {spec.domain for spec in module.METRICS} == {domain}, module.__name__
     assert len(table.BY_NAME) == len(table.METRICS), "a metric name is declared twice"

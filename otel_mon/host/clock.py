@@ -11,10 +11,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from otel_mon.host.base import Collected
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
+    from otel_mon.host.paths import HostPaths
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -27,6 +31,12 @@ METRICS: tuple[MetricSpec, ...] = (
       "clock"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("clock.unsynchronized", "", "", "1 when the kernel clock is not synchronised, else 0"),
+    ReadingSpec("clock.offset", "s", "", "absolute clock offset the kernel estimates"),
+)
 
 STA_UNSYNC = 0x0040
 STA_NANO = 0x2000
@@ -94,3 +104,8 @@ class ClockCollector:
         out.reading("clock.unsynchronized", "", 0.0 if clock.synchronized else 1.0)
         out.reading("clock.offset", "", abs(clock.offset))
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> ClockCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return ClockCollector()

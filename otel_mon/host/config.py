@@ -3,7 +3,7 @@
 The keys sit at the top level of the config file (``collectors``, ``cpu``, ``connections``, ``filesystem``,
 ``disks``, ...): ``Settings`` holds this section inline. A domain with options declares its dataclass in its
 own module (``host/cpu.py``'s ``CpuConfig``, ``host/filesystem.py``'s ``FilesystemConfig``) and gets one field
-here; the registry's factory hands the collector only that field. See docs/architecture.md, "Adding a config
+here; the domain's ``build()`` hands its collector only that field. See docs/architecture.md, "Adding a config
 section".
 """
 
@@ -16,7 +16,7 @@ from otel_mon.host.cpu import CpuConfig
 from otel_mon.host.filesystem import FilesystemConfig
 from otel_mon.host.filters import Filter
 from otel_mon.host.processes import ProcessesConfig
-from otel_mon.host.table import HOST_DOMAINS
+from otel_mon.host.table import HOST_DOMAINS, OFF_BY_DEFAULT
 from otel_mon.schema import Problem, check, did_you_mean
 
 # node_exporter's --collector.netdev.device-exclude is empty; loopback is rarely wanted on dashboards but is
@@ -25,8 +25,6 @@ DEFAULT_INTERFACES_EXCLUDE = ("veth*",)
 # node_exporter's --collector.diskstats.device-exclude default, as globs.
 DEFAULT_DISKS_EXCLUDE = ("ram*", "loop*", "fd*", "sr*", "nbd*", "zram*", "dm-*", "md*p*", "hd*[0-9]",
                          "sd*[0-9]", "nvme*n*p*", "vd*[0-9]", "xvd*[0-9]", "mmcblk*p*")
-# Domains off unless switched on: psutil.net_connections costs 10-30 ms a call; conntrack needs nf_conntrack.
-OFF_BY_DEFAULT = frozenset({"connections", "conntrack"})
 
 
 def default_collectors() -> dict[str, bool]:

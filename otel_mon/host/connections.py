@@ -12,12 +12,20 @@ from __future__ import annotations
 import socket
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
+    from otel_mon.host.paths import HostPaths
+
+# Off unless switched on (collectors.connections): psutil.net_connections costs 10-30 ms a call.
+ON_BY_DEFAULT = False
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 TCP_STATES = ("closed", "close_wait", "closing", "established", "fin_wait_1", "fin_wait_2", "last_ack", "listen",
@@ -87,3 +95,8 @@ class ConnectionsCollector:
                 pairs.append(("network.interface.name", nic))
             out.add("system.network.connection.count", n, frozen_attrs(*pairs))
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> ConnectionsCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return ConnectionsCollector(host.connections)

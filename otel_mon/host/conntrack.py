@@ -7,9 +7,17 @@ domain reports nothing. semconv v1.44 has no such metric, hence the ``otel_mon.`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
+
+# Off unless switched on (collectors.conntrack): it needs nf_conntrack loaded.
+ON_BY_DEFAULT = False
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -20,6 +28,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "Size of the connection tracking table (nf_conntrack_max); new connections drop when full.", "conntrack"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("conntrack", "%", "", "connection tracking table in use, percent (conntrack collector on)"),
+)
 
 
 class ConntrackCollector:
@@ -40,3 +53,8 @@ class ConntrackCollector:
         if limit > 0:
             out.reading("conntrack", "", 100.0 * count / limit)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> ConntrackCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return ConntrackCollector(paths)

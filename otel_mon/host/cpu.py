@@ -11,6 +11,7 @@ import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -18,7 +19,10 @@ from otel_mon import readings
 from otel_mon.host.base import Collected
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import frequencies, physical_cores
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "interrupt", "steal")
@@ -37,6 +41,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "cpu"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("cpu", "%", "", "CPU busy, percent of all logical CPUs"),
+)
 
 # psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside
 # user/nice on Linux, so they are skipped; softirq is not a semconv mode and is folded into interrupt, as the
@@ -129,3 +138,8 @@ def _number_attrs(cpu: int) -> Mapping[str, str | int]:
 @functools.lru_cache(maxsize=1024)
 def _per_cpu_attrs(cpu: int) -> tuple[Mapping[str, str | int], ...]:
     return tuple(MappingProxyType({"cpu.mode": mode, "cpu.logical_number": cpu}) for mode in _MODE_NAMES)
+
+
+def build(host: HostConfig, paths: HostPaths) -> CpuCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return CpuCollector(paths, host.cpu)

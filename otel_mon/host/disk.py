@@ -6,11 +6,16 @@ always 512 bytes; a counter reset is what Prometheus' rate() already handles.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_diskstats
 from otel_mon.semconv import MetricSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _DISK = ("system.device", "disk.io.direction")
@@ -64,3 +69,8 @@ class DiskCollector:
             out.add("system.disk.weighted_io_time", c.weighted_io_ms / 1000.0, device)
             out.add("system.disk.pending_operations", c.in_progress, device)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> DiskCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return DiskCollector(paths, host.disks)

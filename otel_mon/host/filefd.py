@@ -7,9 +7,14 @@ node_filefd_allocated / node_filefd_maximum).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -20,6 +25,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "Host-wide file handle limit (fs.file-max).", "filefd"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("file_descriptors", "%", "", "host-wide file handles in use, percent of fs.file-max"),
+)
 
 
 class FilefdCollector:
@@ -37,3 +47,8 @@ class FilefdCollector:
         if maximum > 0:
             out.reading("file_descriptors", "", 100.0 * used / maximum)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> FilefdCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return FilefdCollector(paths)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
@@ -23,7 +24,10 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
 from otel_mon.host.statfs import StatFn, StatPool
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _FS = (
@@ -52,6 +56,12 @@ METRICS: tuple[MetricSpec, ...] = (
       "filesystem", values=_V_FS_MODE),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("filesystem", "%", "mountpoint", "space in use, percent (as df shows it)"),
+    ReadingSpec("inodes", "%", "mountpoint", "inodes in use, percent"),
+)
 
 # Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few
 # more that only ever hold kernel state.
@@ -177,3 +187,8 @@ class FilesystemCollector:
         if used + free > 0:  # df's Use%: reserved blocks count as neither
             out.add("system.filesystem.utilization", used / (used + free),
                     frozen_attrs(*pairs, ("system.filesystem.state", "used")))
+
+
+def build(host: HostConfig, paths: HostPaths) -> FilesystemCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return FilesystemCollector(paths, host.filesystem)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_loadavg
 from otel_mon.host.sysfs import online_cpus
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -16,6 +21,14 @@ METRICS: tuple[MetricSpec, ...] = (
     M("system.cpu.load_average.15m", "gauge", "{thread}", (), "Load average over 15 minutes.", "load"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("load", "", "", "1-minute load average per logical CPU"),
+    ReadingSpec("load.1m", "", "", "1-minute load average", rules=False),
+    ReadingSpec("load.5m", "", "", "5-minute load average", rules=False),
+    ReadingSpec("load.15m", "", "", "15-minute load average", rules=False),
+)
 
 _CPUS_EVERY = 60.0  # CPU hotplug is rare: recount the host's online CPUs once a minute
 
@@ -46,3 +59,8 @@ class LoadCollector:
 
 def _stat_cpus(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.startswith("cpu") and line[3:4].isdigit())
+
+
+def build(host: HostConfig, paths: HostPaths) -> LoadCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return LoadCollector(paths)

@@ -5,11 +5,16 @@ One read of the file per collection feeds every memory metric. Hugepages are opt
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_meminfo
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _V_MEM = (("system.memory.state", ("used", "free", "buffers", "cached")),)
@@ -43,6 +48,11 @@ METRICS: tuple[MetricSpec, ...] = (
       "Share of hugepages used and free (0-1).", "memory", default=False, values=_V_HUGE),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("memory", "%", "", "memory in use (MemTotal - MemAvailable), percent: 90 means 10 % available"),
+)
 
 _STATES = {s: frozen_attrs(("system.memory.state", s)) for s in ("used", "free", "buffers", "cached")}
 _SLAB = {s: frozen_attrs(("system.memory.linux.slab.state", s)) for s in ("reclaimable", "unreclaimable")}
@@ -89,3 +99,8 @@ class MemoryCollector:
         if memory is not None:
             out.reading("memory", "", memory)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> MemoryCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return MemoryCollector(paths)

@@ -6,11 +6,17 @@ counters are 64-bit here, and a reset is what Prometheus' rate() already handles
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs, rate
 from otel_mon.host.filters import Filter, allowed
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
+    from otel_mon.host.paths import HostPaths
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _NET = ("network.interface.name", "network.io.direction")
@@ -28,6 +34,12 @@ METRICS: tuple[MetricSpec, ...] = (
       values=_V_NET),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("network.receive", "By/s", "interface", "bytes received per second", rules=False),
+    ReadingSpec("network.transmit", "By/s", "interface", "bytes transmitted per second", rules=False),
+)
 
 
 class NetworkCollector:
@@ -64,3 +76,8 @@ class NetworkCollector:
                     out.reading("network.transmit", nic, tx)
         self._prev = seen
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> NetworkCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return NetworkCollector(host.interfaces)

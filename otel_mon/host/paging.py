@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_key_int, parse_swaps
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _V_PAGING = (("system.paging.state", ("used", "free")),)
@@ -27,6 +32,13 @@ METRICS: tuple[MetricSpec, ...] = (
       "paging"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("paging", "%", "", "swap in use, percent"),
+    ReadingSpec("oom_kills", "", "", "processes killed by the OOM killer (rules see the increase per collection)",
+                counter=True),
+)
 
 _VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill"})
 _MAJOR_IN = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "in"))
@@ -64,3 +76,8 @@ class PagingCollector:
             out.add("otel_mon.host.oom_kills", vm["oom_kill"])
             out.reading("oom_kills", "", vm["oom_kill"])
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> PagingCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return PagingCollector(paths)

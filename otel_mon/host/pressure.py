@@ -7,10 +7,15 @@ Kernels without PSI (or booted with psi=0) have no files: the domain then report
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_pressure
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -23,6 +28,12 @@ METRICS: tuple[MetricSpec, ...] = (
               ("otel_mon.pressure.stall_type", ("some", "full")))),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("pressure", "%", "resource.kind (cpu.some, memory.full, ...)",
+                "share of the last minute tasks were stalled on the resource (PSI avg60)"),
+)
 
 RESOURCES = ("cpu", "memory", "io")
 
@@ -50,3 +61,8 @@ class PressureCollector:
                 out.add("otel_mon.host.pressure.stall_time", total_us / 1e6, attrs)
                 out.reading("pressure", f"{resource}.{kind}", avg60)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> PressureCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return PressureCollector(paths)

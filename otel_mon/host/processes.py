@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_key_int
 from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 _V_PROC_STATE = (("process.state", ("running", "sleeping", "stopped", "defunct")),)
@@ -88,3 +92,8 @@ class ProcessesCollector:
         if "processes" in stat:
             out.add("system.process.created", stat["processes"])
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> ProcessesCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return ProcessesCollector(paths, host.processes)

@@ -9,10 +9,15 @@ from __future__ import annotations
 import os
 import resource
 import time
+from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.procfs import parse_statm, parse_status_threads
 from otel_mon.semconv import MetricSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
+    from otel_mon.host.paths import HostPaths
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -71,3 +76,8 @@ class SelfCollector:
         out.add("process.context_switches", ru.ru_nivcsw, _INVOLUNTARY)
         out.add("process.uptime", max(time.monotonic() - self._started_mono, 0.0))
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> SelfCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return SelfCollector()

@@ -7,11 +7,15 @@ sysfs is the one reported (node_exporter's ``--path.sysfs``). Nothing at all whe
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import read_value as _read
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -21,6 +25,11 @@ METRICS: tuple[MetricSpec, ...] = (
       optional_attributes=("hw.name", "hw.parent", "hw.sensor_location")),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("temperature", "°C", "sensor id", "temperature of each sensor"),
+)
 
 
 def _listdir(path: str) -> list[str]:
@@ -85,3 +94,8 @@ class SensorsCollector:
             out.add("hw.temperature", celsius, frozen_attrs(*pairs))
             out.reading("temperature", hw_id, celsius)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> SensorsCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return SensorsCollector(paths)

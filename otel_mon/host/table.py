@@ -1,9 +1,10 @@
 """The assembled metric table: each host domain's rows, in registration order, then the agent's own rows.
 
-A host domain declares its rows in its own module (``otel_mon/host/<domain>.py``, ``METRICS``); this is the
-one list of those modules. Everything that needs the whole table (instruments, the ``metrics:`` and
-``collectors:`` checks, the sampler's contract, ``snapshot``, docgen) takes it from here. The domain modules
-import only the spec type from ``semconv`` at module level, so importing the table loads no SDK.
+A host domain declares its rows (``METRICS``) and the readings it offers (``READINGS``) in its own module
+(``otel_mon/host/<domain>.py``); this is the one list of those modules. Everything that needs the whole table
+(instruments, the ``metrics:`` and ``collectors:`` checks, the sampler's contract, health rules, ``snapshot``,
+docgen) takes it from here. The domain modules import only the spec types from ``semconv`` at module level, so
+importing the table loads no SDK.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from otel_mon.host import (
     uptime,
 )
 from otel_mon.schema import Problem, check, did_you_mean
-from otel_mon.semconv import AGENT_METRICS, MetricSpec
+from otel_mon.semconv import AGENT_METRICS, MetricSpec, ReadingSpec
 
-# Domain name -> its module, in the order docs/metrics.md and the collectors are listed.
-_MODULES: dict[str, ModuleType] = {
+# Domain name -> its module (its METRICS, READINGS and build()), in the order docs/metrics.md and the
+# collectors are listed. A domain off by default says so in its module (ON_BY_DEFAULT = False).
+MODULES: dict[str, ModuleType] = {
     "cpu": cpu,
     "load": load,
     "memory": memory,
@@ -52,10 +54,14 @@ _MODULES: dict[str, ModuleType] = {
     "self": selfproc,
 }
 
-HOST_DOMAINS: tuple[str, ...] = tuple(_MODULES)
-HOST_METRICS: tuple[MetricSpec, ...] = tuple(spec for module in _MODULES.values() for spec in module.METRICS)
+HOST_DOMAINS: tuple[str, ...] = tuple(MODULES)
+OFF_BY_DEFAULT = frozenset(name for name, module in MODULES.items() if not getattr(module, "ON_BY_DEFAULT", True))
+HOST_METRICS: tuple[MetricSpec, ...] = tuple(spec for module in MODULES.values() for spec in module.METRICS)
 METRICS: tuple[MetricSpec, ...] = (*HOST_METRICS, *AGENT_METRICS)
 BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+# The readings the host domains offer to health rules and /health (a domain without any declares none).
+HOST_READINGS: tuple[ReadingSpec, ...] = tuple(
+    spec for module in MODULES.values() for spec in getattr(module, "READINGS", ()))
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_uptime
-from otel_mon.semconv import MetricSpec
+from otel_mon.semconv import MetricSpec, ReadingSpec
+
+if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
+    from otel_mon.host.config import HostConfig
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -13,6 +18,11 @@ METRICS: tuple[MetricSpec, ...] = (
     M("system.uptime", "gauge", "s", (), "Time since the host booted.", "uptime"),
 )
 del M
+
+# The readings this domain offers to health rules and /health (computed in collect below).
+READINGS: tuple[ReadingSpec, ...] = (
+    ReadingSpec("uptime", "s", "", "time since the host booted", rules=False),
+)
 
 
 class UptimeCollector:
@@ -27,3 +37,8 @@ class UptimeCollector:
         out.add("system.uptime", up)
         out.reading("uptime", "", up)
         return out
+
+
+def build(host: HostConfig, paths: HostPaths) -> UptimeCollector:
+    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    return UptimeCollector(paths)

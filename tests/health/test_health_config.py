@@ -61,9 +61,9 @@ def test_rule_problems_are_one_line_each() -> None:
         {},
         {"reading": "cpu", "warning": 70},
     ]}) == [
-        "health.rules[0].reading: invalid value 'cpuu': unknown reading; expected one of cpu, memory, paging, "
-        "filesystem, inodes, pressure, file_descriptors, conntrack, oom_kills, clock.unsynchronized, clock.offset, "
-        "load, temperature, probe.latency, probe.failure, spool.dropped, forward.lag (did you mean 'cpu'?)",
+        "health.rules[0].reading: invalid value 'cpuu': unknown reading; expected one of cpu, load, memory, paging, "
+        "oom_kills, filesystem, inodes, temperature, pressure, file_descriptors, conntrack, clock.unsynchronized, "
+        "clock.offset, probe.latency, probe.failure, spool.dropped, forward.lag (did you mean 'cpu'?)",
         "health.rules[1].warning: invalid value None: a rule needs a warning or a critical threshold (or both)",
         "health.rules[2].warning: invalid value 90.0: must be below critical (80.0)",
         "health.rules[3].instance: invalid value 'cpu0': cpu is host-wide and has no instances",
