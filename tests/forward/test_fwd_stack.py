@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from otel_mon.semconv import METRICS, MetricSpec
+from otel_mon.host.table import METRICS
+from otel_mon.semconv import MetricSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose"
@@ -207,7 +208,7 @@ def test_dashboard_queries_metrics_that_exist() -> None:
 
 
 def test_collector_translation_examples() -> None:
-    from otel_mon.semconv import BY_NAME
+    from otel_mon.host.table import BY_NAME
 
     assert collector_prometheus_name(BY_NAME["system.cpu.time"]) == "system_cpu_time_seconds_total"
     assert collector_prometheus_name(BY_NAME["system.memory.usage"]) == "system_memory_usage_bytes"
