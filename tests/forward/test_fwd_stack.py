@@ -172,7 +172,7 @@ def _promql_names(expr: str) -> tuple[set[str], set[str]]:
 
 
 def _targets(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(panel["datasource"]["uid"], target["expr"]) for panel in dashboard["panels"]
+    return [(panel["datasource"]["type"], target["expr"]) for panel in dashboard["panels"]
             for target in panel.get("targets", [])]
 
 
@@ -185,7 +185,7 @@ def test_dashboard_queries_metrics_that_exist() -> None:
     resource_labels = {"host_name", "service_name", "service_instance_id", "job", "instance", "os_type", "host_arch",
                        "le"}
     used: set[str] = set()
-    first = dashboard["templating"]["list"][0]["definition"]
+    first = next(v["definition"] for v in dashboard["templating"]["list"] if v["type"] == "query")
     variable = re.fullmatch(r"label_values\((\w+)(?:\{[^}]*\})?, (\w+)\)", first)
     assert variable is not None
     for datasource, expr in [*_targets(dashboard), ("prometheus", f"sum by ({variable[2]}) ({variable[1]})")]:
