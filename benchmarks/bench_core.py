@@ -123,12 +123,13 @@ def ours_full() -> tuple[Callable[[], object], Callable[[], int]]:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from otel_mon.config import metric_enabled
+    from otel_mon.host.table import METRICS
     from otel_mon.instruments import Instruments
 
     settings = config.load(env={})
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
-    instruments = Instruments(provider.get_meter("bench"), lambda s: metric_enabled(settings, s))
+    instruments = Instruments(provider.get_meter("bench"), lambda s: metric_enabled(settings, s), table=METRICS)
     sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     sampler.register_metrics(instruments)
 

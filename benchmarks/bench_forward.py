@@ -1,7 +1,7 @@
 """Forwarder cost: backlog drain rate (data points/s) and agent CPU per 1,000 data points forwarded.
 
 Run by hand: ``python benchmarks/bench_forward.py [--lines N] [--points P]``. A backlog of N spool lines of
-about P data points each (host-sized: the real metric names of ``semconv.METRICS``, encoded by the official
+about P data points each (host-sized: the real metric names of ``host.table.METRICS``, encoded by the official
 OTLP-JSON encoder) is drained without a rate limit to the test OTLP receiver (``tests/otlp_receiver.py``),
 which runs in a separate process on loopback so its CPU is not counted. CPU is this process's
 ``time.process_time()``: reading, parsing (JSON -> protobuf), compressing and sending.
@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from otel_mon import schema  # noqa: E402
 from otel_mon.forward import Forwarder, OtlpConfig  # noqa: E402
-from otel_mon.semconv import METRICS  # noqa: E402
+from otel_mon.host.table import METRICS  # noqa: E402
 
 RECEIVER = """
 import sys

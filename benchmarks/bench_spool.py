@@ -1,7 +1,7 @@
 """Spool cost for a host-sized collection: bytes per data point on disk (raw, gzipped) and write time per batch.
 
 Run by hand: ``python benchmarks/bench_spool.py [--dir DIR] [--lines N]``. The batch is built from the real
-metric table (``semconv.METRICS``, default-on metrics) with the attribute sets of a mid-size server (8 CPUs,
+metric table (``host.table.METRICS``, default-on metrics) with the attribute sets of a mid-size server (8 CPUs,
 6 disks, 6 filesystems, 5 interfaces, 12 health rules, 5 probes, 12 sensors), about 300 points, and goes through
 the real MeterProvider -> SpoolMetricExporter -> SpoolWriter path. Use ``--dir`` on the disk the agent will use:
 on tmpfs fsync costs nothing.
@@ -27,8 +27,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
+from otel_mon.host.table import HOST_DOMAINS, METRICS
 from otel_mon.schema import ByteSize, Duration
-from otel_mon.semconv import HOST_DOMAINS, METRICS, MetricSpec
+from otel_mon.semconv import MetricSpec
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.exporters import SpoolMetricExporter
 from otel_mon.spool.writer import SpoolWriter
@@ -36,7 +37,7 @@ from otel_mon.spool.writer import SpoolWriter
 MOUNTS = [("/", "nvme0n1p2", "ext4"), ("/boot", "nvme0n1p1", "ext4"), ("/boot/efi", "nvme0n1p0", "vfat"),
           ("/home", "nvme1n1p1", "xfs"), ("/var", "sda1", "ext4"), ("/srv/backup", "sdb1", "xfs")]
 VALUES: dict[str, list[str | int]] = {
-    "cpu.mode": ["user", "system", "idle", "interrupt", "nice", "softirq", "steal", "wait"],
+    "cpu.mode": ["user", "nice", "system", "idle", "iowait", "interrupt", "steal"],
     "cpu.logical_number": list(range(8)),
     "system.memory.state": ["used", "free", "buffers", "cached"],
     "system.paging.state": ["used", "free"],
@@ -47,7 +48,7 @@ VALUES: dict[str, list[str | int]] = {
     "system.filesystem.state": ["used", "free", "reserved"],
     "network.interface.name": ["lo", "eth0", "eth1", "wlan0", "docker0"],
     "network.io.direction": ["receive", "transmit"],
-    "process.state": ["running", "sleeping", "stopped", "zombie", "blocked"],
+    "process.state": ["running", "sleeping", "stopped", "defunct"],
     "process.context_switch.type": ["voluntary", "involuntary"],
     "otel_mon.collector": list(HOST_DOMAINS),
     "error.type": ["timeout"],
@@ -61,8 +62,9 @@ RULES = [("cpu_busy", ""), ("memory_used", ""), ("load_high", ""), ("swap_used",
          ("probe_down", "db")] + [("disk_full", m[0]) for m in MOUNTS]
 PROBES = [("api", "http", "api.example.com", 443), ("db", "tcp", "10.0.0.5", 5432), ("dns", "dns", "1.1.1.1", 53),
           ("cache", "tcp", "10.0.0.6", 6379), ("gateway", "icmp", "10.0.0.1", 0)]
-SENSORS = [("coretemp_0", "cpu", "Package id 0")] + [(f"coretemp_{i}", "cpu", f"Core {i}") for i in range(1, 9)] + [
-    ("nvme_0", "disk", "Composite"), ("nvme_1", "disk", "Composite"), ("acpitz_0", "thermal", "acpitz")]
+SENSORS = [("coretemp_0", "coretemp", "Package id 0")] + [
+    (f"coretemp_{i}", "coretemp", f"Core {i}") for i in range(1, 9)] + [
+    ("nvme_0", "nvme", "Composite"), ("nvme_1", "nvme", "Composite"), ("acpitz_0", "acpitz", "acpitz")]
 
 
 def attribute_sets(spec: MetricSpec) -> list[dict[str, str | int]]:
@@ -79,7 +81,7 @@ def attribute_sets(spec: MetricSpec) -> list[dict[str, str | int]]:
         return [{"otel_mon.probe.name": n, "otel_mon.probe.kind": k, "server.address": a, "server.port": p}
                 for n, k, a, p in PROBES]
     if "hw.id" in keys:
-        return [{"hw.id": i, "hw.type": t, "hw.name": n} for i, t, n in SENSORS]
+        return [{"hw.id": i, "hw.parent": p, "hw.name": n} for i, p, n in SENSORS]
     if spec.name == "otel_mon.collector.errors":
         return [{"otel_mon.collector": "filesystem", "error.type": "timeout"}]
     names = list(spec.attributes)

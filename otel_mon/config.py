@@ -36,14 +36,14 @@ from otel_mon.health.config import validate as validate_health
 from otel_mon.health.secrets import Credentials, resolve_notifiers
 from otel_mon.host.config import HostConfig
 from otel_mon.host.filters import Filter
+from otel_mon.host.table import HOST_DOMAINS, MetricsConfig
 from otel_mon.http.config import HttpConfig
-from otel_mon.instruments import MetricsConfig
 from otel_mon.logsetup import LoggingConfig
 from otel_mon.probes.config import ProbeConfig
 from otel_mon.resource import ResourceConfig
 from otel_mon.schema import ByteSize, ConfigError, Duration, Problem, check
 from otel_mon.secretfile import SecretFileError, read_secret_file
-from otel_mon.semconv import HOST_DOMAINS, MetricSpec
+from otel_mon.semconv import MetricSpec
 from otel_mon.spool.config import SpoolConfig
 
 log = logging.getLogger("otel_mon.config")

@@ -1,9 +1,9 @@
 """Build OTel instruments from the metric table and route their callbacks to point providers.
 
-Observable instruments are created once, from ``semconv.METRICS``; a callback never reads the host, it
-asks the provider registered for that name (the sampler's cached snapshot, the spool's counters, ...).
-A provider that raises degrades only its own metric: the error is logged once and the callback yields
-nothing.
+Observable instruments are created once, from the metric table they are handed (``host/table.py``'s); a
+callback never reads the host, it asks the provider registered for that name (the sampler's cached snapshot,
+the spool's counters, ...). A provider that raises degrades only its own metric: the error is logged once
+and the callback yields nothing.
 """
 
 from __future__ import annotations
@@ -11,25 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
-from otel_mon.schema import Problem, check, did_you_mean
-from otel_mon.semconv import BY_NAME, METRICS, MetricSpec
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    """``metrics: {name: true|false}`` (a top-level key): switch single metrics on or off."""
-
-    metrics: dict[str, bool] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        check(self, [Problem(f"metrics.{name}", f"unknown metric{did_you_mean(name, BY_NAME)}", plain=True)
-                     for name in self.metrics if name not in BY_NAME])
-
+from otel_mon.semconv import MetricSpec
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +27,15 @@ Provider = Callable[[], Iterable[Point]]
 class Instruments:
     """Every enabled metric of the table as an instrument; providers plug in by name."""
 
-    def __init__(self, meter: Meter, enabled: Callable[[MetricSpec], bool]) -> None:
+    def __init__(self, meter: Meter, enabled: Callable[[MetricSpec], bool], table: Iterable[MetricSpec]) -> None:
         self._providers: dict[str, Provider] = {}
         self._failed: set[str] = set()
         self._lock = threading.Lock()
         self.histograms: dict[str, Histogram] = {}
         self.specs: dict[str, MetricSpec] = {}
-        for spec in METRICS:
+        self._known: frozenset[str] = frozenset()
+        for spec in table:
+            self._known |= {spec.name}
             if not enabled(spec):
                 continue
             self.specs[spec.name] = spec
@@ -83,10 +71,8 @@ class Instruments:
 
     def provide(self, name: str, provider: Provider) -> None:
         """Route the callback of ``name`` to ``provider``; names outside the table are a programming error."""
-        from otel_mon.semconv import BY_NAME
-
-        if name not in BY_NAME:
-            raise KeyError(f"metric {name!r} is not declared in otel_mon/semconv.py")
+        if name not in self._known:
+            raise KeyError(f"metric {name!r} is not declared in the metric table")
         with self._lock:
             self._providers[name] = provider
 

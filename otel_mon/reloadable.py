@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from otel_mon.host.table import HOST_DOMAINS
 from otel_mon.schema import redacted
-from otel_mon.semconv import HOST_DOMAINS
 
 if TYPE_CHECKING:  # only the wiring imports the whole Settings (tests/test_layers.py)
     from otel_mon.config import Settings

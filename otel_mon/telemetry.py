@@ -21,6 +21,7 @@ from opentelemetry.sdk.resources import Resource
 from prometheus_client.metrics_core import Metric
 
 from otel_mon.exposition import BatchRegistry
+from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
 from otel_mon.semconv import MetricSpec
 
@@ -129,7 +130,7 @@ class Telemetry:
                  for name, bounds in (buckets or {}).items()]
         self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.push], views=views)
         meter = self.meter_provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")
-        self.instruments = Instruments(meter, enabled)
+        self.instruments = Instruments(meter, enabled, METRICS)
 
     def export(self) -> None:
         """The interval's one SDK collection: to /metrics, the spool and any other exporter."""

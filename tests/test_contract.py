@@ -14,15 +14,15 @@ from otel_mon.docgen import DOC, render
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
+from otel_mon.host.table import BY_NAME, HOST_DOMAINS, METRICS
 from otel_mon.instruments import Instruments
-from otel_mon.semconv import BY_NAME, HOST_DOMAINS, METRICS
 
 
 def collect(flags: dict[str, str]) -> dict[str, object]:
     settings = config.load(env={}, flags=flags)
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
-    instruments = Instruments(provider.get_meter("t"), lambda s: metric_enabled(settings, s))
+    instruments = Instruments(provider.get_meter("t"), lambda s: metric_enabled(settings, s), table=METRICS)
     sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     sampler.register_metrics(instruments)
     sampler.refresh()

@@ -10,7 +10,7 @@ import pytest
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.contract import Contract, problem
 from otel_mon.host.sampler import HostSampler
-from otel_mon.semconv import BY_NAME
+from otel_mon.host.table import BY_NAME
 
 
 class Emits:
@@ -84,6 +84,16 @@ def test_every_host_domain_of_the_real_host_keeps_the_table() -> None:
 
 def test_every_host_domain_of_the_table_has_one_registered_collector() -> None:
     from otel_mon.host import registry
-    from otel_mon.semconv import HOST_DOMAINS
+    from otel_mon.host.table import HOST_DOMAINS
 
     assert list(registry.DOMAINS) == list(HOST_DOMAINS)
+
+
+def test_each_domain_module_declares_only_its_own_rows() -> None:
+    """A domain's rows live in its module (host/<domain>.py): a row filed under another domain is a slip."""
+    from otel_mon.host import table
+
+    for domain, module in table._MODULES.items():
+        assert module.METRICS, domain
+        assert {spec.domain for spec in module.METRICS} == {domain}, module.__name__
+    assert len(table.BY_NAME) == len(table.METRICS), "a metric name is declared twice"

@@ -17,6 +17,7 @@ from otel_mon import config, readings
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
+from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
 from otel_mon.report.analysis import build_report
 from otel_mon.spool.summary import render_metrics
@@ -27,7 +28,7 @@ def one_collection() -> tuple[Any, dict[str, Any]]:
     settings = config.load(env={})
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
-    instruments = Instruments(provider.get_meter("t"), settings.metric_enabled)
+    instruments = Instruments(provider.get_meter("t"), settings.metric_enabled, table=METRICS)
     sampler = HostSampler(registry.build(settings.host, HostPaths("/")))
     sampler.register_metrics(instruments)
     sampler.refresh()

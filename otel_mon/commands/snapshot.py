@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
         sampler.refresh()
     snap = sampler.snapshot
     assert snap is not None
-    from otel_mon.semconv import BY_NAME
+    from otel_mon.host.table import BY_NAME
 
     doc = {
         "time": snap.time,

@@ -14,6 +14,19 @@ import functools
 from typing import Any, NamedTuple
 
 from otel_mon.host.base import Collected
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("otel_mon.host.clock.synchronized", "gauge", "{state}", (),
+      "1 when the kernel's clock is synchronised (adjtimex: STA_UNSYNC clear), else 0.", "clock"),
+    M("otel_mon.host.clock.offset", "gauge", "s", (), "The kernel's last estimate of the clock's offset (adjtimex).",
+      "clock"),
+    M("otel_mon.host.clock.max_error", "gauge", "s", (), "The kernel's maximum error bound of the clock (adjtimex).",
+      "clock"),
+)
+del M
 
 STA_UNSYNC = 0x0040
 STA_NANO = 0x2000

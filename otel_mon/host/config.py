@@ -16,8 +16,8 @@ from otel_mon.host.cpu import CpuConfig
 from otel_mon.host.filesystem import FilesystemConfig
 from otel_mon.host.filters import Filter
 from otel_mon.host.processes import ProcessesConfig
+from otel_mon.host.table import HOST_DOMAINS
 from otel_mon.schema import Problem, check, did_you_mean
-from otel_mon.semconv import HOST_DOMAINS
 
 # node_exporter's --collector.netdev.device-exclude is empty; loopback is rarely wanted on dashboards but is
 # kept (it is real traffic). Virtual container veths are excluded like the hostmetrics examples do.

@@ -17,6 +17,20 @@ import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.schema import Duration, Problem, check
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+TCP_STATES = ("closed", "close_wait", "closing", "established", "fin_wait_1", "fin_wait_2", "last_ack", "listen",
+              "syn_received", "syn_sent", "time_wait")
+_V_CONN = (("network.transport", ("tcp", "udp")), ("network.connection.state", TCP_STATES))
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.network.connection.count", "updowncounter", "{connection}", ("network.transport",),
+      "Sockets by transport, TCP state and local interface (where the local address names one; UDP has no "
+      "state); refreshed at most every connections.interval (psutil.net_connections is costly).",
+      "connections", optional_attributes=("network.connection.state", "network.interface.name"), values=_V_CONN),
+)
+del M
 
 # psutil's names -> semconv network.connection.state values where they differ.
 _STATES = {"syn_recv": "syn_received", "fin_wait1": "fin_wait_1", "fin_wait2": "fin_wait_2", "close": "closed"}

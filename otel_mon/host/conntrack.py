@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("otel_mon.host.conntrack.count", "updowncounter", "{entry}", (),
+      "Netfilter connection tracking entries (nf_conntrack_count).", "conntrack"),
+    M("otel_mon.host.conntrack.limit", "updowncounter", "{entry}", (),
+      "Size of the connection tracking table (nf_conntrack_max); new connections drop when full.", "conntrack"),
+)
+del M
 
 
 class ConntrackCollector:

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from otel_mon.semconv import BY_NAME, MetricSpec
+from otel_mon.host.table import BY_NAME
+from otel_mon.semconv import MetricSpec
 
 
 def problem(spec: MetricSpec | None, domain: str, name: str, attrs: Mapping[str, Any]) -> str | None:

@@ -18,6 +18,25 @@ from otel_mon import readings
 from otel_mon.host.base import Collected
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import frequencies, physical_cores
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+CPU_MODES = ("user", "nice", "system", "idle", "iowait", "interrupt", "steal")
+_V_CPU = (("cpu.mode", CPU_MODES),)
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.cpu.time", "counter", "s", ("cpu.mode",),
+      "Seconds the CPUs spent in each mode (softirq is counted in interrupt).", "cpu",
+      optional_attributes=("cpu.logical_number",), values=_V_CPU),
+    M("system.cpu.utilization", "gauge", "1", ("cpu.mode",),
+      "Share of CPU time spent in each mode since the previous collection (0-1); absent on the first.", "cpu",
+      optional_attributes=("cpu.logical_number",), values=_V_CPU),
+    M("system.cpu.logical.count", "updowncounter", "{cpu}", (), "Logical CPUs the OS created.", "cpu"),
+    M("system.cpu.physical.count", "updowncounter", "{cpu}", (), "Physical CPU cores.", "cpu"),
+    M("system.cpu.frequency", "gauge", "Hz", ("cpu.logical_number",), "Current frequency of each logical CPU.",
+      "cpu"),
+)
+del M
 
 # psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside
 # user/nice on Linux, so they are skipped; softirq is not a semconv mode and is folded into interrupt, as the

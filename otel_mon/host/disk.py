@@ -10,6 +10,30 @@ from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_diskstats
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+_DISK = ("system.device", "disk.io.direction")
+_V_DISK = (("disk.io.direction", ("read", "write")),)
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.disk.io", "counter", "By", _DISK, "Bytes read from and written to each disk.", "disk",
+      values=_V_DISK),
+    M("system.disk.operations", "counter", "{operation}", _DISK, "Read and write operations completed.", "disk",
+      values=_V_DISK),
+    M("system.disk.io_time", "counter", "s", ("system.device",), "Time the disk spent with I/O in progress.",
+      "disk"),
+    M("system.disk.weighted_io_time", "counter", "s", ("system.device",),
+      "Time spent on I/O weighted by the operations in flight (diskstats field 11; hostmetrics' name): its rate "
+      "is the average queue length.", "disk"),
+    M("system.disk.pending_operations", "updowncounter", "{operation}", ("system.device",),
+      "Operations in flight now (diskstats field 9; hostmetrics' name).", "disk"),
+    M("system.disk.operation_time", "counter", "s", _DISK, "Sum of the time each operation took.", "disk",
+      values=_V_DISK),
+    M("system.disk.merged", "counter", "{operation}", _DISK, "Adjacent reads and writes merged by the kernel.",
+      "disk", values=_V_DISK),
+)
+del M
 
 SECTOR = 512
 

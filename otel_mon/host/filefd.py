@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("otel_mon.host.file_descriptor.count", "updowncounter", "{file_descriptor}", (),
+      "File handles allocated host-wide (/proc/sys/fs/file-nr).", "filefd"),
+    M("otel_mon.host.file_descriptor.limit", "updowncounter", "{file_descriptor}", (),
+      "Host-wide file handle limit (fs.file-max).", "filefd"),
+)
+del M
 
 
 class FilefdCollector:

@@ -23,6 +23,35 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
 from otel_mon.host.statfs import StatFn, StatPool
 from otel_mon.schema import Duration, Problem, check
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+_FS = (
+    "system.device",
+    "system.filesystem.state",
+    "system.filesystem.type",
+    "system.filesystem.mode",
+    "system.filesystem.mountpoint",
+)
+_FS_NOSTATE = tuple(a for a in _FS if a != "system.filesystem.state")
+_V_FS = (("system.filesystem.state", ("used", "free", "reserved")), ("system.filesystem.mode", ("rw", "ro")))
+_V_FS_MODE = (("system.filesystem.mode", ("rw", "ro")),)
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.filesystem.usage", "updowncounter", "By", _FS,
+      "Filesystem space used, free (to unprivileged users) and reserved (for root).", "filesystem", values=_V_FS),
+    M("system.filesystem.utilization", "gauge", "1", _FS,
+      "Share of the filesystem's space in use as df counts it: used / (used + free to unprivileged users); "
+      "state used only.", "filesystem",
+      values=(("system.filesystem.state", ("used",)), *_V_FS_MODE)),
+    M("system.filesystem.inodes.usage", "updowncounter", "{inodes}", _FS,
+      "Inodes used and free per filesystem (statvfs f_files - f_ffree, f_ffree); hostmetrics' name and unit, "
+      "with semconv's attribute keys.", "filesystem",
+      values=(("system.filesystem.state", ("used", "free")), *_V_FS_MODE)),
+    M("system.filesystem.limit", "updowncounter", "By", _FS_NOSTATE, "Total size of the filesystem.",
+      "filesystem", values=_V_FS_MODE),
+)
+del M
 
 # Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few
 # more that only ever hold kernel state.

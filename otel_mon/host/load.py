@@ -6,6 +6,16 @@ from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_loadavg
 from otel_mon.host.sysfs import online_cpus
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.cpu.load_average.1m", "gauge", "{thread}", (), "Load average over 1 minute.", "load"),
+    M("system.cpu.load_average.5m", "gauge", "{thread}", (), "Load average over 5 minutes.", "load"),
+    M("system.cpu.load_average.15m", "gauge", "{thread}", (), "Load average over 15 minutes.", "load"),
+)
+del M
 
 _CPUS_EVERY = 60.0  # CPU hotplug is rare: recount the host's online CPUs once a minute
 

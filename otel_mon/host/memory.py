@@ -9,6 +9,40 @@ from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_meminfo
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+_V_MEM = (("system.memory.state", ("used", "free", "buffers", "cached")),)
+_V_HUGE = (("system.memory.linux.hugepages.state", ("used", "free")),)
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.memory.usage", "updowncounter", "By", ("system.memory.state",),
+      "Memory by state: used = MemTotal - MemAvailable (semconv's Linux definition), free = MemFree, "
+      "buffers = Buffers, cached = Cached + SReclaimable. The states overlap (reclaimable cache is in both "
+      "cached and the headroom that used leaves out), so they do not sum to the limit.", "memory", values=_V_MEM),
+    M("system.memory.limit", "updowncounter", "By", (), "Total physical memory (MemTotal).", "memory"),
+    M("system.memory.utilization", "gauge", "1", ("system.memory.state",),
+      "Each state of system.memory.usage over system.memory.limit (0-1).", "memory", values=_V_MEM),
+    M("system.memory.linux.available", "updowncounter", "By", (),
+      "MemAvailable: the kernel's estimate of memory available to new work without swapping.", "memory"),
+    M("system.memory.linux.shared", "updowncounter", "By", (), "Shmem: shared memory, mostly tmpfs.", "memory"),
+    M("system.memory.linux.slab.usage", "updowncounter", "By", ("system.memory.linux.slab.state",),
+      "Kernel slab caches, reclaimable (SReclaimable) and not (SUnreclaim).", "memory",
+      values=(("system.memory.linux.slab.state", ("reclaimable", "unreclaimable")),)),
+    M("system.memory.linux.hugepages.limit", "updowncounter", "{page}", (), "HugePages_Total.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.page_size", "updowncounter", "By", (), "Hugepagesize.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.reserved", "updowncounter", "{page}", (), "HugePages_Rsvd.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.surplus", "updowncounter", "{page}", (), "HugePages_Surp.", "memory",
+      default=False),
+    M("system.memory.linux.hugepages.usage", "updowncounter", "{page}", ("system.memory.linux.hugepages.state",),
+      "Hugepages used (Total - Free) and free.", "memory", default=False, values=_V_HUGE),
+    M("system.memory.linux.hugepages.utilization", "gauge", "1", ("system.memory.linux.hugepages.state",),
+      "Share of hugepages used and free (0-1).", "memory", default=False, values=_V_HUGE),
+)
+del M
 
 _STATES = {s: frozen_attrs(("system.memory.state", s)) for s in ("used", "free", "buffers", "cached")}
 _SLAB = {s: frozen_attrs(("system.memory.linux.slab.state", s)) for s in ("reclaimable", "unreclaimable")}

@@ -10,6 +10,24 @@ import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs, rate
 from otel_mon.host.filters import Filter, allowed
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+_NET = ("network.interface.name", "network.io.direction")
+_V_NET = (("network.io.direction", ("receive", "transmit")),)
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.network.io", "counter", "By", _NET, "Bytes received and transmitted per interface.", "network",
+      values=_V_NET),
+    M("system.network.packet.count", "counter", "{packet}", ("system.device", "network.io.direction"),
+      "Packets received and transmitted (system.device is the interface, as semconv v1.44 keys this metric).",
+      "network", values=_V_NET),
+    M("system.network.packet.dropped", "counter", "{packet}", _NET, "Packets dropped without an error.",
+      "network", values=_V_NET),
+    M("system.network.errors", "counter", "{error}", _NET, "Receive and transmit errors.", "network",
+      values=_V_NET),
+)
+del M
 
 
 class NetworkCollector:

@@ -6,6 +6,27 @@ from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_key_int, parse_swaps
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+_V_PAGING = (("system.paging.state", ("used", "free")),)
+_V_FAULT = (("system.paging.fault.type", ("major", "minor")),)
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.paging.usage", "updowncounter", "By", ("system.device", "system.paging.state"),
+      "Swap space used and free per swap device or file (/proc/swaps).", "paging", values=_V_PAGING),
+    M("system.paging.utilization", "gauge", "1", ("system.device", "system.paging.state"),
+      "Share of each swap device used and free (0-1).", "paging", values=_V_PAGING),
+    M("system.paging.operations", "counter", "{operation}", ("system.paging.fault.type", "system.paging.direction"),
+      "Pages swapped in and out (pswpin, pswpout), counted as major: the kernel has no count of minor paging "
+      "operations.", "paging",
+      values=(("system.paging.fault.type", ("major",)), ("system.paging.direction", ("in", "out")))),
+    M("system.paging.faults", "counter", "{fault}", ("system.paging.fault.type",), "Page faults, major and minor.",
+      "paging", values=_V_FAULT),
+    M("otel_mon.host.oom_kills", "counter", "{kill}", (), "Processes killed by the OOM killer (/proc/vmstat oom_kill).",
+      "paging"),
+)
+del M
 
 _VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill"})
 _MAJOR_IN = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "in"))

@@ -10,6 +10,19 @@ from __future__ import annotations
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_pressure
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("otel_mon.host.pressure.stall_time", "counter", "s",
+      ("otel_mon.pressure.resource", "otel_mon.pressure.stall_type"),
+      "Time tasks were stalled on each resource (/proc/pressure, total): some = at least one task, full = all "
+      "non-idle tasks; rate() is the stalled share. Absent without PSI.", "pressure",
+      values=(("otel_mon.pressure.resource", ("cpu", "memory", "io")),
+              ("otel_mon.pressure.stall_type", ("some", "full")))),
+)
+del M
 
 RESOURCES = ("cpu", "memory", "io")
 

@@ -17,6 +17,19 @@ from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_key_int
 from otel_mon.schema import Duration, Problem, check
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+_V_PROC_STATE = (("process.state", ("running", "sleeping", "stopped", "defunct")),)
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.process.count", "updowncounter", "{process}", ("process.state",),
+      "Processes by state from /proc/<pid>/stat (R running; S, D, I sleeping; T, t stopped; Z defunct); "
+      "counted at most every processes.interval (30 s).",
+      "processes", values=_V_PROC_STATE),
+    M("system.process.created", "counter", "{process}", (), "Processes created since boot.", "processes"),
+)
+del M
 
 _KEYS = frozenset({"processes"})
 _STATE_OF = {ord("R"): "running", ord("S"): "sleeping", ord("D"): "sleeping", ord("I"): "sleeping",

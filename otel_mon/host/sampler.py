@@ -151,7 +151,7 @@ class HostSampler:
         return out
 
     def register_metrics(self, instruments: Instruments) -> None:
-        from otel_mon.semconv import HOST_DOMAINS
+        from otel_mon.host.table import HOST_DOMAINS
 
         for name, spec in instruments.specs.items():
             if spec.domain in HOST_DOMAINS:

@@ -12,6 +12,27 @@ import time
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.procfs import parse_statm, parse_status_threads
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("process.cpu.time", "counter", "s", ("cpu.mode",), "CPU seconds the agent used (user, system).", "self",
+      values=(("cpu.mode", ("user", "system")),)),
+    M("process.cpu.utilization", "gauge", "1", ("cpu.mode",),
+      "Agent CPU time since the previous collection over elapsed time and CPUs; absent on the first.", "self",
+      values=(("cpu.mode", ("user", "system")),)),
+    M("process.memory.usage", "updowncounter", "By", (), "Agent resident memory (RSS).", "self"),
+    M("process.memory.virtual", "updowncounter", "By", (), "Agent virtual memory size.", "self"),
+    M("process.thread.count", "updowncounter", "{thread}", (), "Agent threads.", "self"),
+    M("process.unix.file_descriptor.count", "updowncounter", "{file_descriptor}", (), "Agent open file descriptors.",
+      "self"),
+    M("process.context_switches", "counter", "{context_switch}", ("process.context_switch.type",),
+      "Agent context switches, voluntary and involuntary.", "self",
+      values=(("process.context_switch.type", ("voluntary", "involuntary")),)),
+    M("process.uptime", "gauge", "s", (), "Time since the agent started.", "self"),
+)
+del M
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _USER = frozen_attrs(("cpu.mode", "user"))

@@ -11,6 +11,16 @@ import os
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import read_value as _read
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("hw.temperature", "gauge", "Cel", ("hw.id",),
+      "Temperature of each hwmon sensor under /sys/class/hwmon; absent where there is none.", "sensors",
+      optional_attributes=("hw.name", "hw.parent", "hw.sensor_location")),
+)
+del M
 
 
 def _listdir(path: str) -> list[str]:

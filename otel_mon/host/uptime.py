@@ -5,6 +5,14 @@ from __future__ import annotations
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_uptime
+from otel_mon.semconv import MetricSpec
+
+# This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
+M = MetricSpec
+METRICS: tuple[MetricSpec, ...] = (
+    M("system.uptime", "gauge", "s", (), "Time since the host booted.", "uptime"),
+)
+del M
 
 
 class UptimeCollector:

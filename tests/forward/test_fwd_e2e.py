@@ -135,6 +135,7 @@ def test_metrics_follow_the_semconv_table(tmp_path: Path, receiver: OtlpReceiver
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+    from otel_mon.host.table import METRICS
     from otel_mon.instruments import Instruments
 
     spool = FakeSpool(tmp_path, "metrics")
@@ -144,7 +145,8 @@ def test_metrics_follow_the_semconv_table(tmp_path: Path, receiver: OtlpReceiver
     assert forwarder.stop(2.0)
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
-    forwarder.register_metrics(Instruments(provider.get_meter("test"), lambda spec: spec.domain == "forward"))
+    forwarder.register_metrics(Instruments(provider.get_meter("test"), lambda spec: spec.domain == "forward",
+                                           table=METRICS))
     data = reader.get_metrics_data()
     assert data is not None
     points = {

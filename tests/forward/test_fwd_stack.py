@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from otel_mon.semconv import METRICS, MetricSpec
+from otel_mon.host.table import METRICS
+from otel_mon.semconv import MetricSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose"
@@ -152,6 +153,7 @@ def test_prometheus_loki_and_grafana_configs(compose: dict[str, Any], collector:
 _PROMQL_WORDS = {
     "sum", "avg", "min", "max", "count", "rate", "irate", "increase", "by", "without", "on", "ignoring",
     "group_left", "group_right", "scalar", "topk", "bottomk", "label_values", "and", "or", "unless", "offset",
+    "histogram_quantile", "le",
 }
 
 
@@ -180,15 +182,18 @@ def test_dashboard_queries_metrics_that_exist() -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     known = {collector_prometheus_name(spec): spec for spec in METRICS}
     agent_names = {prometheus_name(spec) for spec in METRICS}
-    resource_labels = {"host_name", "service_name", "service_instance_id", "job", "instance", "os_type", "host_arch"}
+    resource_labels = {"host_name", "service_name", "service_instance_id", "job", "instance", "os_type", "host_arch",
+                       "le"}
     used: set[str] = set()
-    variable = re.fullmatch(r"label_values\((\w+), (\w+)\)", dashboard["templating"]["list"][0]["definition"])
+    first = dashboard["templating"]["list"][0]["definition"]
+    variable = re.fullmatch(r"label_values\((\w+)(?:\{[^}]*\})?, (\w+)\)", first)
     assert variable is not None
     for datasource, expr in [*_targets(dashboard), ("prometheus", f"sum by ({variable[2]}) ({variable[1]})")]:
         if datasource != "prometheus":
             continue
         names, labels = _promql_names(expr)
         assert names, expr
+        names = {n if n in known else re.sub(r"_(bucket|count|sum)$", "", n) for n in names}  # histograms
         for name in names:
             assert name in known, f"{name} (in {expr}) is not a Prometheus name of any metric in semconv.py"
             assert name in agent_names, f"{name} differs between the agent's /metrics and the collector"
@@ -203,7 +208,7 @@ def test_dashboard_queries_metrics_that_exist() -> None:
 
 
 def test_collector_translation_examples() -> None:
-    from otel_mon.semconv import BY_NAME
+    from otel_mon.host.table import BY_NAME
 
     assert collector_prometheus_name(BY_NAME["system.cpu.time"]) == "system_cpu_time_seconds_total"
     assert collector_prometheus_name(BY_NAME["system.memory.usage"]) == "system_memory_usage_bytes"

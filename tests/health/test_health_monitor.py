@@ -10,6 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_mon.health import HealthConfig, HealthMonitor, RuleConfig
+from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
 from otel_mon.schema import ConfigError
 
@@ -89,7 +90,7 @@ def test_metrics_state_per_rule_instance() -> None:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     m = HealthMonitor(HealthConfig(rules=RULES, default_for=0), env={}, host="h")  # type: ignore[arg-type]
-    m.register_metrics(Instruments(provider.get_meter("t"), enabled=lambda spec: True))
+    m.register_metrics(Instruments(provider.get_meter("t"), enabled=lambda spec: True, table=METRICS))
     m.update({"cpu": {"": 80.0}, "filesystem": {"/": 99.0}}, now=0)
     data = reader.get_metrics_data()
     assert data is not None

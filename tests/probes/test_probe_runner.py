@@ -9,6 +9,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
+from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
 from otel_mon.probes import PROBE_DURATION_BUCKETS, ProbeConfig, ProbeRunner
 
@@ -43,7 +44,7 @@ def test_readings_health_and_metrics(http_target: Any, closed_port: int) -> None
     view = View(instrument_name="otel_mon.probe.duration",
                 aggregation=ExplicitBucketHistogramAggregation(PROBE_DURATION_BUCKETS))
     provider = MeterProvider(metric_readers=[reader], views=[view])
-    instruments = Instruments(provider.get_meter("test"), enabled=lambda spec: True)
+    instruments = Instruments(provider.get_meter("test"), enabled=lambda spec: True, table=METRICS)
     web = ProbeConfig(name="web", kind="http", url=f"{http_target.base}/ok", timeout=0.2, interval=0.2)
     down = ProbeConfig(name="down", kind="tcp", host="127.0.0.1", port=closed_port, timeout=0.2, interval=0.2)
     runner = ProbeRunner([web, down])

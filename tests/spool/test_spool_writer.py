@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from spoolkit import Clock, MetricsPipeline, config, segment_files, whole_lines
 
+from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
 from otel_mon.schema import ByteSize, Duration
 from otel_mon.spool.format import iter_points
@@ -244,7 +245,7 @@ def test_listener_is_called_after_a_durable_write(writer: SpoolWriter) -> None:
 def test_spool_metrics_through_the_instrument_table(writer: SpoolWriter, data_dir: Path) -> None:
     pipeline = MetricsPipeline(writer)
     try:
-        instruments = Instruments(pipeline.meter, lambda spec: spec.domain == "spool")
+        instruments = Instruments(pipeline.meter, lambda spec: spec.domain == "spool", table=METRICS)
         writer.register_metrics(instruments)
         writer.append("logs", [line(0, 200), line(1, 300)])
         writer.record_dropped("logs", "oversize")
