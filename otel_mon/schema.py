@@ -207,7 +207,7 @@ def parse_size(raw: Any) -> int:
 
 
 def _fmt(raw: Any) -> str:
-    return _clip(repr(raw), 80)
+    return _clip(repr(raw), 200)  # room for a whole path
 
 
 def _clip(text: str, limit: int = 300) -> str:
