@@ -28,7 +28,7 @@ from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import health_document
+from otel_mon.status import status_document
 from otel_mon.telemetry import Telemetry, build_logs
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class Agent:
             self.spool = SpoolWriter(settings.spool)  # takes the directory lock: one agent per spool
             metric_exporters.append(SpoolMetricExporter(self.spool))
             log_exporters.append(SpoolLogExporter(self.spool))
-            self.sections["spool"] = self.spool.health
+            self.sections["spool"] = self.spool.status
         self.telemetry = Telemetry(self.resource, settings.metric_enabled, metric_exporters,
                                    buckets={"otel_mon.probe.duration": PROBE_DURATION_BUCKETS})
         self.sampler.register_metrics(self.telemetry.instruments)
@@ -72,13 +72,13 @@ class Agent:
 
             self.forwarder = Forwarder(settings.otlp, settings.spool.dir)
             self.spool.add_listener(self.forwarder.notify)  # wake the sender as soon as a batch is on disk
-            self.sections["forward"] = self.forwarder.health
+            self.sections["forward"] = self.forwarder.status
         if self.spool is not None and settings.remote_write.enabled:
             from otel_mon.forward.rw_forwarder import RemoteWriteForwarder  # loads protobuf schema + snappy
 
             self.remote_write = RemoteWriteForwarder(settings.remote_write, settings.spool.dir)
             self.spool.add_listener(self.remote_write.notify)
-            self.sections["remote_write"] = self.remote_write.health
+            self.sections["remote_write"] = self.remote_write.status
         if self.forwarders:
             from otel_mon.forward.forwarder import register_metrics as register_forward_metrics
 
@@ -87,9 +87,9 @@ class Agent:
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = self._build_monitor(settings, self.probes)
         self.monitor.register_metrics(self.telemetry.instruments)
-        self.sections["health"] = self.monitor.health
+        self.sections["health"] = self.monitor.status
         if settings.probes:
-            self.sections["probes"] = self.probes.health
+            self.sections["probes"] = self.probes.status
         self._stop = threading.Event()
         self._swap = threading.Lock()
         self._ready = threading.Event()
@@ -105,9 +105,9 @@ class Agent:
             about = {"host": str(attrs.get("host.name", "")), "os": str(attrs.get("os.description", "")),
                      "arch": str(attrs.get("host.arch", "")), "version": __version__,
                      "service": str(attrs.get("service.name", ""))}
-            page = StatusPage(about, self.health, self.history, lambda: self.monitor.recent(),
+            page = StatusPage(about, self.status, self.history, lambda: self.monitor.recent(),
                               bool(settings.http.token))
-            self.http = HttpServer(settings.http, self.telemetry.registry, self.health, self._ready.is_set,
+            self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
                                    version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
                                    public=PUBLIC)
 
@@ -193,9 +193,9 @@ class Agent:
             probes.register_metrics(self.telemetry.instruments)
             monitor.register_metrics(self.telemetry.instruments)
             self.probes, self.monitor, self.settings = probes, monitor, settings
-            self.sections["health"] = monitor.health
+            self.sections["health"] = monitor.status
             if settings.probes:
-                self.sections["probes"] = probes.health
+                self.sections["probes"] = probes.status
             else:
                 self.sections.pop("probes", None)
             monitor.start()
@@ -264,6 +264,6 @@ class Agent:
     def uptime(self) -> float:
         return time.monotonic() - self._started_mono
 
-    def health(self) -> tuple[int, dict[str, Any]]:
-        return health_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections,
+    def status(self) -> tuple[int, dict[str, Any]]:
+        return status_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections,
                                uptime=self.uptime())

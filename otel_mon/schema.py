@@ -100,16 +100,17 @@ _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
 def render(path: str, problem: Problem, secret: bool = False) -> str:
     """The one format of a config problem: ``path: invalid value <value>: <reason>``, always one line (a key
     from the document may hold a newline: it is shown escaped)."""
-    path = path.translate(_CONTROL)
+    path = _clip(path.translate(_CONTROL))
+    reason = _clip(problem.reason.translate(_CONTROL))  # a reason may quote the user's input
     if problem.plain:
-        return f"{path}: {problem.reason}"
+        return f"{path}: {reason}"
     if problem.hidden:
         shown = " (not shown)"
     elif problem.value is _NO_VALUE:
         shown = ""
     else:
         shown = " '***'" if secret else f" {_fmt(problem.value)}"
-    return f"{path}: invalid value{shown}: {problem.reason}"
+    return f"{path}: invalid value{shown}: {reason}"
 
 
 def invalid(path: str, value: Any, reason: str, secret: bool = False) -> str:
@@ -206,8 +207,12 @@ def parse_size(raw: Any) -> int:
 
 
 def _fmt(raw: Any) -> str:
-    text = repr(raw)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return _clip(repr(raw), 80)
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """Keep a problem line readable however long the input it quotes."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _coerce_scalar(tp: Any, raw: Any) -> Any:

@@ -41,7 +41,7 @@ def headline(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def health_document(
+def status_document(
     snap: Snapshot | None,
     interval: float,
     started: float,

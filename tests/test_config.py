@@ -142,3 +142,13 @@ def test_unreadable_or_binary_files_are_one_line(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.pem")
     assert problems(flags={"http.tls_cert": missing, "http.tls_key": missing}) == [
         f"http.tls_cert: invalid value {missing!r}: not a readable file"]
+
+
+def test_a_problem_quoting_huge_input_stays_one_short_line() -> None:
+    """The reason of a problem may quote the input (OTEL_RESOURCE_ATTRIBUTES' bad pair): it is clipped too."""
+    with pytest.raises(ConfigError) as err:
+        config.load(None, env={"OTEL_RESOURCE_ATTRIBUTES": "k" * 5000 + "\n"})
+    (line,) = err.value.problems
+    assert line.startswith("OTEL_RESOURCE_ATTRIBUTES: invalid value ")
+    assert "expected key=value pairs" in line
+    assert "\n" not in line and len(line) < 500

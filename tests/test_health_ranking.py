@@ -8,7 +8,7 @@ from pathlib import Path
 from otel_mon.host.base import Collected
 from otel_mon.host.sampler import HostSampler
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import COLLECTOR_FAILING_INTERVALS, health_document
+from otel_mon.status import COLLECTOR_FAILING_INTERVALS, status_document
 from tests.spool.spoolkit import config
 
 
@@ -32,11 +32,11 @@ def test_a_spool_that_cannot_write_is_critical(tmp_path: Path) -> None:
         sampler = HostSampler([Fine()])
         snap = sampler.refresh()
         assert writer.append("metrics", [b'{"a":1}\n'])
-        assert health_document(snap, 10.0, 0.0, {"spool": writer.health}, now=snap.time)[1]["status"] == "ok"
+        assert status_document(snap, 10.0, 0.0, {"spool": writer.status}, now=snap.time)[1]["status"] == "ok"
         shutil.rmtree(tmp_path / "data" / "metrics")
         (tmp_path / "data" / "metrics").write_text("a file where the directory was")
         assert not writer.append("metrics", [b'{"a":2}\n'])
-        code, doc = health_document(snap, 10.0, 0.0, {"spool": writer.health}, now=snap.time)
+        code, doc = status_document(snap, 10.0, 0.0, {"spool": writer.status}, now=snap.time)
         assert code == 200 and doc["status"] == "critical"
         assert any(p.startswith("spool: metrics: write failed") for p in doc["problems"]), doc["problems"]
         assert writer.stats()["dropped"]["metrics/write_error"] == 1
@@ -49,18 +49,18 @@ def test_a_collector_failing_for_n_intervals_degrades() -> None:
     for n in range(1, COLLECTOR_FAILING_INTERVALS + 1):
         snap = sampler.refresh()
         assert snap.domains["disk"].failing_for == n and snap.domains["memory"].failing_for == 0
-        status = health_document(snap, 10.0, 0.0, {}, now=snap.time)[1]["status"]
+        status = status_document(snap, 10.0, 0.0, {}, now=snap.time)[1]["status"]
         assert status == ("degraded" if n >= COLLECTOR_FAILING_INTERVALS else "ok")
-    doc = health_document(snap, 10.0, 0.0, {}, now=snap.time)[1]
+    doc = status_document(snap, 10.0, 0.0, {}, now=snap.time)[1]
     assert doc["problems"] == [f"collector disk failed the last {COLLECTOR_FAILING_INTERVALS} collections (degraded)"]
 
 
 def test_a_wedged_forwarder_is_critical_and_outranks_degraded() -> None:
     sections = {"forward": lambda: {"degraded": True, "wedged": True},
                 "health": lambda: {"status": "warning"}}
-    code, doc = health_document(None, 10.0, 0.0, sections, now=1.0)
+    code, doc = status_document(None, 10.0, 0.0, sections, now=1.0)
     assert code == 503  # starting: no collection yet; the status code says so first
     from otel_mon.host.sampler import Snapshot
     snap = Snapshot(1.0, 0.0, {}, {}, {}, 1)
-    code, doc = health_document(snap, 10.0, 0.0, sections, now=1.0)
+    code, doc = status_document(snap, 10.0, 0.0, sections, now=1.0)
     assert code == 200 and doc["status"] == "critical" and "forward: wedged (critical)" in doc["problems"]

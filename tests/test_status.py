@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from otel_mon.host.sampler import DomainStatus, Snapshot
-from otel_mon.status import health_document
+from otel_mon.status import status_document
 
 
 def snap(at: float) -> Snapshot:
@@ -14,7 +14,7 @@ def snap(at: float) -> Snapshot:
 
 
 def test_fresh_snapshot_is_200_with_headline_numbers() -> None:
-    code, doc = health_document(snap(1000.0), 10.0, 900.0, {}, now=1005.0)
+    code, doc = status_document(snap(1000.0), 10.0, 900.0, {}, now=1005.0)
     assert code == 200 and doc["status"] == "ok"
     assert doc["snapshot_age_seconds"] == 5.0 and doc["agent_uptime_seconds"] == 105.0
     host = doc["host"]
@@ -26,16 +26,16 @@ def test_fresh_snapshot_is_200_with_headline_numbers() -> None:
 
 
 def test_stale_after_three_intervals_and_starting_before_the_first() -> None:
-    assert health_document(snap(1000.0), 10.0, 900.0, {}, now=1030.0)[0] == 200
-    code, doc = health_document(snap(1000.0), 10.0, 900.0, {}, now=1030.5)
+    assert status_document(snap(1000.0), 10.0, 900.0, {}, now=1030.0)[0] == 200
+    code, doc = status_document(snap(1000.0), 10.0, 900.0, {}, now=1030.5)
     assert (code, doc["status"]) == (503, "stale")
-    code, doc = health_document(None, 10.0, 900.0, {}, now=901.0)
+    code, doc = status_document(None, 10.0, 900.0, {}, now=901.0)
     assert (code, doc["status"], doc["snapshot_age_seconds"]) == (503, "starting", None)
 
 
 def test_sections_raise_the_status_but_not_the_code() -> None:
     sections = {"health": lambda: {"status": "critical", "rules": []}, "forward": lambda: {"degraded": True}}
-    code, doc = health_document(snap(1000.0), 10.0, 900.0, sections, now=1001.0)
+    code, doc = status_document(snap(1000.0), 10.0, 900.0, sections, now=1001.0)
     assert code == 200 and doc["status"] == "critical"
-    code, doc = health_document(snap(1000.0), 10.0, 900.0, {"forward": lambda: {"degraded": True}}, now=1001.0)
+    code, doc = status_document(snap(1000.0), 10.0, 900.0, {"forward": lambda: {"degraded": True}}, now=1001.0)
     assert doc["status"] == "degraded"

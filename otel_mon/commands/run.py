@@ -75,22 +75,25 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def reload(agent: Agent, args: argparse.Namespace) -> bool:
+def reload(agent: Agent, args: argparse.Namespace) -> None:
     """SIGHUP: read the configuration again; a bad one is refused and the running one stays."""
     log.info("SIGHUP received, reloading the configuration")
     settings, problems = try_settings(args)
     if settings is None:
         for problem in problems:
             log.error("reload refused, the running configuration stays: %s", problem)
-        return False
+        return
+    try:
+        kept = agent.reload(settings)  # builds the new parts first: a failure leaves the running ones in place
+    except Exception:
+        log.exception("reload failed, the running configuration stays")
+        return
     configure_console(settings.logging.level, settings.logging.format)
-    kept = agent.reload(settings)
     if kept:
         log.warning("reload: these settings need a restart and keep their running values: %s", ", ".join(kept))
     log.info("configuration reloaded", extra={"probes": len(settings.probes),
                                               "rules": len(settings.health.rules),
                                               "notifiers": len(settings.health.notifiers)})
-    return True
 
 
 def _name_setting(exc: OSError, spool_dir: str) -> str:

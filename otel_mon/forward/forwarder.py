@@ -107,9 +107,9 @@ class Forwarder:
         for forwarder in self.signals.values():
             forwarder.check()
 
-    def health(self) -> dict[str, object]:
+    def status(self) -> dict[str, object]:
         """The ``forward`` section of /health: per-signal state, no credentials."""
-        signals = {name: forwarder.health() for name, forwarder in self.signals.items()}
+        signals = {name: forwarder.status() for name, forwarder in self.signals.items()}
         return {
             "enabled": bool(signals),
             "degraded": any(bool(s["degraded"]) for s in signals.values()),

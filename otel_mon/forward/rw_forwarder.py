@@ -87,8 +87,8 @@ class RemoteWriteForwarder(Forwarder):
             self.signals["metrics"] = SignalForwarder(config, target, self.data_dir, consumer=CONSUMER,
                                                       parse=make_parser(config), sender=_sender)
 
-    def health(self) -> dict[str, object]:
-        out = super().health()
+    def status(self) -> dict[str, object]:
+        out = super().status()
         for signal in out["signals"].values():  # type: ignore[attr-defined]
             signal["protocol"] = "prometheus-remote-write/1.0"
         return out

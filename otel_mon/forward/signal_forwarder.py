@@ -286,7 +286,7 @@ class SignalForwarder:
         limit = self.target.timeout * 2 + cfg.backoff_max + cfg.poll_interval + 60.0
         return time.monotonic() - self._last_turn > limit
 
-    def health(self) -> dict[str, object]:
+    def status(self) -> dict[str, object]:
         if not self._scheduled:
             self.check(scheduled=False)
         backlog = self.backlog(max_age=0.0)

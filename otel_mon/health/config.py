@@ -181,6 +181,12 @@ class TopProcessesConfig:
         check(self, out)
 
 
+def _unique(section: str, what: str, names: Sequence[str]) -> list[Problem]:
+    """A problem for each item whose name an earlier item of ``section`` already has."""
+    return [Problem(f"{section}[{i}].name", f"another {what} has this name", name)
+            for i, name in enumerate(names) if name in names[:i]]
+
+
 @dataclass(frozen=True)
 class HealthConfig:
     rules: tuple[RuleConfig, ...] = DEFAULT_RULES
@@ -198,25 +204,15 @@ class HealthConfig:
         for section in ("rules", "notifiers", "actions"):
             out += [Problem(f"{section}[{i}]", "an empty item", {}) for i, item in
                     enumerate(getattr(self, section)) if is_blank(item)]
-        names: list[str] = []
-        for i, rule in enumerate(self.rules):
-            if rule.rule_name in names:
-                out.append(Problem(f"rules[{i}].name", "another rule has this name", rule.rule_name))
-            names.append(rule.rule_name)
-        seen: set[str] = set()
-        for i, n in enumerate(self.notifiers):
-            if n.notifier_name in seen:
-                out.append(Problem(f"notifiers[{i}].name", "another notifier has this name", n.notifier_name))
-            seen.add(n.notifier_name)
-            out += [Problem(f"notifiers[{i}].rules", f"no such rule{did_you_mean(r, names)}", r)
-                    for r in n.rules if r not in names]
-        seen.clear()
-        for i, a in enumerate(self.actions):
-            if a.name in seen:
-                out.append(Problem(f"actions[{i}].name", "another action has this name", a.name))
-            seen.add(a.name)
-            out += [Problem(f"actions[{i}].rules", f"no such rule{did_you_mean(r, names)}", r)
-                    for r in a.rules if r not in names]
+        names = [rule.rule_name for rule in self.rules]
+        out += _unique("rules", "rule", names)
+        out += _unique("notifiers", "notifier", [n.notifier_name for n in self.notifiers])
+        out += _unique("actions", "action", [a.name for a in self.actions])
+        refs: list[tuple[str, Sequence[tuple[str, ...]]]] = [
+            ("notifiers", [n.rules for n in self.notifiers]), ("actions", [a.rules for a in self.actions])]
+        for section, rules in refs:
+            out += [Problem(f"{section}[{i}].rules", f"no such rule{did_you_mean(r, names)}", r)
+                    for i, named in enumerate(rules) for r in named if r not in names]
         check(self, out)
 
 

@@ -200,12 +200,14 @@ class HealthMonitor:
 
     # --- what others read ----------------------------------------------------------------------------------
     @property
-    def status(self) -> State:
+    def state(self) -> State:
+        """The host's overall health state: the worst rule's."""
         with self._lock:
             return self._status
 
-    def health(self) -> dict[str, Any]:
-        """The /health section: overall status and every rule instance with its state, value, since and why."""
+    def status(self) -> dict[str, Any]:
+        """The ``health`` section of the status document: overall state, every rule instance with its state,
+        value, since and why."""
         with self._lock:
             rows, status, contexts = self._rows, self._status, dict(self._contexts)
         return {

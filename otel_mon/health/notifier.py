@@ -16,7 +16,7 @@ from otel_mon.health import messages
 from otel_mon.health.config import NotifierConfig
 from otel_mon.health.cooldown import Cooldown
 from otel_mon.health.rules import State, Transition
-from otel_mon.health.webhook import Outcome, post_json
+from otel_mon.health.webhook import Delivery, post_json
 
 log = logging.getLogger("otel_mon.health.notify")
 
@@ -95,7 +95,7 @@ class Notifier:
 
     def _deliver(self, t: Transition, body: bytes) -> None:
         attempts = self.cfg.retries + 1
-        outcome = Outcome(False, False, "not attempted")
+        outcome = Delivery(False, False, "not attempted")
         for attempt in range(attempts):
             outcome = post_json(self._url, body, self.cfg.timeout, self._token)
             if outcome.ok:
@@ -107,12 +107,12 @@ class Notifier:
             delay = min(self.cfg.backoff * 2**attempt, _MAX_BACKOFF)
             if outcome.retry_after is not None:
                 if outcome.retry_after > self.cfg.max_retry_after:
-                    outcome = Outcome(False, False, f"{outcome.reason}, asked to retry after "
+                    outcome = Delivery(False, False, f"{outcome.reason}, asked to retry after "
                                                     f"{outcome.retry_after:g}s (over max_retry_after)")
                     break
                 delay = outcome.retry_after
             if self._stop.wait(delay):
-                outcome = Outcome(False, False, f"{outcome.reason}; agent stopping")
+                outcome = Delivery(False, False, f"{outcome.reason}; agent stopping")
                 break
         log.warning("notifier %s failed to deliver %s after %d attempt(s): %s", self.name, messages.subject(t),
                     attempt + 1, outcome.reason, extra=self._extra(t, outcome.reason))

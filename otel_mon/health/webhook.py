@@ -22,14 +22,14 @@ _RESPONSE_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Delivery:
     ok: bool
     retry: bool  # worth another attempt
     reason: str  # one line, no URL
     retry_after: float | None = None  # seconds the server asked us to wait
 
 
-def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -> Outcome:
+def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -> Delivery:
     """One attempt, bounded as a whole by ``timeout``: resolve, connect, TLS, request and answer together.
 
     Socket timeouts alone bound each read, so a server trickling a byte at a time could hold the attempt
@@ -67,13 +67,13 @@ def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -
             raise TimeoutError
     except Exception as exc:
         if watchdog.fired.is_set() or isinstance(exc, TimeoutError):
-            return Outcome(False, True, f"timeout after {timeout:g}s")
+            return Delivery(False, True, f"timeout after {timeout:g}s")
         if isinstance(exc, ssl.SSLError):
-            return Outcome(False, True, f"TLS error: {exc.reason or exc.__class__.__name__}")
+            return Delivery(False, True, f"TLS error: {exc.reason or exc.__class__.__name__}")
         if isinstance(exc, OSError):
-            return Outcome(False, True, exc.strerror or exc.__class__.__name__)
+            return Delivery(False, True, exc.strerror or exc.__class__.__name__)
         if isinstance(exc, http.client.HTTPException):
-            return Outcome(False, True, f"bad HTTP response ({exc.__class__.__name__})")
+            return Delivery(False, True, f"bad HTTP response ({exc.__class__.__name__})")
         raise
     finally:
         watchdog.cancel()
@@ -82,10 +82,10 @@ def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -
             raw.close()
     status = response.status
     if 200 <= status < 300:
-        return Outcome(True, False, f"HTTP {status}")
+        return Delivery(True, False, f"HTTP {status}")
     retry = status in (408, 429) or status >= 500
     wait = retry_after(response.getheader("Retry-After"), payload) if retry else None
-    return Outcome(False, retry, f"HTTP {status}", wait)
+    return Delivery(False, retry, f"HTTP {status}", wait)
 
 
 def retry_after(header: str | None, payload: bytes, now: float | None = None) -> float | None:

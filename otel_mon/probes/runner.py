@@ -166,7 +166,7 @@ class ProbeRunner:
     def _success_points(self) -> Iterable[Point]:
         return [(1.0 if r.ok else 0.0, self._attrs[name]) for name, r in self.results().items()]
 
-    def health(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """The /health section: the last result of each probe (``null`` before its first run)."""
         results = self.results()
         with self._changed:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from otel_mon import readings
-from otel_mon.spool.format import Point, iter_points
+from otel_mon.spool.format import DataPoint, iter_points
 from otel_mon.timefmt import iso
 
 STATES = ("ok", "warning", "critical")
@@ -100,15 +100,15 @@ class _Series:
     """Points by metric name and attributes, sorted by time; later duplicates of a timestamp win."""
 
     def __init__(self) -> None:
-        self.by_key: dict[SeriesKey, dict[int, Point]] = defaultdict(dict)
+        self.by_key: dict[SeriesKey, dict[int, DataPoint]] = defaultdict(dict)
         self.points = 0
 
-    def add(self, point: Point) -> None:
+    def add(self, point: DataPoint) -> None:
         key = (point.name, tuple(sorted((k, str(v)) for k, v in point.attrs.items())))
         self.by_key[key][point.time_ns] = point
         self.points += 1
 
-    def of(self, name: str) -> dict[SeriesKey, list[Point]]:
+    def of(self, name: str) -> dict[SeriesKey, list[DataPoint]]:
         return {k: [pts[t] for t in sorted(pts)] for k, pts in self.by_key.items() if k[0] == name}
 
 
@@ -188,7 +188,7 @@ def _filesystems(series: _Series) -> list[Stat | None]:
             for mount, samples in sorted(by_mount.items())]
 
 
-def _deltas(points: list[Point]) -> list[tuple[Point, Point]]:
+def _deltas(points: list[DataPoint]) -> list[tuple[DataPoint, DataPoint]]:
     """Consecutive pairs of a cumulative series, without resets (restart or a value going down)."""
     pairs = []
     for a, b in itertools.pairwise(points):

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from otel_mon import __version__
 from otel_mon.report.analysis import STATES, HealthTime, Report, Stat
 from otel_mon.report.timeline import Timeline, TransitionRow
+from otel_mon.timefmt import short_duration as _duration
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 W, H = 440, 150  # chart viewBox
@@ -169,13 +170,6 @@ def _health_bar(h: HealthTime) -> str:
     return "".join(out)
 
 
-def _duration(seconds: float) -> str:
-    s = round(seconds)
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s}s"
 
 
 def _title(label: str) -> str:

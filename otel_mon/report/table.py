@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from otel_mon.report.analysis import STATES, Report, iso_or_none
+from otel_mon.timefmt import short_duration
 
 
 def _num(v: float) -> str:
@@ -47,9 +48,4 @@ def _align(rows: Sequence[tuple[str, ...]], right_from: int) -> list[str]:
 
 
 def _duration(seconds: float) -> str:
-    s = round(seconds)
-    if s >= 3600:
-        return f"({s // 3600}h{s % 3600 // 60:02d}m)"
-    if s >= 60:
-        return f"({s // 60}m{s % 60:02d}s)"
-    return f"({s}s)"
+    return f"({short_duration(seconds)})"

@@ -75,7 +75,7 @@ def to_float(raw: Any) -> float:
 
 
 @dataclass(frozen=True)
-class Point:
+class DataPoint:
     """One data point with its metric's name and kind; ``value`` for sums/gauges, ``sum``/``count`` else."""
 
     name: str
@@ -88,20 +88,20 @@ class Point:
     count: int | None = None
 
 
-def iter_points(data: dict[str, Any]) -> Iterator[Point]:
-    """Every data point of a ``MetricsData`` object, as a :class:`Point`."""
+def iter_points(data: dict[str, Any]) -> Iterator[DataPoint]:
+    """Every data point of a ``MetricsData`` object, as a :class:`DataPoint`."""
     for metric, kind, dp in walk_points(data):
         yield _point(str(metric.get("name", "")), kind, dp)
 
 
-def _point(name: str, kind: str, dp: dict[str, Any]) -> Point:
+def _point(name: str, kind: str, dp: dict[str, Any]) -> DataPoint:
     """Proto JSON leaves out zero values: a histogram without ``count`` or ``sum`` has 0 of them."""
     value: float | None = None
     if "asInt" in dp:
         value = float(int(dp["asInt"]))
     elif "asDouble" in dp:
         value = to_float(dp["asDouble"])
-    return Point(
+    return DataPoint(
         name=name,
         kind=kind,
         attrs=attributes(dp.get("attributes")),

@@ -65,7 +65,7 @@ class DirLock:
 
 
 @dataclass
-class Outcome:
+class Appended:
     error: OSError | None = None
     rotated: bool = False
 
@@ -77,7 +77,7 @@ class SignalLog:
         self.signal = signal
         self.dir = root / signal
         self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        self._dir_id = _identity(self.dir)
+        self._dir_id = identity(self.dir)
         self.lines = 0  # whole lines in the active segment written by this process (counted if it is lost)
         self.lock = threading.Lock()
         self._cfg = cfg
@@ -120,7 +120,7 @@ class SignalLog:
         One ``stat`` per call: without it appends would go on into an unlinked file until rotation.
         """
         with self.lock:
-            if self._closed or _identity(self.dir) == self._dir_id:
+            if self._closed or identity(self.dir) == self._dir_id:
                 return None
             lost = self.lines
             self._close_active()
@@ -129,21 +129,21 @@ class SignalLog:
                 self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             except OSError:
                 pass  # e.g. a file took its place: the append fails, is counted and logged, and this retries
-            self._dir_id = _identity(self.dir)
+            self._dir_id = identity(self.dir)
             return lost
 
-    def append(self, data: bytes, lines: int = 0) -> Outcome:
+    def append(self, data: bytes, lines: int = 0) -> Appended:
         with self.lock:
             if self._closed:
-                return Outcome(error=OSError(errno.EBADF, "spool is closed"))
-            outcome = Outcome()
+                return Appended(error=OSError(errno.EBADF, "spool is closed"))
+            outcome = Appended()
             now_us = int(self._clock() * 1_000_000)
             if self._repair_to is not None and self._fd is not None:
                 try:  # a previous failure left bytes we could not cut: never write after a torn line
                     os.ftruncate(self._fd, self._repair_to)
                     self._size, self._repair_to = self._repair_to, None
                 except OSError as exc:
-                    return Outcome(error=exc)
+                    return Appended(error=exc)
             if self._fd is not None and (self._rotate_next or (self._size > 0 and (
                 self._size + len(data) > self._cfg.max_file_size
                 or now_us - self._opened_us >= self._cfg.max_file_age * 1_000_000
@@ -214,7 +214,7 @@ class SignalLog:
             self._close_active()
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def identity(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
     except OSError:

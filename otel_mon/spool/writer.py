@@ -10,37 +10,27 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from otel_mon.spool import housekeeping
 from otel_mon.spool.config import SpoolConfig
-from otel_mon.spool.segment_log import DIR_MODE, Clock, DirLock, Outcome, SignalLog, SpoolLockedError
-from otel_mon.spool.segments import SIGNALS, Cursor, Segment, Signal, fsync_dir, list_segments, read_cursors
+from otel_mon.spool.retention import REASON_EVICTED, REASON_RETENTION, Housekeeper, elapsed_clock
+from otel_mon.spool.segment_log import DIR_MODE, Appended, Clock, DirLock, SignalLog, SpoolLockedError, identity
+from otel_mon.spool.segments import SIGNALS, Segment, Signal, list_segments
 from otel_mon.timefmt import iso
 
 log = logging.getLogger(__name__)
 
 REASON_WRITE_ERROR = "write_error"
-REASON_RETENTION = "retention"
 REASON_OVERSIZE = "oversize"
 REASON_DELETED = "deleted"  # the directory was deleted under the running agent
-REASON_EVICTED = "evicted"  # delivered but younger than max_age, deleted because max_bytes was reached
 REASONS = (REASON_WRITE_ERROR, REASON_RETENTION, REASON_OVERSIZE, REASON_DELETED, REASON_EVICTED)
 __all__ = ["REASONS", "SpoolLockedError", "SpoolWriter"]
 MAINTAIN_EVERY = 60.0  # seconds between housekeeping runs triggered by appends
 _DISK_CACHE_SECONDS = 1.0  # one listing serves all the spool metrics of one collection
-# A wall clock differing from the elapsed time by more than this was stepped (NTP, an operator, a VM resume).
-CLOCK_STEP_TOLERANCE = 120.0
-
-
-def _elapsed() -> float:
-    """Seconds on a clock that never steps and counts suspend (CLOCK_BOOTTIME where it exists)."""
-    return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
 Attrs = dict[str, str]
 
 
@@ -53,16 +43,12 @@ class MetricSink(Protocol):
 class SpoolWriter:
     """The spool of one agent: holds the directory lock, one segment log per signal, stats and retention."""
 
-    def __init__(self, config: SpoolConfig, *, clock: Clock = time.time, elapsed: Clock = _elapsed) -> None:
+    def __init__(self, config: SpoolConfig, *, clock: Clock = time.time, elapsed: Clock = elapsed_clock) -> None:
         self.config = config
         self.root = Path(config.dir)
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         self._clock = clock
-        self._elapsed = elapsed
-        # Wall time minus elapsed time at start: how far the wall clock has stepped since is their difference.
-        self._clock_base = clock() - elapsed()
-        self._clock_step_logged = 0.0
-        self._root_id = _identity(self.root)
+        self._root_id = identity(self.root)
         self._recreated = 0
         self._relocking = threading.Lock()
         self._relock_failed = False
@@ -74,7 +60,6 @@ class SpoolWriter:
         self._dropped: dict[tuple[str, str], int] = {(s, r): 0 for s in SIGNALS for r in REASONS}
         self._failing: dict[str, int] = {}  # signal -> batches dropped in the current failure episode
         self._last_error: tuple[float, str] | None = None
-        self._retention_biting = False
         self._maint_failing = False
         self._last_maintain = 0.0
         self._disk_cache: tuple[float, dict[str, list[Segment]]] | None = None
@@ -86,6 +71,7 @@ class SpoolWriter:
         except BaseException:
             self._lock.release()
             raise
+        self._housekeeper = Housekeeper(self.root, config, self._logs, self._count_drop, clock, elapsed)
         for signal_log in self._logs.values():
             for name, cut in signal_log.recovered:
                 log.warning("spool: cut %d bytes of a torn last line from %s", cut, signal_log.dir / name)
@@ -103,7 +89,7 @@ class SpoolWriter:
         data = b"".join(lines)
         self._check_dirs(signal)
         if self._relock_failed:  # never write into a directory another agent may own now
-            outcome = Outcome(error=OSError(errno.ENOLCK, "the spool directory lock is lost"))
+            outcome = Appended(error=OSError(errno.ENOLCK, "the spool directory lock is lost"))
         else:
             outcome = self._logs[signal].append(data, len(lines))
         if outcome.error is not None:
@@ -127,10 +113,10 @@ class SpoolWriter:
         Two ``stat`` calls per append; without them writes would go into unlinked files until rotation and a
         second agent could lock the new directory.
         """
-        lost_root = _identity(self.root) != self._root_id or not self._lock.held()
+        lost_root = identity(self.root) != self._root_id or not self._lock.held()
         if lost_root:
             with self._relocking:
-                if _identity(self.root) != self._root_id or not self._lock.held():
+                if identity(self.root) != self._root_id or not self._lock.held():
                     self._relock()
         lost = self._logs[signal].check_dir()
         if lost is None:
@@ -154,7 +140,7 @@ class SpoolWriter:
             self._relock_failed = True
             return
         self._relock_failed = False
-        self._root_id = _identity(self.root)
+        self._root_id = identity(self.root)
         log.error("spool: %s was deleted while the agent ran; recreated it and took its lock again", self.root)
 
     def add_listener(self, callback: Callable[[Signal], None]) -> None:
@@ -200,11 +186,7 @@ class SpoolWriter:
         errors: list[str] = []
         try:
             self._last_maintain = self._clock()
-            for signal_log in self._logs.values():
-                signal_log.rotate_if_aged()
-            if self.config.compress:
-                self._compress_closed(errors)
-            self._apply_retention()
+            self._housekeeper.run(errors)
         except OSError as exc:
             errors.append(f"{exc.strerror or exc}")
         except Exception as exc:  # housekeeping must never turn into a failed export; report it and go on
@@ -220,84 +202,6 @@ class SpoolWriter:
         elif self._maint_failing:
             log.warning("spool: housekeeping works again")
         self._maint_failing = bool(errors)
-
-    def _active(self) -> set[str]:
-        """Stems being appended to. Read it *after* listing: a stem opened since is then newer than any listed."""
-        out = set()
-        for signal_log in self._logs.values():
-            with signal_log.lock:
-                if signal_log.stem is not None:
-                    out.add(signal_log.stem)
-        return out
-
-    def _compress_closed(self, errors: list[str]) -> None:
-        for signal in SIGNALS:
-            listed = list_segments(self.root / signal, signal)
-            with self._logs[signal].lock:
-                active = self._logs[signal].stem
-            for seg in listed:
-                if seg.plain is None or (active is not None and seg.stem >= active):
-                    continue
-                try:
-                    if seg.gz is not None:
-                        seg.plain.unlink()  # compressed before a crash, not yet unlinked
-                    else:
-                        housekeeping.compress(seg.plain, durable=self.config.fsync == "batch")
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:  # e.g. no space for the .gz: keep the plain segment, try again later
-                    errors.append(f"compress {seg.stem}: {exc.strerror or exc}")
-
-    def _apply_retention(self) -> None:
-        cfg = self.config
-        segments = [seg for s in SIGNALS for seg in list_segments(self.root / s, s)]
-        cursors: dict[str, list[Cursor]] = {s: read_cursors(self.root / s) for s in SIGNALS}
-        limits = housekeeping.Limits(cfg.max_files, cfg.max_bytes, cfg.max_age)
-        plan = housekeeping.plan_retention(segments, self._active(), cursors, limits, self._retention_now())
-        lost: dict[str, int] = {}
-        evicted: dict[str, int] = {}
-        now = self._retention_now()
-        for deletion in plan:
-            seg = deletion.segment
-            try:
-                if deletion.unsent:
-                    lost[seg.signal] = lost.get(seg.signal, 0) + housekeeping.lost_lines(seg, cursors[seg.signal])
-                elif deletion.reason == "bytes" and cfg.max_age > 0 and now - seg.mtime < cfg.max_age:
-                    evicted[seg.signal] = evicted.get(seg.signal, 0) + housekeeping.lost_lines(seg, ())
-                for path in seg.files:
-                    path.unlink(missing_ok=True)
-            except FileNotFoundError:
-                continue
-        for signal in {d.segment.signal for d in plan}:
-            fsync_dir(self.root / signal)
-        for signal, lines in lost.items():
-            self._count_drop(signal, REASON_RETENTION, lines)
-        for signal, lines in evicted.items():
-            self._count_drop(signal, REASON_EVICTED, lines)
-        if evicted and not lost and not self._retention_biting:
-            log.warning("spool: max_bytes forced deleting delivered data younger than max_age (%s lines); raise "
-                        "spool.max_bytes or lower spool.max_age",
-                        ", ".join(f"{s}: {n}" for s, n in sorted(evicted.items())))
-        if lost and not self._retention_biting:
-            log.error("spool: max_bytes forced deleting unsent data (%s lines); raise spool.max_bytes or fix the "
-                      "forwarder", ", ".join(f"{s}: {n}" for s, n in sorted(lost.items())))
-        self._retention_biting = bool(lost or evicted)
-
-    def _retention_now(self) -> float:
-        """The time age limits compare against: the wall clock, unless it stepped since start.
-
-        A forward step would age every segment at once (a year's jump empties the spool), a backward one would
-        keep data forever: ages are measured against start time plus the elapsed time, whichever is earlier,
-        and a step is logged once.
-        """
-        wall = self._clock()
-        steady = self._clock_base + self._elapsed()
-        step = wall - steady
-        if abs(step) > CLOCK_STEP_TOLERANCE and abs(step - self._clock_step_logged) > CLOCK_STEP_TOLERANCE:
-            self._clock_step_logged = step
-            log.warning("spool: the wall clock stepped by %+.0f s since the agent started; age-based retention "
-                        "measures elapsed time instead, and deletes nothing for the jump", step)
-        return min(wall, steady)
 
     def close(self) -> None:
         """Close the segments and release the directory lock; appends after this are dropped."""
@@ -357,7 +261,7 @@ class SpoolWriter:
                 "dropped": {f"{s}/{r}": n for (s, r), n in self._dropped.items()},
             }
 
-    def health(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """The ``spool`` section of ``/health``: JSON-able, no file contents."""
         disk = self._disk()
         with self._stats_lock:
@@ -393,11 +297,3 @@ class SpoolWriter:
             "oldest_record_age_seconds": max(ages) if ages else None,
             "signals": signals,
         }
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino

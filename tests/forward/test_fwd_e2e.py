@@ -40,7 +40,7 @@ def test_delivers_every_line_once_in_order(tmp_path: Path, tls_files: Tls, forwa
             assert first.gzip is (compression == "gzip")
         assert len(receiver.requests("metrics")) == 6  # 40 lines in batches of 7
         assert forwarder.stop(2.0)
-        health = forwarder.health()
+        health = forwarder.status()
         assert health["signals"]["metrics"]["sent"] == 40  # type: ignore[index]
         assert "s3cret" not in repr(health)
 
@@ -57,7 +57,7 @@ def test_wrong_headers_hold_the_data_and_never_log_the_secret(tmp_path: Path, fo
         assert signal.sent == 0 and signal.failed["rejected"] == 0  # 401 holds the data, it is not skipped
         assert signal.last_error is not None and "401" in signal.last_error[1]
     assert "wrong-secret" not in caplog.text
-    assert "wrong-secret" not in repr(forwarder.health())
+    assert "wrong-secret" not in repr(forwarder.status())
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -118,7 +118,7 @@ def test_malformed_lines_are_counted_and_skipped(tmp_path: Path, receiver: OtlpR
     assert receiver.wait_for(lambda r: sequences(r) == [0, 1])
     assert forwarder.signals["metrics"].failed["malformed"] == 3
     assert forwarder.stop(2.0)
-    assert forwarder.health()["signals"]["metrics"]["backlog_records"] == 0  # type: ignore[index]
+    assert forwarder.status()["signals"]["metrics"]["backlog_records"] == 0  # type: ignore[index]
 
 
 def test_only_signals_with_an_endpoint_are_forwarded(tmp_path: Path, receiver: OtlpReceiver) -> None:

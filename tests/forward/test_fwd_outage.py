@@ -59,7 +59,7 @@ def test_outage_then_unavailable_then_one_rejected_batch(tmp_path: Path, forward
             if n == 1:
                 spool.rotate()
             _wait_retries(forwarder, forwarder.signals["metrics"].retries + 1)
-            checks.append(forwarder.health()["signals"]["metrics"])  # type: ignore[index]
+            checks.append(forwarder.status()["signals"]["metrics"])  # type: ignore[index]
         assert [c["backlog_records"] for c in checks] == [4, 8, 12, 16]
         assert checks[-1]["degraded"] is True
         assert checks[-1]["lag_seconds"] > 0
@@ -89,7 +89,7 @@ def test_outage_then_unavailable_then_one_rejected_batch(tmp_path: Path, forward
     assert signal.retries >= 4 + 6
     assert "point 34 is bad" in caplog.text
     assert forwarder.stop(2.0)
-    assert forwarder.health()["signals"]["metrics"]["backlog_records"] == 0  # type: ignore[index]
+    assert forwarder.status()["signals"]["metrics"]["backlog_records"] == 0  # type: ignore[index]
 
 
 def test_retry_info_and_retry_after_are_honoured(tmp_path: Path, receiver: OtlpReceiver) -> None:
@@ -162,7 +162,7 @@ def test_a_cursor_segment_deleted_by_retention_is_a_counted_gap(tmp_path: Path, 
     forwarder = start(forwarders, fast_config(receiver.http_endpoint), tmp_path)
     assert receiver.wait_for(lambda r: len(sequences(r)) == 4)
     assert sequences(receiver) == [5, 6, 7, 8]
-    assert forwarder.health()["signals"]["metrics"]["gaps"] == 1  # type: ignore[index]
+    assert forwarder.status()["signals"]["metrics"]["gaps"] == 1  # type: ignore[index]
 
 
 def test_resumes_from_the_cursor(tmp_path: Path, receiver: OtlpReceiver, forwarders: list[Forwarder]) -> None:
@@ -181,7 +181,7 @@ def test_lag_over_the_threshold_is_degraded(tmp_path: Path, forwarders: list[For
     FakeSpool(tmp_path, "logs").write([logs_line(1)])
     forwarder = start(forwarders, fast_config(receiver.http_endpoint, lag_threshold="1ms"), tmp_path)
     poll(lambda: forwarder.signals["logs"].retries >= 1)
-    health = forwarder.health()
+    health = forwarder.status()
     logs = health["signals"]["logs"]  # type: ignore[index]
     assert logs["backlog_records"] == 1 and logs["lag_seconds"] > 0.001
     assert logs["degraded"] is True and health["degraded"] is True  # on the first check: lag alone

@@ -62,7 +62,7 @@ def test_a_line_refused_itself_goes_to_quarantine(tmp_path: Path, forwarders: li
     assert (tmp_path / "metrics" / FILE_NAME).stat().st_mode & 0o777 == 0o640
     signal = forwarder.signals["metrics"]
     assert signal.failed["rejected"] == 1
-    assert forwarder.health()["signals"]["metrics"]["quarantined"] == 1  # type: ignore[index]
+    assert forwarder.status()["signals"]["metrics"]["quarantined"] == 1  # type: ignore[index]
 
 
 def test_degraded_is_decided_on_the_agents_schedule(tmp_path: Path, forwarders: list[Forwarder]) -> None:
@@ -73,12 +73,12 @@ def test_degraded_is_decided_on_the_agents_schedule(tmp_path: Path, forwarders: 
     for n in range(3):
         spool.write([metrics_line(n)])
         forwarder.check()
-    health = forwarder.health()
+    health = forwarder.status()
     assert health["degraded"] is True and health["wedged"] is False
     for _ in range(5):  # polling /health does not move the state: only the schedule does
-        assert forwarder.health()["degraded"] is True
+        assert forwarder.status()["degraded"] is True
     forwarder.check()  # the backlog stopped growing
-    assert forwarder.health()["degraded"] is False
+    assert forwarder.status()["degraded"] is False
     assert signal.wedged() is False
 
 

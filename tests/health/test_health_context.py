@@ -118,10 +118,10 @@ def test_monitor_announces_after_measuring_in_order(holder: subprocess.Popen[str
             first, "otel_mon.health.top_processes.pid")
         assert "top by memory" in first.getMessage() and "otelmon-hold" in first.getMessage()
         assert getattr(second, "otel_mon.rule") == "probe.failure"
-        (row,) = [r for r in m.health()["rules"] if r["rule"] == "memory"]
+        (row,) = [r for r in m.status()["rules"] if r["rule"] == "memory"]
         assert row["context"]["by"] == "memory" and holder.pid in [p["pid"] for p in row["context"]["processes"]]
         m.update({"memory": {"": 0.5}}, now=3.0)  # recovers: the context leaves /health with the warning
-        (row,) = [r for r in m.health()["rules"] if r["rule"] == "memory"]
+        (row,) = [r for r in m.status()["rules"] if r["rule"] == "memory"]
         assert "context" not in row
     finally:
         m.stop(5)

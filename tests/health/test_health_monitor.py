@@ -43,10 +43,10 @@ def test_each_transition_is_a_structured_log_event(caplog: pytest.LogCaptureFixt
 
 def test_health_section_lists_every_rule() -> None:
     m = make()
-    assert m.health()["status"] == "ok"
+    assert m.status()["status"] == "ok"
     for now in (0, 10, 20):
         m.update({"cpu": {"": 50.0}, "filesystem": {"/": 85.0, "/data": 40.0}}, now=1_700_000_000 + now)
-    doc = m.health()
+    doc = m.status()
     assert doc["status"] == "warning"
     assert doc["rules"] == [
         {"rule": "cpu", "instance": "", "state": "ok", "value": 50.0, "since": "2023-11-14T22:13:20Z",
@@ -65,7 +65,7 @@ def test_pending_rise_is_explained() -> None:
     m = make()
     m.update({"cpu": {"": 92.0}}, now=0)
     m.update({"cpu": {"": 92.0}}, now=10)
-    (cpu,) = [r for r in m.health()["rules"] if r["rule"] == "cpu"]
+    (cpu,) = [r for r in m.status()["rules"] if r["rule"] == "cpu"]
     assert cpu["state"] == "ok" and cpu["why"] == "92 % >= warning 75 %; critical pending for 10s of 20s"
 
 
@@ -83,7 +83,7 @@ def test_sources_are_merged_into_each_update() -> None:
                       host="h")
     (t,) = m.update({"cpu": {"": 1.0}}, now=0)
     assert (t.rule, t.instance, t.new.label) == ("probe.failure", "web", "critical")
-    assert calls == [1] and m.status.label == "critical"
+    assert calls == [1] and m.state.label == "critical"
 
 
 def test_metrics_state_per_rule_instance() -> None:

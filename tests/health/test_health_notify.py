@@ -322,7 +322,7 @@ def test_cooldown_and_actions_run_on_the_monotonic_clock_when_the_wall_clock_ste
 
     at(0, 0, 95)  # critical: first message
     assert notifier.pending() == 1
-    (row,) = m.health()["rules"]
+    (row,) = m.status()["rules"]
     assert row["since"] == "2023-11-14T22:13:20Z"  # wall time for people
     at(10, -3600, 20)  # recovery inside the cooldown: held; the wall clock stepped back an hour
     assert notifier.pending() == 1

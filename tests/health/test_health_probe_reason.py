@@ -24,7 +24,7 @@ def test_probe_failure_reason_in_why_health_and_log(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.INFO, logger="otel_mon.health"):
         (transition,) = monitor.update({}, now=10.0)
     assert transition.why.endswith(": connection refused"), transition.why  # what the notifiers are given
-    (row,) = monitor.health()["rules"]
+    (row,) = monitor.status()["rules"]
     assert row["state"] == "critical" and row["why"].endswith(": connection refused")
     assert any("connection refused" in r.getMessage() for r in caplog.records)
 
@@ -34,5 +34,5 @@ def test_no_reason_for_a_rule_in_ok_state() -> None:
                             sources=[lambda: {"probe.failure": {"db": 0.0}}], env={}, host="h",
                             reasons=lambda: {("probe.failure", "db"): "stale reason"})
     monitor.update({}, now=10.0)
-    (row,) = monitor.health()["rules"]
+    (row,) = monitor.status()["rules"]
     assert row["state"] == "ok" and "stale reason" not in row["why"]

@@ -60,7 +60,7 @@ def test_readings_health_and_metrics(http_target: Any, closed_port: int) -> None
     assert 0 < readings["probe.latency"]["web"] < 500  # milliseconds
     assert readings["probe.failure"] == {"web": 0.0, "down": 1.0}
 
-    doc = runner.health()
+    doc = runner.status()
     assert doc["failing"] == ["down"] and doc["count"] == 2
     assert doc["results"]["down"]["reason"] == "connection refused"
     assert doc["results"]["web"]["detail"] == "HTTP 200" and doc["results"]["web"]["ok"] is True

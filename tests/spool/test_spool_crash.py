@@ -83,7 +83,7 @@ def line(seq, size):
 
 results = [w.append("metrics", [line(seq, size)]) for seq, size in
            [(0, 3000), (1, 3000), (2, 3000), (3, 3000), (4, 20_000), (5, 3000), (6, 3000)]]
-print(json.dumps({"results": results, "stats": w.stats(), "health": w.health(), "logs": messages}))
+print(json.dumps({"results": results, "stats": w.stats(), "health": w.status(), "logs": messages}))
 w.close()
 """
 

@@ -136,7 +136,7 @@ def test_log_batch_split_and_oversize_record_dropped_and_counted(writer: SpoolWr
     assert [Parse(line, LogsData()).resource_logs[0].scope_logs[0].log_records[0].body.string_value
             for line in lines] == ["fits"]
     assert writer.stats()["dropped"]["logs/oversize"] == 1
-    assert writer.health()["signals"]["logs"]["dropped"]["oversize"] == 1
+    assert writer.status()["signals"]["logs"]["dropped"]["oversize"] == 1
 
 
 def test_lines_are_compact_json_like_the_official_file_exporter(writer: SpoolWriter, data_dir: Path,

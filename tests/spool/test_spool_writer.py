@@ -171,7 +171,7 @@ def test_byte_limit_overrides_cursor_and_counts_the_loss_once_logged(data_dir: P
         assert lost >= 6
         assert remaining == list(range(lost, 12))
         assert w.stats()["dropped"]["metrics/retention"] == lost - 1  # ... and all but the sent line counted
-        assert w.health()["dropped"]["retention"] == lost - 1
+        assert w.status()["dropped"]["retention"] == lost - 1
     finally:
         w.close()
     forced = [r for r in caplog.records if "max_bytes forced" in r.getMessage()]
@@ -270,7 +270,7 @@ def test_spool_metrics_through_the_instrument_table(writer: SpoolWriter, data_di
 
 def test_health_section_is_json(writer: SpoolWriter) -> None:
     writer.append("metrics", [line(0)])
-    health = writer.health()
+    health = writer.status()
     json.dumps(health)
     assert health["status"] == "ok" and health["files"] == 1 and health["last_error"] is None
     assert health["signals"]["metrics"]["records"] == 1
