@@ -57,6 +57,43 @@ def _endpoint_problem(name: str, raw: str) -> Problem | None:
     return None
 
 
+class _Paced(typing.Protocol):
+    @property
+    def timeout(self) -> Duration: ...
+    @property
+    def max_batch_records(self) -> int: ...
+    @property
+    def max_batch_size(self) -> ByteSize: ...
+    @property
+    def drain_rate(self) -> float: ...
+    @property
+    def backoff_initial(self) -> Duration: ...
+    @property
+    def backoff_max(self) -> Duration: ...
+    @property
+    def poll_interval(self) -> Duration: ...
+
+
+def pacing_problems(cfg: _Paced) -> list[Problem]:
+    """The timing and batching fields every spool forwarder shares (OTLP, remote write), checked one way."""
+    problems = []
+    if cfg.timeout <= 0:
+        problems.append(Problem("timeout", "must be above 0", cfg.timeout))
+    if cfg.max_batch_records < 1:
+        problems.append(Problem("max_batch_records", "must be at least 1", cfg.max_batch_records))
+    if cfg.max_batch_size < 1024:
+        problems.append(Problem("max_batch_size", "must be at least 1KiB", int(cfg.max_batch_size)))
+    if cfg.drain_rate < 0:
+        problems.append(Problem("drain_rate", "must not be negative", cfg.drain_rate))
+    if cfg.backoff_initial <= 0:
+        problems.append(Problem("backoff_initial", "must be above 0", cfg.backoff_initial))
+    if cfg.backoff_max < cfg.backoff_initial:
+        problems.append(Problem("backoff_max", "must be >= backoff_initial", cfg.backoff_max))
+    if cfg.poll_interval <= 0:
+        problems.append(Problem("poll_interval", "must be above 0", cfg.poll_interval))
+    return problems
+
+
 def _header_problems(section: str, headers: Mapping[str, str] | None) -> list[Problem]:
     problems = []
     for key, value in (headers or {}).items():
@@ -167,20 +204,7 @@ class OtlpConfig:
         problems = _header_problems("", self.headers)
         if self.endpoint is not None and (problem := _endpoint_problem("endpoint", self.endpoint)):
             problems.append(problem)
-        if self.timeout <= 0:
-            problems.append(Problem("timeout", "must be above 0", self.timeout))
-        if self.max_batch_records < 1:
-            problems.append(Problem("max_batch_records", "must be at least 1", self.max_batch_records))
-        if self.max_batch_size < 1024:
-            problems.append(Problem("max_batch_size", "must be at least 1KiB", int(self.max_batch_size)))
-        if self.drain_rate < 0:
-            problems.append(Problem("drain_rate", "must not be negative", self.drain_rate))
-        if self.backoff_initial <= 0:
-            problems.append(Problem("backoff_initial", "must be above 0", self.backoff_initial))
-        if self.backoff_max < self.backoff_initial:
-            problems.append(Problem("backoff_max", "must be >= backoff_initial", self.backoff_max))
-        if self.poll_interval <= 0:
-            problems.append(Problem("poll_interval", "must be above 0", self.poll_interval))
+        problems += pacing_problems(self)
         if not problems:
             seen: set[Problem] = set()
             for signal in SIGNALS:

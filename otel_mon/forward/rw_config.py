@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from otel_mon import schema
-from otel_mon.forward.config import Target, _endpoint_problem, _header_problems
+from otel_mon.forward.config import Target, _endpoint_problem, _header_problems, pacing_problems
 from otel_mon.schema import ByteSize, Duration, Problem, check, secret
 
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -67,20 +67,7 @@ class RemoteWriteConfig:
         if auth.username is not None and any(k.lower() == "authorization" for k in self.headers):
             problems.append(Problem("basic_auth", "an Authorization header is set as well; use one of them",
                                     plain=True))
-        if self.timeout <= 0:
-            problems.append(Problem("timeout", "must be above 0", self.timeout))
-        if self.max_batch_records < 1:
-            problems.append(Problem("max_batch_records", "must be at least 1", self.max_batch_records))
-        if self.max_batch_size < 1024:
-            problems.append(Problem("max_batch_size", "must be at least 1KiB", int(self.max_batch_size)))
-        if self.drain_rate < 0:
-            problems.append(Problem("drain_rate", "must not be negative", self.drain_rate))
-        if self.backoff_initial <= 0:
-            problems.append(Problem("backoff_initial", "must be above 0", self.backoff_initial))
-        if self.backoff_max < self.backoff_initial:
-            problems.append(Problem("backoff_max", "must be >= backoff_initial", self.backoff_max))
-        if self.poll_interval <= 0:
-            problems.append(Problem("poll_interval", "must be above 0", self.poll_interval))
+        problems += pacing_problems(self)
         for key in self.labels:
             if not _LABEL_RE.match(key) or key.startswith("__"):
                 problems.append(Problem(f"labels.{key}", "invalid label name", plain=True))
