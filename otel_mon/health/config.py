@@ -80,6 +80,9 @@ class NotifierConfig:
     token_env: str | None = None
     token_file: str | None = None
     allow_plaintext_secret: bool = False
+    # With url_env: an unset or empty variable turns this notifier off instead of failing the config (a compose
+    # file or a fleet's shared config lists the notifier, each host's environment decides).
+    optional: bool = False
     rules: tuple[str, ...] = ()  # only transitions of these rules; all rules when empty
     cooldown: Duration = Duration(300.0)
     timeout: Duration = Duration(10.0)
@@ -103,6 +106,9 @@ class NotifierConfig:
                                         "webhook", self.token))
         if self.url and self.allow_plaintext_secret and not self.url.startswith(("http://", "https://")):
             out.append(Problem("url", "expected an http:// or https:// URL", self.url))
+        if self.optional and not self.url_env:
+            out.append(Problem("optional", "applies to url_env only (an unset variable turns the notifier off)",
+                               self.optional))
         if self.retries < 0:
             out.append(Problem("retries", "must not be negative", self.retries))
         if self.timeout <= 0:

@@ -96,7 +96,7 @@ class HealthMonitor:
             if problems:
                 raise ConfigError([render(f"health.{p.field}", p) for p in problems])
         self.notifiers = [Notifier(cfg, credentials[cfg.notifier_name].url, credentials[cfg.notifier_name].token,
-                                   self.host) for cfg in config.notifiers]
+                                   self.host) for cfg in config.notifiers if cfg.notifier_name in credentials]
         self.actions = [ActionRunner(cfg) for cfg in config.actions]
         # Rising transitions wait for their context (top processes, filesystem figures) on this thread.
         self._context = ContextWorker(config.top_processes, self._announce, rootfs)

@@ -35,6 +35,8 @@ class SecretSource(Protocol):
     def token_env(self) -> str | None: ...
     @property
     def token_file(self) -> str | None: ...
+    @property
+    def optional(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,14 @@ def _credentials(cfg: SecretSource, env: Mapping[str, str]) -> Credentials:
 def resolve_notifiers(notifiers: Sequence[SecretSource],
                       env: Mapping[str, str]) -> tuple[dict[str, Credentials], list[Problem]]:
     """Each notifier's credentials by name; problems are relative to the health section
-    (``notifiers[1].url_env``)."""
+    (``notifiers[1].url_env``). An ``optional`` notifier whose URL variable is unset or empty has no entry: it is
+    off."""
     out: dict[str, Credentials] = {}
     problems: list[Problem] = []
     for i, cfg in enumerate(notifiers):
+        if cfg.optional and cfg.url_env and not env.get(cfg.url_env, "").strip():
+            log.info("notifier %s is off: %s is not set (optional)", cfg.notifier_name, cfg.url_env)
+            continue
         try:
             out[cfg.notifier_name] = _credentials(cfg, env)
         except _Unusable as exc:

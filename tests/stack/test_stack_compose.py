@@ -5,11 +5,14 @@ held to the checked-in list for the pinned contrib version (collector-config/com
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any
 
+import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, agent_env
 from tests.stack.stackkit import COMPOSE
 
 COLLECTOR_DIR = ROOT / "collector-config"
@@ -98,3 +101,36 @@ def test_sizing_note_exists() -> None:
     assert "points per host" in (ROOT / "docs" / "sizing.md").read_text()
 
 
+
+
+def test_compose_agent_notifiers_are_off_until_their_variable_is_set() -> None:
+    """The compose agent mounts agent/health.yaml: with every AGENT_* variable empty it starts with no notifier
+    (not a config error); a variable that is set turns exactly its notifier on; both pass check-config."""
+    from otel_mon import config
+
+    path = COMPOSE / "agent" / "health.yaml"
+    mounted = [v for v in _compose()["services"]["agent"]["volumes"] if v.startswith("./agent/health.yaml:")]
+    target = mounted[0].split(":")[1]
+    assert target in _compose()["services"]["agent"]["command"]
+    variables = {"AGENT_DISCORD_WEBHOOK_URL": "discord", "AGENT_SLACK_WEBHOOK_URL": "slack",
+                 "AGENT_WEBHOOK_URL": "webhook"}
+    unset = config.resolve(config.load(path, env={}), {name: "" for name in variables})
+    assert dict(unset.credentials) == {}
+    for name, kind in variables.items():
+        env = {name: "https://hooks.example.test/otel-mon"}
+        on = config.resolve(config.load(path, env={}), env)
+        assert list(on.credentials) == [kind]
+    for env in ({}, {"AGENT_WEBHOOK_URL": "https://hooks.example.test/otel-mon"}):
+        out = subprocess.run([sys.executable, "-m", "otel_mon", "check-config", str(path)], capture_output=True,
+                             text=True, timeout=60, env=agent_env(PYTHONPATH=str(ROOT), **env))
+        assert out.returncode == 0, out.stderr
+
+
+def test_an_optional_notifier_needs_url_env() -> None:
+    from otel_mon import config
+    from otel_mon.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        config.load(None, env={}, flags={"health.notifiers": [{"kind": "discord", "url_file": "/x",
+                                                                   "optional": True}]})
+    assert any("optional" in line for line in err.value.problems), err.value.problems
