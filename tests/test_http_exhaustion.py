@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from otel_mon.spool.segments import count_lines, list_segments
-from tests.conftest import ROOT, agent_env, free_port, wait_until
+from tests.conftest import ROOT, agent_env, free_port, stop_process, wait_until
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -74,13 +74,7 @@ class Agent:
         return self.stderr_path.read_text(errors="replace")
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._stderr.close()
         return int(self.proc.returncode)
 

@@ -7,29 +7,14 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from pagekit import Chromium, Page, save_screenshot
+from pagekit import Page, save_screenshot
 
 from otel_mon.report.html import fmt
 from tests.conftest import ROOT, AgentProcess, agent_env, free_port, wait_until
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Chromium]:
-    browser = Chromium()
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def page(chromium: Chromium) -> Iterator[Page]:
-    tab = chromium.page()
-    yield tab
-    tab.close()
 
 
 def run_agent(start_agent: Callable[..., AgentProcess], cfg: Path, spool: Path, seconds: float) -> None:

@@ -10,25 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pagekit import Chromium, Page, save_screenshot
+from pagekit import Page, save_screenshot
 
 from tests.conftest import ROOT, AgentProcess, agent_env, free_port, wait_until
 
 TOKEN = "page-t0ken"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Chromium]:
-    browser = Chromium()
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def page(chromium: Chromium) -> Iterator[Page]:
-    tab = chromium.page()
-    yield tab
-    tab.close()
 
 
 @pytest.fixture

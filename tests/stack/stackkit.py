@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import ROOT, free_port, need_binary, wait_until
+from tests.conftest import ROOT, free_port, need_binary, stop_process, wait_until
 
 COMPOSE = ROOT / "compose"
 RULES_DIR = COMPOSE / "prometheus" / "rules"
@@ -126,11 +126,5 @@ class Alertmanager:
         return http_get(f"{self.base}/-/ready", 2)[0] == 200
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.log.close()
