@@ -17,7 +17,6 @@ import http.client
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from servers import CONTRIB_SERVER, SCRAPE_HEADERS, free_port, node_exporter_binary, wait_http  # noqa: E402
 
 from otel_mon import config  # noqa: E402
 from otel_mon.host import registry  # noqa: E402
@@ -162,12 +164,6 @@ def contrib_full(with_connections: bool, n: int) -> tuple[float, int]:
         provider.shutdown()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -180,26 +176,6 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
-
-
-# What Prometheus 2.x sends: OpenMetrics preferred, gzip accepted, one kept-alive connection per target.
-SCRAPE_HEADERS = {
-    "Accept": "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
-              "text/plain;version=0.0.4;q=0.3,*/*;q=0.1",
-    "Accept-Encoding": "gzip",
-}
 
 
 def scrape(conn: http.client.HTTPConnection) -> int:
@@ -224,20 +200,6 @@ def scrape_cost(pid: int, url: str, n: int, pace: float) -> tuple[float, int]:
     return (cpu_seconds(pid) - start) / n, samples
 
 
-_CONTRIB_SERVER = """
-import sys, time
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
-from opentelemetry.sdk.metrics import MeterProvider
-from prometheus_client import start_http_server
-reader = PrometheusMetricReader()
-SystemMetricsInstrumentor().instrument(meter_provider=MeterProvider(metric_readers=[reader]))
-start_http_server(int(sys.argv[1]), addr="127.0.0.1")
-while True:
-    time.sleep(3600)
-"""
-
-
 def servers_bench(
     n: int, pace: float, interval: float, extra: tuple[str, ...] = ()
 ) -> list[tuple[str, float, int, int]]:
@@ -252,7 +214,7 @@ def servers_bench(
         [sys.executable, "-m", "otel_mon", "run", "--listen", f"127.0.0.1:{port}", "--interval", f"{interval}s",
          "--data-dir", str(work / "data"), "--log-level", "warning", *extra], env=env, cwd=work,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), f"http://127.0.0.1:{port}/metrics"))
-    ne = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
+    ne = node_exporter_binary()
     if ne:
         port = free_port()
         procs.append(("node_exporter", subprocess.Popen(
@@ -260,11 +222,11 @@ def servers_bench(
             stderr=subprocess.DEVNULL), f"http://127.0.0.1:{port}/metrics"))
     port = free_port()
     procs.append(("contrib+prometheus reader", subprocess.Popen(
-        [sys.executable, "-c", _CONTRIB_SERVER, str(port)], stdout=subprocess.DEVNULL,
+        [sys.executable, "-c", CONTRIB_SERVER, str(port)], stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL), f"http://127.0.0.1:{port}/metrics"))
     try:
         for name, proc, url in procs:
-            wait_http(url)
+            wait_http(url, timeout=30)
             cost, samples = scrape_cost(proc.pid, url, n, pace)
             rows.append((name, cost, samples, rss_bytes(proc.pid)))
     finally:

@@ -13,7 +13,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from readme_tables import markdown_path  # noqa: E402
+from servers import free_port  # noqa: E402
 
 from otel_mon import __version__  # noqa: E402
 from otel_mon.spool.segments import count_lines, list_segments  # noqa: E402
@@ -49,12 +49,6 @@ class Run:
     cpu_s: float
     collections: int
     expected: int
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ms(text: str) -> float:

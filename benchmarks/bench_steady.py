@@ -28,12 +28,10 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,26 +42,7 @@ sys.path.insert(0, str(HERE))
 
 import procstat  # noqa: E402
 from readme_tables import markdown_path  # noqa: E402
-
-# What Prometheus 2.x sends: OpenMetrics preferred, gzip accepted, one kept-alive connection per target.
-SCRAPE_HEADERS = {
-    "Accept": "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
-              "text/plain;version=0.0.4;q=0.3,*/*;q=0.1",
-    "Accept-Encoding": "gzip",
-}
-
-_CONTRIB_SERVER = """
-import sys, time
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
-from opentelemetry.sdk.metrics import MeterProvider
-from prometheus_client import start_http_server
-reader = PrometheusMetricReader()
-SystemMetricsInstrumentor().instrument(meter_provider=MeterProvider(metric_readers=[reader]))
-start_http_server(int(sys.argv[1]), addr="127.0.0.1")
-while True:
-    time.sleep(3600)
-"""
+from servers import CONTRIB_SERVER, SCRAPE_HEADERS, free_port, node_exporter_binary, wait_http  # noqa: E402
 
 NODE_EXPORTER = "node_exporter"
 SCENARIOS = ("node_exporter", "control", "defaults", "spool-off", "otlp", "contrib")
@@ -75,16 +54,6 @@ LABELS = {
     "otlp": "otel-mon, spool + OTLP/HTTP forwarding",
     "contrib": "contrib system-metrics + Prometheus reader",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def node_exporter_binary() -> str | None:
-    return shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
 
 
 def version_of(argv: list[str]) -> str:
@@ -167,18 +136,6 @@ class Server:
                 self.proc.wait()
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout:g}s")
-
-
 def build_servers(keys: list[str], work: Path, otlp_endpoint: str | None, agent_args: list[str]) -> list[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["PYTHONPATH"] = str(ROOT)
@@ -191,7 +148,7 @@ def build_servers(keys: list[str], work: Path, otlp_endpoint: str | None, agent_
                 raise SystemExit("prometheus-node-exporter is not installed (make system-deps)")
             servers.append(Server(key, [ne, f"--web.listen-address=127.0.0.1:{port}"], port))
         elif key == "contrib":
-            servers.append(Server(key, [sys.executable, "-c", _CONTRIB_SERVER, str(port)], port, env=env, cwd=work))
+            servers.append(Server(key, [sys.executable, "-c", CONTRIB_SERVER, str(port)], port, env=env, cwd=work))
         else:
             extra: list[str] = []
             if key == "spool-off":

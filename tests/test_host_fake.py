@@ -200,10 +200,10 @@ def test_broken_host_degrades_per_domain(fake_root: Callable[[str], Path], caplo
 
 def test_a_mount_hidden_by_a_later_one_is_not_reported() -> None:
     """tmpfs over an ext4 /data: statfs answers for the tmpfs, so the ext4 entry must not be reported."""
-    from otel_mon.host.filesystem import select_mounts
+    from otel_mon.host.filesystem import FilesystemConfig, select_mounts
     from otel_mon.host.procfs import parse_mounts
 
-    cfg = config.load(env={}).host.filesystem
+    cfg = config.load(env={}).host.section(FilesystemConfig)
     table = "/dev/sda1 / ext4 rw 0 0\n/dev/sda2 /data ext4 rw 0 0\ntmpfs /data tmpfs rw 0 0\n"
     assert [m.mountpoint for m in select_mounts(parse_mounts(table), cfg)] == ["/"]
     remounted = table + "/dev/sdb1 /data xfs rw 0 0\n"

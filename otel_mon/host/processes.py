@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_key_int
+from otel_mon.host.section import Section
 from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec
 
@@ -84,6 +85,9 @@ class ProcessesConfig:
         check(self, [Problem("interval", "must not be negative", self.interval)] if self.interval < 0 else [])
 
 
+SECTION = Section("processes", ProcessesConfig)  # this domain's options, under ``processes``
+
+
 class ProcessesCollector:
     name = "processes"
 
@@ -109,4 +113,4 @@ class ProcessesCollector:
 
 def build(host: HostConfig, paths: HostPaths) -> ProcessesCollector:
     """This domain's registration (host/table.py lists the module): its collector, given only its options."""
-    return ProcessesCollector(paths, host.processes)
+    return ProcessesCollector(paths, host.section(ProcessesConfig))
