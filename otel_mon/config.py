@@ -1,11 +1,12 @@
 """The agent's settings: built-in defaults < YAML file < environment < command-line flags.
 
 This module only assembles. Each component declares its own section (a frozen dataclass next to the
-component: ``http/config.py``, ``spool/config.py``, ``host/filesystem.py``...) and ``Settings`` lists them,
-one field each (the YAML key); ``schema.build`` coerces and validates every section and renders the
-one-line problems. Components receive their own section, never ``Settings``. After validation,
-:func:`resolve` is the one step that looks at the host: TLS files readable, webhook secrets read (once),
-action programs found. See docs/architecture.md, "Adding a config section".
+component: ``http/config.py``, ``spool/config.py``...) and ``Settings`` lists them, one field each (the YAML
+key); the host domains' sections arrive assembled from the domains' own registrations (``host/config.py``).
+``schema.build`` coerces and validates every section and renders the one-line problems. Components receive
+their own section, never ``Settings``. After validation, :func:`resolve` is the one step that looks at the
+host: TLS files readable, webhook secrets read (once), action programs found. See docs/architecture.md,
+"Adding a config section".
 
 Environment: the OpenTelemetry standard variables we honour (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
 ``OTEL_METRIC_EXPORT_INTERVAL``, and the ``OTEL_EXPORTER_OTLP_*`` family) plus ``OTEL_MON_<KEY>`` for any of
@@ -35,7 +36,7 @@ from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.health.config import HealthConfig
 from otel_mon.health.config import validate as validate_health
 from otel_mon.health.secrets import Credentials, resolve_notifiers
-from otel_mon.host.config import HostConfig
+from otel_mon.host.config import HOST_CONFIG, HostConfig
 from otel_mon.host.filters import Filter
 from otel_mon.host.table import HOST_DOMAINS, MetricsConfig
 from otel_mon.http.config import HttpConfig
@@ -57,7 +58,7 @@ class Settings:
     interval: Duration = Duration(10.0)
     root_path: str = "/"
     resource: ResourceConfig = schema.inline(ResourceConfig)  # service_name, resource_attributes
-    host: HostConfig = schema.inline(HostConfig)  # collectors, cpu, connections, filesystem, disks, ...
+    host: HostConfig = schema.inline(HOST_CONFIG)  # collectors and each host domain's section (host/config.py)
     selection: MetricsConfig = schema.inline(MetricsConfig)  # metrics
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()

@@ -139,7 +139,13 @@ def inline(cls: type[T]) -> T:
     The agent's top level is shared by a few small sections (the resource, the host domains); each is still
     its own dataclass, handed alone to its component.
     """
-    return dataclasses.field(default_factory=cls, metadata={"inline": True})
+    return dataclasses.field(default_factory=cls, metadata={"inline": cls})
+
+
+def _section_type(f: dataclasses.Field[Any], hints: dict[str, Any]) -> Any:
+    """The class a field is built as: an inline section's own (it may be assembled at run time, a subclass of
+    the annotation, as the host domains' section is), else the annotation."""
+    return f.metadata.get("inline") or hints[f.name]
 
 
 def internal(default_factory: Any) -> Any:
@@ -156,7 +162,7 @@ def keys(cls: type) -> dict[str, tuple[tuple[str, ...], Any]]:
         if not f.init or f.metadata.get("internal"):
             continue
         if f.metadata.get("inline"):
-            for key, (attrs, tp) in keys(hints[f.name]).items():
+            for key, (attrs, tp) in keys(_section_type(f, hints)).items():
                 out[key] = ((f.name, *attrs), tp)
         else:
             out[f.name] = ((f.name,), hints[f.name])
@@ -342,7 +348,7 @@ def build(cls: type[T], raw: Any, path: str = "", problems: list[str] | None = N
     fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls))
               if f.init and not f.metadata.get("internal")}
     inlined = [name for name, f in fields.items() if f.metadata.get("inline")]
-    owner = {key: name for name in inlined for key in keys(hints[name])}
+    owner = {key: name for name in inlined for key in keys(_section_type(fields[name], hints))}
     accepted = [name for name in fields if name not in inlined] + list(owner)
     sub_raw: dict[str, dict[str, Any]] = {name: {} for name in inlined}
     kwargs: dict[str, Any] = {}
@@ -364,7 +370,7 @@ def build(cls: type[T], raw: Any, path: str = "", problems: list[str] | None = N
             kwargs[name] = coerced
     for name in inlined:
         before = len(problems)
-        section = build(hints[name], sub_raw[name], path, problems)
+        section = build(_section_type(fields[name], hints), sub_raw[name], path, problems)
         if len(problems) == before:
             kwargs[name] = section
     try:

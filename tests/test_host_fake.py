@@ -200,10 +200,10 @@ def test_broken_host_degrades_per_domain(fake_root: Callable[[str], Path], caplo
 
 def test_a_mount_hidden_by_a_later_one_is_not_reported() -> None:
     """tmpfs over an ext4 /data: statfs answers for the tmpfs, so the ext4 entry must not be reported."""
-    from otel_mon.host.filesystem import select_mounts
+    from otel_mon.host.filesystem import FilesystemConfig, select_mounts
     from otel_mon.host.procfs import parse_mounts
 
-    cfg = config.load(env={}).host.filesystem
+    cfg = config.load(env={}).host.section(FilesystemConfig)
     table = "/dev/sda1 / ext4 rw 0 0\n/dev/sda2 /data ext4 rw 0 0\ntmpfs /data tmpfs rw 0 0\n"
     assert [m.mountpoint for m in select_mounts(parse_mounts(table), cfg)] == ["/"]
     remounted = table + "/dev/sdb1 /data xfs rw 0 0\n"
@@ -314,4 +314,8 @@ def test_process_states_are_counted_at_most_once_per_interval(fake_root: Callabl
     assert len(passes) == 1 and again.points["system.process.count"] == first.points["system.process.count"]
     collector.collect(1031.0)
     assert len(passes) == 2
+    collector.collect(1060.9)  # due at 1061: a tick slightly early (jitter) still makes the pass
+    assert len(passes) == 3
+    collector.collect(1075.0)
+    assert len(passes) == 3
     assert "system.process.created" in again.points  # /proc/stat's one line is read every collection

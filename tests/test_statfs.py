@@ -63,7 +63,7 @@ def test_errors_are_returned_per_path(tmp_path: os.PathLike[str]) -> None:
 def test_collector_skips_a_hung_nfs_mount_and_reports_the_rest(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A fake host whose NFS mount hangs: local mounts are reported, the NFS one is skipped and counted."""
     from otel_mon import config
-    from otel_mon.host.filesystem import FilesystemCollector
+    from otel_mon.host.filesystem import FilesystemCollector, FilesystemConfig
     from otel_mon.host.paths import HostPaths
 
     (tmp_path / "proc" / "1").mkdir(parents=True)
@@ -79,7 +79,7 @@ def test_collector_skips_a_hung_nfs_mount_and_reports_the_rest(tmp_path) -> None
         return os.statvfs(path)
 
     settings = config.load(env={}, flags={"filesystem.timeout": "200ms"})
-    collector = FilesystemCollector(HostPaths(str(tmp_path)), settings.host.filesystem, stat)
+    collector = FilesystemCollector(HostPaths(str(tmp_path)), settings.host.section(FilesystemConfig), stat)
     try:
         started = time.monotonic()
         out = collector.collect(time.time())

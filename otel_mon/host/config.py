@@ -1,30 +1,27 @@
-"""The host domains' part of the settings: which domains run, and each domain's own options.
+"""The host domains' part of the settings, assembled from the domains' own registrations.
 
-The keys sit at the top level of the config file (``collectors``, ``cpu``, ``connections``, ``filesystem``,
-``disks``, ...): ``Settings`` holds this section inline. A domain with options declares its dataclass in its
-own module (``host/cpu.py``'s ``CpuConfig``, ``host/filesystem.py``'s ``FilesystemConfig``) and gets one field
-here; the domain's ``build()`` hands its collector only that field. See docs/architecture.md, "Adding a config
-section".
+``collectors`` (which domains run) is this module's own key; every other key is a domain's section, declared in
+its module (``SECTION = Section(key, cls)``, ``host/section.py``) and added here as a field of the assembled
+dataclass ``HOST_CONFIG``, so ``schema`` coerces and checks it like any section, and the YAML key, the
+``OTEL_MON_<KEY>__...`` variables and ``--set <key>....`` need no more code. Nothing here names a domain.
+``Settings`` holds the section inline (its keys sit at the top level of the file). Code reads a domain's
+options through the typed accessor ``host.section(cls)`` (``cls``: the domain's own class). See
+docs/architecture.md, "Adding a config section".
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, ClassVar, TypeVar, cast
 
-from otel_mon.host.connections import ConnectionsConfig
-from otel_mon.host.cpu import CpuConfig
-from otel_mon.host.filesystem import FilesystemConfig
-from otel_mon.host.filters import Filter
-from otel_mon.host.processes import ProcessesConfig
-from otel_mon.host.table import HOST_DOMAINS, OFF_BY_DEFAULT
+from otel_mon.host.section import Section
+from otel_mon.host.table import HOST_DOMAINS, MODULES, OFF_BY_DEFAULT
 from otel_mon.schema import Problem, check, did_you_mean
 
-# node_exporter's --collector.netdev.device-exclude is empty; loopback is rarely wanted on dashboards but is
-# kept (it is real traffic). Virtual container veths are excluded like the hostmetrics examples do.
-DEFAULT_INTERFACES_EXCLUDE = ("veth*",)
-# node_exporter's --collector.diskstats.device-exclude default, as globs.
-DEFAULT_DISKS_EXCLUDE = ("ram*", "loop*", "fd*", "sr*", "nbd*", "zram*", "dm-*", "md*p*", "hd*[0-9]",
-                         "sd*[0-9]", "nvme*n*p*", "vd*[0-9]", "xvd*[0-9]", "mmcblk*p*")
+T = TypeVar("T")
 
 
 def default_collectors() -> dict[str, bool]:
@@ -33,13 +30,15 @@ def default_collectors() -> dict[str, bool]:
 
 @dataclass(frozen=True)
 class HostConfig:
+    """The typed face of the host section: ``collectors`` and, by class, each domain's own section.
+
+    The class the loader builds is :data:`HOST_CONFIG`, this plus one field per registered section.
+    """
+
+    # section class -> its field (filled in by assemble(); empty on this base, which has no sections)
+    _sections: ClassVar[Mapping[type, str]] = {}
+
     collectors: dict[str, bool] = field(default_factory=default_collectors)
-    cpu: CpuConfig = CpuConfig()
-    connections: ConnectionsConfig = ConnectionsConfig()
-    processes: ProcessesConfig = ProcessesConfig()
-    filesystem: FilesystemConfig = FilesystemConfig()
-    disks: Filter = Filter(exclude=DEFAULT_DISKS_EXCLUDE)
-    interfaces: Filter = Filter(exclude=DEFAULT_INTERFACES_EXCLUDE)
 
     def __post_init__(self) -> None:
         check(self, [Problem(f"collectors.{name}", f"unknown collector{did_you_mean(name, HOST_DOMAINS)}",
@@ -47,3 +46,43 @@ class HostConfig:
 
     def collector_enabled(self, domain: str) -> bool:
         return self.collectors.get(domain, domain not in OFF_BY_DEFAULT)
+
+    def section(self, cls: type[T]) -> T:
+        """The options of the domain that registered ``cls`` (a domain's ``build()`` asks for its own)."""
+        key = self._sections.get(cls)
+        if key is None:
+            raise LookupError(f"no host domain registers a section of type {cls.__name__}")
+        value = getattr(self, key)
+        if not isinstance(value, cls):  # only a caller bypassing the loader could get here
+            raise TypeError(f"host section {key!r} holds {type(value).__name__}, not {cls.__name__}")
+        return value
+
+
+def sections(modules: Mapping[str, ModuleType]) -> tuple[Section[Any], ...]:
+    """The sections the domain modules register (``SECTION``), in domain order; a clash is a programming error."""
+    found = tuple(module.SECTION for module in modules.values() if hasattr(module, "SECTION"))
+    keys = [s.key for s in found]
+    classes = [s.cls for s in found]
+    clash = {k for k in keys if keys.count(k) > 1} | {"collectors"} & set(keys)
+    if clash or len(set(classes)) != len(classes):
+        raise TypeError(f"host domains register clashing sections: keys {sorted(clash)}, classes {classes}")
+    for s in found:
+        if not dataclasses.is_dataclass(s.cls):
+            raise TypeError(f"section {s.key!r}: {s.cls.__name__} is not a dataclass")
+    return found
+
+
+def assemble(modules: Mapping[str, ModuleType]) -> type[HostConfig]:
+    """:class:`HostConfig` plus one field per registered section (its key, its class, the class's defaults)."""
+    found = sections(modules)
+    cls = dataclasses.make_dataclass(
+        "HostConfig",
+        [(s.key, s.cls, field(default_factory=s.cls)) for s in found],
+        bases=(HostConfig,),
+        frozen=True,
+        namespace={"__module__": __name__, "_sections": {s.cls: s.key for s in found}},
+    )
+    return cast("type[HostConfig]", cls)
+
+
+HOST_CONFIG: type[HostConfig] = assemble(MODULES)

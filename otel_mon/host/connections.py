@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs
+from otel_mon.host.section import Section
 from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec
 
@@ -65,6 +66,9 @@ class ConnectionsConfig:
         check(self, [Problem("interval", "must be above 0", self.interval)] if self.interval <= 0 else [])
 
 
+SECTION = Section("connections", ConnectionsConfig)  # this domain's options, under ``connections``
+
+
 class ConnectionsCollector:
     name = "connections"
 
@@ -99,4 +103,4 @@ class ConnectionsCollector:
 
 def build(host: HostConfig, paths: HostPaths) -> ConnectionsCollector:
     """This domain's registration (host/table.py lists the module): its collector, given only its options."""
-    return ConnectionsCollector(host.connections)
+    return ConnectionsCollector(host.section(ConnectionsConfig))

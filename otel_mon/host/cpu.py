@@ -18,6 +18,7 @@ import psutil
 from otel_mon import readings
 from otel_mon.host.base import Collected
 from otel_mon.host.paths import HostPaths
+from otel_mon.host.section import Section
 from otel_mon.host.sysfs import frequencies, physical_cores
 from otel_mon.semconv import MetricSpec, ReadingSpec
 
@@ -70,6 +71,9 @@ class CpuConfig:
     """The ``cpu`` section."""
 
     per_logical: bool = False  # add cpu.logical_number to system.cpu.time / utilization (semconv opt-in)
+
+
+SECTION = Section("cpu", CpuConfig)  # this domain's options, under the top-level key ``cpu``
 
 
 class CpuCollector:
@@ -142,4 +146,4 @@ def _per_cpu_attrs(cpu: int) -> tuple[Mapping[str, str | int], ...]:
 
 def build(host: HostConfig, paths: HostPaths) -> CpuCollector:
     """This domain's registration (host/table.py lists the module): its collector, given only its options."""
-    return CpuCollector(paths, host.cpu)
+    return CpuCollector(paths, host.section(CpuConfig))

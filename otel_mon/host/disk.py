@@ -6,12 +6,14 @@ always 512 bytes; a counter reset is what Prometheus' rate() already handles.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_diskstats
+from otel_mon.host.section import Section
 from otel_mon.semconv import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
@@ -41,6 +43,18 @@ METRICS: tuple[MetricSpec, ...] = (
 del M
 
 SECTOR = 512
+
+
+@dataclass(frozen=True)
+class DisksConfig(Filter):
+    """The ``disks`` section: which block devices are reported (globs). The default excludes
+    node_exporter's --collector.diskstats.device-exclude (partitions, ram, loop, device-mapper, ...)."""
+
+    exclude: tuple[str, ...] = ("ram*", "loop*", "fd*", "sr*", "nbd*", "zram*", "dm-*", "md*p*", "hd*[0-9]",
+                                "sd*[0-9]", "nvme*n*p*", "vd*[0-9]", "xvd*[0-9]", "mmcblk*p*")
+
+
+SECTION = Section("disks", DisksConfig)  # this domain's options, under ``disks``
 
 
 class DiskCollector:
@@ -73,4 +87,4 @@ class DiskCollector:
 
 def build(host: HostConfig, paths: HostPaths) -> DiskCollector:
     """This domain's registration (host/table.py lists the module): its collector, given only its options."""
-    return DiskCollector(paths, host.disks)
+    return DiskCollector(paths, host.section(DisksConfig))

@@ -22,6 +22,7 @@ from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
+from otel_mon.host.section import Section
 from otel_mon.host.statfs import StatFn, StatPool
 from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec, ReadingSpec
@@ -87,6 +88,9 @@ class FilesystemConfig:
 
     def __post_init__(self) -> None:
         check(self, [Problem("timeout", "must be above 0", self.timeout)] if self.timeout <= 0 else [])
+
+
+SECTION = Section("filesystem", FilesystemConfig)  # this domain's options, under ``filesystem``
 
 log = logging.getLogger(__name__)
 
@@ -191,4 +195,4 @@ class FilesystemCollector:
 
 def build(host: HostConfig, paths: HostPaths) -> FilesystemCollector:
     """This domain's registration (host/table.py lists the module): its collector, given only its options."""
-    return FilesystemCollector(paths, host.filesystem)
+    return FilesystemCollector(paths, host.section(FilesystemConfig))

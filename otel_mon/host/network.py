@@ -6,12 +6,14 @@ counters are 64-bit here, and a reset is what Prometheus' rate() already handles
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs, rate
 from otel_mon.host.filters import Filter, allowed
+from otel_mon.host.section import Section
 from otel_mon.semconv import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
@@ -40,6 +42,18 @@ READINGS: tuple[ReadingSpec, ...] = (
     ReadingSpec("network.receive", "By/s", "interface", "bytes received per second", rules=False),
     ReadingSpec("network.transmit", "By/s", "interface", "bytes transmitted per second", rules=False),
 )
+
+
+@dataclass(frozen=True)
+class InterfacesConfig(Filter):
+    """The ``interfaces`` section: which network interfaces are reported (globs). node_exporter excludes
+    nothing by default; loopback is kept (it is real traffic), container veths are left out as the hostmetrics
+    examples do."""
+
+    exclude: tuple[str, ...] = ("veth*",)
+
+
+SECTION = Section("interfaces", InterfacesConfig)  # this domain's options, under ``interfaces``
 
 
 class NetworkCollector:
@@ -80,4 +94,4 @@ class NetworkCollector:
 
 def build(host: HostConfig, paths: HostPaths) -> NetworkCollector:
     """This domain's registration (host/table.py lists the module): its collector, given only its options."""
-    return NetworkCollector(host.interfaces)
+    return NetworkCollector(host.section(InterfacesConfig))

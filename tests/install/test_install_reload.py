@@ -63,6 +63,7 @@ def test_sighup_reloads_live_settings_and_keeps_port_and_spool(
 
 def test_merge_names_each_fixed_key_and_keeps_its_value() -> None:
     from otel_mon import config
+    from otel_mon.host.disk import DisksConfig
 
     running = config.load(env={})
     loaded = config.load(env={}, flags={"http.port": "9100", "interval": "5s", "collectors.connections": "true",
@@ -71,4 +72,4 @@ def test_merge_names_each_fixed_key_and_keeps_its_value() -> None:
     assert sorted(kept) == ["collectors.connections", "http.port", "interval"]
     assert settings.http.port == running.http.port and settings.interval == running.interval
     assert settings.host.collectors == running.host.collectors
-    assert settings.host.disks.exclude == ("loop*",) and settings.health.default_for == 60  # live
+    assert settings.host.section(DisksConfig).exclude == ("loop*",) and settings.health.default_for == 60  # live
