@@ -10,10 +10,10 @@ point, ratio 9).
 * plus logs: a chatty agent (~1 record/s of ~1 KB) adds ~10 MB/day gzipped, 70 MB a week.
 
 A week of a normal host is therefore ~0.43 GB: ``max_bytes = 1GiB`` keeps ``max_age = 7d`` with room for a
-collection about 2.5 times larger (or a 10 s interval with room to spare). ``max_files = 512``: a week of hourly segments for both signals is 336
-files, plus room for size rotations of a noisy log. A limit set to 0 is off. Limits are applied after each
-rotation and at least once a minute while writing, so the active segments may pass ``max_bytes`` by up to
-``max_file_size`` in between.
+collection about 2.5 times larger (or a 10 s interval with room to spare). ``max_files = 512``: a week of
+hourly segments for both signals is 336 files, plus room for size rotations of a noisy log. A limit set to 0
+is off. Limits are applied after each rotation and at least once a minute while writing, so the active
+segments may pass ``max_bytes`` by up to ``max_file_size`` in between.
 """
 
 from __future__ import annotations
