@@ -74,7 +74,8 @@ def test_only_the_wiring_imports_the_settings_agent_or_commands() -> None:
 
 
 def test_the_bottom_layer_imports_only_the_bottom_layer() -> None:
-    roots = {"otel_mon", "otel_mon.host", "otel_mon.spool", "otel_mon.http"}  # package roots: lazy, import nothing at run time
+    # package roots: lazy, import nothing at run time
+    roots = {"otel_mon", "otel_mon.host", "otel_mon.spool", "otel_mon.http"}
     wrong = sorted(f"{a} -> {b}" for a, deps in graph().items() if _within(a, BOTTOM)
                    for b in deps if not _within(b, BOTTOM) and b not in roots)
     assert wrong == []
