@@ -104,8 +104,8 @@ def main(argv: list[str]) -> int:
     outputs = {DOC: render(), HEALTH_DOC: with_readings(HEALTH_DOC.read_text(encoding="utf-8"))}
     if "--check" in argv:
         stale = [str(path) for path, text in outputs.items() if path.read_text(encoding="utf-8") != text]
-        for path in stale:
-            print(f"{path} is stale: run `python -m otel_mon.docgen`", file=sys.stderr)
+        for name in stale:
+            print(f"{name} is stale: run `python -m otel_mon.docgen`", file=sys.stderr)
         return 1 if stale else 0
     for path, text in outputs.items():
         path.write_text(text, encoding="utf-8")
