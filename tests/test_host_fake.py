@@ -327,4 +327,8 @@ def test_process_states_are_counted_at_most_once_per_interval(fake_root: Callabl
     assert len(passes) == 1 and again.points["system.process.count"] == first.points["system.process.count"]
     collector.collect(1031.0)
     assert len(passes) == 2
+    collector.collect(1060.9)  # due at 1061: a tick slightly early (jitter) still makes the pass
+    assert len(passes) == 3
+    collector.collect(1075.0)
+    assert len(passes) == 3
     assert "system.process.created" in again.points  # /proc/stat's one line is read every collection

@@ -89,7 +89,7 @@ def test_receivers_and_exporters_as_the_agent_and_stack_expect(collector: dict[s
 
 def test_compose_mounts_and_services_resolve(compose: dict[str, Any], collector: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"agent", "collector", "prometheus", "alertmanager", "loki", "grafana"}
+    assert set(services) == {"agent", "collector", "collector-init", "prometheus", "alertmanager", "loki", "grafana"}
     declared_volumes = set(compose.get("volumes") or {})
     for name, service in services.items():
         for mount in service.get("volumes", []):

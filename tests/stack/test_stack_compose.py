@@ -97,6 +97,43 @@ def test_collector_components_and_keys_exist_in_the_pinned_contrib_release() -> 
                     assert component in config[kind], f"{file}: {name} uses undefined {component}"
 
 
+def test_collector_values_the_pinned_release_documents() -> None:
+    """Values, not only keys: routing keys each signal supports at 0.147, the DNS resolver's port as the string
+    its schema declares, a batch sizer the queue accepts, and every directory the Collector writes (queue, replay
+    offsets, remote-write WAL) on the collector-state volume that collector-init hands to the non-root user."""
+    compose = _compose()["services"]
+    state = next(v.split(":")[1] for v in compose["collector"]["volumes"] if v.startswith("collector-state:"))
+    init = compose["collector-init"]
+    assert compose["collector"]["depends_on"]["collector-init"]["condition"] == "service_completed_successfully"
+    assert "chown -R 10001:10001 " + state in init["command"][0]
+    for file in ("otelcol.yaml", "gateway.yaml"):
+        config = yaml.safe_load((COLLECTOR_DIR / file).read_text())
+        directories = []
+        for name, ext in config["extensions"].items():
+            if name.startswith("file_storage"):
+                directories.append(ext["directory"])
+        for name, exp in config["exporters"].items():
+            if name.startswith("prometheusremotewrite"):
+                directories.append(exp["wal"]["directory"])
+            if name.startswith("loadbalancing"):
+                pipelines = [p for p, v in config["service"]["pipelines"].items() if name in v["exporters"]]
+                allowed = {"metrics": {"service", "resource", "metric", "streamID"},
+                           "logs": {"service", "traceID"}}
+                for pipeline in pipelines:
+                    assert exp["routing_key"] in allowed[pipeline.split("/")[0]], (file, name)
+                assert isinstance(exp["resolver"]["dns"]["port"], str)
+                assert exp["sending_queue"]["storage"] in config["extensions"]
+                assert exp["protocol"]["otlp"]["sending_queue"]["enabled"] is False
+            batch = (exp.get("sending_queue") or {}).get("batch")
+            if batch:
+                assert batch.get("sizer", "items") in ("items", "bytes")
+                assert batch["min_size"] <= batch["max_size"]
+        for directory in directories:
+            assert directory.startswith(state + "/"), (file, directory)
+            if file == "otelcol.yaml":
+                assert directory in init["command"][0], f"collector-init does not create {directory}"
+
+
 def test_sizing_note_exists() -> None:
     assert "points per host" in (ROOT / "docs" / "sizing.md").read_text()
 
