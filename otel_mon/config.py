@@ -30,7 +30,8 @@ from typing import Any, get_origin
 import yaml
 
 from otel_mon import schema
-from otel_mon.forward.config import OtlpConfig, otlp_from_env
+from otel_mon.forward.config import OtlpConfig
+from otel_mon.forward.otlp_env import otlp_from_env
 from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.health.config import HealthConfig
 from otel_mon.health.config import validate as validate_health

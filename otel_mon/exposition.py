@@ -143,6 +143,7 @@ class Exposition:
         self._families: dict[tuple[str, str, str, type, bool, int], _Family | None] = {}
         self._labels: dict[tuple[Any, ...], dict[str, str]] = {}
         self._label_text: dict[tuple[Any, ...], str] = {}
+        self._series: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[list[Any], list[str]]] = {}
         self._target: tuple[str, str] | None = None
         self._rendered: tuple[MetricsData, list[tuple[_Family, list[str]]]] | None = None
 
@@ -170,6 +171,7 @@ class Exposition:
         if len(self._labels) > self.MAX_CACHED or len(self._label_text) > self.MAX_CACHED:
             self._labels.clear()
             self._label_text.clear()
+            self._series.clear()
         if self._target is None:
             self._target = self._target_info(data)
         merged: dict[tuple[str, str, str], tuple[_Family, list[str]]] = {}
@@ -204,17 +206,14 @@ class Exposition:
         slot = merged.setdefault((family.name, metric.description or "", family.kind), (family, []))
         lines = slot[1]
         points = data.data_points
-        labelled = [self._point_labels(fixed, point.attributes) for point in points]
-        keys: set[str] = set()
-        for labels, _ in labelled:
-            keys.update(labels)
-        label_keys = tuple(sorted(keys))
         sample = family.sample
         if family.kind != "histogram":
-            for (labels, cache_key), point in zip(labelled, points, strict=True):
-                text = self._text(label_keys, labels, cache_key)
-                lines.append(f"{sample}{text} {go_float(point.value)}\n")  # type: ignore[attr-defined]
+            texts = self._series_texts(metric.name, fixed, points)
+            lines.extend([f"{sample}{text} {go_float(point.value)}\n"  # type: ignore[attr-defined]
+                          for text, point in zip(texts, points, strict=True)])
             return
+        labelled = [self._point_labels(fixed, point.attributes) for point in points]
+        label_keys = _union(labelled)
         for (labels, _), point in zip(labelled, points, strict=True):
             assert isinstance(point, HistogramDataPoint)
             full = {k: labels.get(k, "") for k in label_keys}
@@ -229,6 +228,20 @@ class Exposition:
                 plain = _braces(full)
                 lines.append(f"{sample}_count{plain} {go_float(total)}\n")
                 lines.append(f"{sample}_sum{plain} {go_float(point.sum)}\n")
+
+    def _series_texts(self, name: str, fixed: tuple[tuple[str, str], ...], points: Any) -> list[str]:
+        """The label text of each point of metric ``name``, reused while its points carry the same attribute
+        objects as last time: the SDK hands every collection of a series the same (never mutated) mapping."""
+        attrs = [point.attributes for point in points]
+        cached = self._series.get((name, fixed))
+        if cached is not None and len(cached[0]) == len(attrs) and all(
+                a is b for a, b in zip(cached[0], attrs, strict=True)):
+            return cached[1]
+        labelled = [self._point_labels(fixed, a) for a in attrs]
+        label_keys = _union(labelled)
+        texts = [self._text(label_keys, labels, cache_key) for labels, cache_key in labelled]
+        self._series[(name, fixed)] = (attrs, texts)  # holding ``attrs`` keeps their identities unique
+        return texts
 
     def _point_labels(self, fixed: tuple[tuple[str, str], ...], attributes: Any) -> tuple[dict[str, str], Any]:
         """Sanitised, escaped labels of one point (resource, scope, then its own attributes) and its cache key."""
@@ -265,6 +278,14 @@ class Exposition:
         line = f"target_info{_braces(labels)} 1.0\n"
         return (f"# HELP target_info Target metadata\n# TYPE target_info gauge\n{line}",
                 f"# HELP target Target metadata\n# TYPE target info\n{line}")
+
+
+def _union(labelled: list[tuple[dict[str, str], Any]]) -> tuple[str, ...]:
+    """Every label name of a metric's points, sorted: a point without one shows it empty."""
+    keys: set[str] = set()
+    for labels, _ in labelled:
+        keys.update(labels)
+    return tuple(sorted(keys))
 
 
 def _braces(labels: dict[str, str]) -> str:

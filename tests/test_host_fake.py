@@ -70,6 +70,19 @@ def test_memory_used_is_total_minus_available(host1: tuple[HostSampler, Path]) -
     assert snap.readings["memory"][""] == pytest.approx(100 * used / total)
 
 
+def test_memory_available_percent_is_memavailable_over_memtotal(host1: tuple[HostSampler, Path]) -> None:
+    """The rule reading, against the fixture's own /proc/meminfo; it and ``memory`` come from one read."""
+    sampler, root = host1
+    meminfo = {line.split(":")[0]: int(line.split()[1])
+               for line in (root / "proc" / "meminfo").read_text().splitlines() if line.strip()}
+    snap = sampler.refresh()
+    expected = 100 * meminfo["MemAvailable"] / meminfo["MemTotal"]
+    assert expected == pytest.approx(62.5)
+    assert snap.readings["memory.available"][""] == pytest.approx(expected)
+    assert one(snap, "system.memory.linux.available") == meminfo["MemAvailable"] * KB
+    assert snap.readings["memory.available"][""] + snap.readings["memory"][""] == pytest.approx(100)
+
+
 def test_paging_per_swap_device_operations_and_faults(host1: tuple[HostSampler, Path]) -> None:
     snap = host1[0].refresh()
     # /proc/swaps, KiB: a partition (600000, 150000 used) and a file whose name has an escaped space.
@@ -314,4 +327,8 @@ def test_process_states_are_counted_at_most_once_per_interval(fake_root: Callabl
     assert len(passes) == 1 and again.points["system.process.count"] == first.points["system.process.count"]
     collector.collect(1031.0)
     assert len(passes) == 2
+    collector.collect(1060.9)  # due at 1061: a tick slightly early (jitter) still makes the pass
+    assert len(passes) == 3
+    collector.collect(1075.0)
+    assert len(passes) == 3
     assert "system.process.created" in again.points  # /proc/stat's one line is read every collection

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from otel_mon import schema
-from otel_mon.forward.config import OtlpConfig, otlp_from_env
+from otel_mon.forward.config import OtlpConfig
+from otel_mon.forward.otlp_env import otlp_from_env
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

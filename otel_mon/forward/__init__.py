@@ -5,16 +5,17 @@ from typing import TYPE_CHECKING
 from otel_mon import lazy
 
 if TYPE_CHECKING:
-    from otel_mon.forward.config import OtlpConfig, SignalOverride, Target, otlp_from_env, resolve
+    from otel_mon.forward.config import OtlpConfig, Target, Transport, resolve
     from otel_mon.forward.forwarder import Forwarder
+    from otel_mon.forward.otlp_env import otlp_from_env
 
 __getattr__ = lazy.exports(__name__, {
     "OtlpConfig": "config",
-    "SignalOverride": "config",
+    "Transport": "config",
     "Target": "config",
-    "otlp_from_env": "config",
+    "otlp_from_env": "otlp_env",
     "resolve": "config",
     "Forwarder": "forwarder",
 })
 
-__all__ = ["Forwarder", "OtlpConfig", "SignalOverride", "Target", "otlp_from_env", "resolve"]
+__all__ = ["Forwarder", "OtlpConfig", "Target", "Transport", "otlp_from_env", "resolve"]

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from otel_mon import schema
-from otel_mon.forward.config import Target, _endpoint_problem, _header_problems, pacing_problems
+from otel_mon.forward.checks import endpoint_problem, header_problems, pacing_problems
+from otel_mon.forward.config import Target
 from otel_mon.schema import ByteSize, Duration, Problem, check, secret
 
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -53,9 +54,9 @@ class RemoteWriteConfig:
         return f"RemoteWriteConfig({schema.redacted(self)!r})"
 
     def __post_init__(self) -> None:
-        problems = _header_problems("", self.headers)
+        problems = header_problems("", self.headers)
         if self.url is not None:
-            problem = _endpoint_problem("url", self.url)
+            problem = endpoint_problem("url", self.url)
             if problem is None and urlsplit(self.url.strip()).scheme not in ("http", "https"):
                 problem = Problem("url", "expected http:// or https://, e.g. http://prometheus:9090/api/v1/write",
                                   self.url)

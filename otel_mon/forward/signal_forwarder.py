@@ -21,7 +21,8 @@ from pathlib import Path
 from otel_mon.forward.backlog import Backlog, LineCounter, measure
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.config import Pacing, Signal, Target
+from otel_mon.forward.checks import Pacing
+from otel_mon.forward.config import Signal, Target
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.follower import Parse, SpoolFollower
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+
 import pytest
 
 from otel_mon import schema
-from otel_mon.forward.config import OtlpConfig, otlp_from_env, resolve
+from otel_mon.forward.config import OtlpConfig, Transport, for_signal, resolve
+from otel_mon.forward.otlp_env import otlp_from_env
 
 
 def _build(raw: dict[str, object]) -> OtlpConfig:
@@ -144,3 +148,57 @@ def test_grpc_header_names_and_per_signal_protocol() -> None:
     assert "sécret" not in "".join(info.value.problems)
     assert resolve(_build({"endpoint": "http://c:4317", "protocol": "grpc",
                            "headers": {"Authorization": "Bearer a.b-c_d="}}), "metrics") is not None
+
+
+# One row per Transport field: the section's value, a signal's value (YAML), the same as an environment variable.
+# A field added to Transport without a row here fails the tests below.
+_PER_SIGNAL = {
+    "endpoint": ("http://c:4318", "http://l:4318/x", "http://l:4318/x"),
+    "protocol": ("http/protobuf", "grpc", "grpc"),
+    "headers": ({"a": "1", "b": "2"}, {"b": "3"}, "b=3"),
+    "compression": ("gzip", "none", "none"),
+    "timeout": ("2s", "500ms", "500"),
+    "certificate": ("/ca.pem", "/logs-ca.pem", "/logs-ca.pem"),
+    "client_certificate": ("/c.pem", "/logs-c.pem", "/logs-c.pem"),
+    "client_key": ("/c.key", "/logs-c.key", "/logs-c.key"),
+    "insecure": (False, True, "true"),
+}
+
+
+def test_transport_fields_are_declared_once() -> None:
+    names = [f.name for f in dataclasses.fields(Transport)]
+    assert sorted(_PER_SIGNAL) == sorted(names), "a Transport field needs a row in _PER_SIGNAL"
+    section = [f.name for f in dataclasses.fields(OtlpConfig)]
+    assert section[:len(names)] == names  # the section's own keys, in the same order, from the one declaration
+    signal_hints, section_hints = typing.get_type_hints(Transport), typing.get_type_hints(OtlpConfig)
+    for name in names:  # the section may only drop None (give a default), never change a field's type
+        assert section_hints[name] in (signal_hints[name], *(t for t in typing.get_args(signal_hints[name])
+                                                               if t is not type(None))), name
+    for signal in ("metrics", "logs"):
+        assert section_hints[signal] is Transport
+
+
+@pytest.mark.parametrize("name", sorted(_PER_SIGNAL))
+def test_a_signal_overrides_each_transport_field_and_inherits_the_rest(name: str) -> None:
+    section = {key: value for key, (value, _, _) in _PER_SIGNAL.items()}
+    mine = _PER_SIGNAL[name][1]
+    config = _build({**section, "logs": {name: mine}})
+    logs, metrics, plain = for_signal(config, "logs"), for_signal(config, "metrics"), _build(section)
+    want = getattr(_build({**section, name: mine}), name)
+    if isinstance(want, dict):
+        want = {**getattr(plain, name), **want}  # headers merge key by key
+    assert getattr(logs, name) == want
+    for other in _PER_SIGNAL:
+        assert getattr(metrics, other) == getattr(plain, other)
+        if other != name:
+            assert getattr(logs, other) == getattr(plain, other)
+    assert logs.logs == logs.metrics == metrics.logs == Transport()  # nothing per-signal left to apply
+
+
+@pytest.mark.parametrize("name", sorted(_PER_SIGNAL))
+def test_each_transport_field_has_its_signal_variable(name: str) -> None:
+    variable = f"OTEL_EXPORTER_OTLP_LOGS_{name.upper()}"
+    raw, problems = otlp_from_env({variable: _PER_SIGNAL[name][2]})
+    assert problems == []
+    from_yaml = _build({"logs": {name: _PER_SIGNAL[name][1]}}).logs
+    assert _build(raw).logs == from_yaml

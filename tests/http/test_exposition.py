@@ -61,6 +61,28 @@ def test_caches_follow_new_values_and_new_series() -> None:
     assert ours(data, exposition) == oracle(data)
 
 
+def test_series_text_follows_the_attribute_objects_of_the_points() -> None:
+    # The SDK hands each collection of a series the same attributes object; the label text is reused while a
+    # metric's points carry the same objects in the same order, and rebuilt when they do not.
+    from opentelemetry.sdk.metrics.export import AggregationTemporality, Metric, ResourceMetrics, ScopeMetrics, Sum
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    user, system, idle = {"cpu.mode": "user"}, {"cpu.mode": "system"}, {"cpu.mode": "idle", "extra": "e"}
+
+    def batch(*points: tuple[float, dict[str, object]]) -> MetricsData:
+        cpu = Metric("system.cpu.time", "CPU time", "s", Sum([point(v, a) for v, a in points],
+                                                              AggregationTemporality.CUMULATIVE, True))
+        return MetricsData([ResourceMetrics(Resource({"host.name": "h1"}), [
+            ScopeMetrics(InstrumentationScope("otel_mon", "0.1"), [cpu], "")], "")])
+
+    exposition = Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+    for points in ([(1, user), (2, system)], [(3, user), (4, system)], [(5, system), (6, user)], [(7, user)],
+                   [(8, user), (9, system), (10, idle)], [(11, user), (12, system)], [(13, user), (14, dict(user))]):
+        data = batch(*points)
+        assert ours(data, exposition) == oracle(data)
+
+
 def test_no_batch_yet() -> None:
     exposition = Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__)
     assert exposition.render(None, False) == b""
