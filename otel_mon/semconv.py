@@ -52,6 +52,7 @@ class ReadingSpec:
     counter: bool = False  # cumulative since start: rules compare the increase since the previous reading
     probe: bool = False  # instances are probe names, checked against the probes section
     rules: bool = True  # False: shown on /health (and by status) only, not a reading health rules may use
+    low_is_bad: bool = False  # low values are the trouble: rules are reached at or below their thresholds
 
 _SIG = ("otel_mon.signal",)
 _DEST = ("otel_mon.destination",)

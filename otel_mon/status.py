@@ -32,8 +32,10 @@ def headline(snap: Snapshot) -> dict[str, Any]:
     return {
         "cpu_percent": one("cpu"),
         "memory_percent": one("memory"),
+        "memory_available_percent": one("memory.available"),
         "swap_percent": one("paging"),
         "filesystems_percent": {mp: round(v, 2) for mp, v in sorted(r.get("filesystem", {}).items())},
+        "inodes_percent": {mp: round(v, 2) for mp, v in sorted(r.get("inodes", {}).items())},
         "network": net,
         "load": [one("load.1m"), one("load.5m"), one("load.15m")],
         "uptime_seconds": one("uptime"),

@@ -187,3 +187,13 @@ def test_clashing_sections_are_refused_at_assembly(sections: tuple[Section[objec
 def test_asking_for_a_class_no_domain_registers_fails() -> None:
     with pytest.raises(LookupError, match="_One"):
         HOST_CONFIG().section(_One)
+
+
+def test_every_declared_reading_is_in_the_generated_table_of_docs_health() -> None:
+    from otel_mon.docgen import HEALTH_DOC, render_readings, with_readings
+    from otel_mon.health.readings import READINGS
+
+    page = HEALTH_DOC.read_text(encoding="utf-8")
+    assert page == with_readings(page), "docs/health.md is stale: run `python -m otel_mon.docgen`"
+    for name in {*READINGS, *(r.name for r in table.HOST_READINGS)}:
+        assert f"| `{name}` |" in render_readings(), name

@@ -70,6 +70,19 @@ def test_memory_used_is_total_minus_available(host1: tuple[HostSampler, Path]) -
     assert snap.readings["memory"][""] == pytest.approx(100 * used / total)
 
 
+def test_memory_available_percent_is_memavailable_over_memtotal(host1: tuple[HostSampler, Path]) -> None:
+    """The rule reading, against the fixture's own /proc/meminfo; it and ``memory`` come from one read."""
+    sampler, root = host1
+    meminfo = {line.split(":")[0]: int(line.split()[1])
+               for line in (root / "proc" / "meminfo").read_text().splitlines() if line.strip()}
+    snap = sampler.refresh()
+    expected = 100 * meminfo["MemAvailable"] / meminfo["MemTotal"]
+    assert expected == pytest.approx(62.5)
+    assert snap.readings["memory.available"][""] == pytest.approx(expected)
+    assert one(snap, "system.memory.linux.available") == meminfo["MemAvailable"] * KB
+    assert snap.readings["memory.available"][""] + snap.readings["memory"][""] == pytest.approx(100)
+
+
 def test_paging_per_swap_device_operations_and_faults(host1: tuple[HostSampler, Path]) -> None:
     snap = host1[0].refresh()
     # /proc/swaps, KiB: a partition (600000, 150000 used) and a file whose name has an escaped space.

@@ -7,7 +7,8 @@ from otel_mon.status import status_document
 
 
 def snap(at: float) -> Snapshot:
-    readings = {"cpu": {"": 12.3456}, "memory": {"": 45.0}, "filesystem": {"/": 71.234, "/data": 5.0},
+    readings = {"cpu": {"": 12.3456}, "memory": {"": 45.0}, "memory.available": {"": 55.0},
+                "filesystem": {"/": 71.234, "/data": 5.0}, "inodes": {"/": 3.14159},
                 "network.receive": {"eth0": 1234.56}, "network.transmit": {"eth0": 78.9},
                 "load.1m": {"": 0.5}, "load.5m": {"": 0.25}, "load.15m": {"": 0.125}, "uptime": {"": 3600.0}}
     return Snapshot(at, 0.0, {}, readings, {"cpu": DomainStatus(True, 0.0012, {})}, 1)
@@ -20,6 +21,7 @@ def test_fresh_snapshot_is_200_with_headline_numbers() -> None:
     host = doc["host"]
     assert host["cpu_percent"] == 12.346 and host["memory_percent"] == 45.0
     assert host["filesystems_percent"] == {"/": 71.23, "/data": 5.0}
+    assert host["memory_available_percent"] == 55.0 and host["inodes_percent"] == {"/": 3.14}
     assert host["network"] == {"eth0": {"receive_bytes_per_s": 1234.6, "transmit_bytes_per_s": 78.9}}
     assert host["load"] == [0.5, 0.25, 0.125] and host["uptime_seconds"] == 3600.0
     assert doc["collectors"]["cpu"] == {"ok": True, "duration_ms": 1.2, "errors": 0}

@@ -19,7 +19,8 @@ NOTIFIER_KINDS = ("discord", "slack", "webhook")
 
 @dataclass(frozen=True)
 class RuleConfig:
-    """Warning and critical thresholds on one reading; the state rises when the value is >= a threshold."""
+    """Warning and critical thresholds on one reading; the state rises when the value is >= a threshold
+    (<= for a reading whose low values are the trouble, ``ReadingSpec.low_is_bad``)."""
 
     reading: str = ""
     name: str = ""  # defaults to the reading (plus ":instance" when one is set)
@@ -41,8 +42,12 @@ class RuleConfig:
             out.append(Problem("instance", f"{self.reading} is host-wide and has no instances", self.instance))
         if self.warning is None and self.critical is None:
             out.append(Problem("warning", "a rule needs a warning or a critical threshold (or both)", None))
-        if self.warning is not None and self.critical is not None and self.warning >= self.critical:
-            out.append(Problem("warning", f"must be below critical ({self.critical!r})", self.warning))
+        low_is_bad = spec is not None and spec.low_is_bad  # warning comes first on the way down
+        if self.warning is not None and self.critical is not None and (
+                self.warning <= self.critical if low_is_bad else self.warning >= self.critical):
+            why = f"must be above critical ({self.critical!r}): low {self.reading} is the trouble" if low_is_bad \
+                else f"must be below critical ({self.critical!r})"
+            out.append(Problem("warning", why, self.warning))
         if self.hysteresis is not None and not 0 <= self.hysteresis < 1:
             out.append(Problem("hysteresis", "expected a fraction from 0 to below 1", self.hysteresis))
         check(self, out)

@@ -2,7 +2,9 @@
 
 Rising needs the value at or above a threshold for the whole sustain time (Prometheus' pending state);
 falling is immediate once the value is below the threshold by the hysteresis margin. So a spike does not
-alert, a value hovering at the threshold does not flap, and a recovered host always returns to ok.
+alert, a value hovering at the threshold does not flap, and a recovered host always returns to ok. A reading
+whose low values are the trouble (``memory.available``) is declared ``low_is_bad``: its thresholds are reached
+at or *below* them, and it clears above them by the margin.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Rule:
     hysteresis: float
     unit: str
     counter: bool
+    low_is_bad: bool = False  # the reading's thresholds are reached at or below them (memory.available)
 
     @classmethod
     def from_config(cls, cfg: RuleConfig, health: HealthConfig) -> Rule:
@@ -49,16 +52,37 @@ class Rule:
             critical=cfg.critical,
             sustain=float(health.default_for if cfg.for_ is None else cfg.for_),
             hysteresis=health.default_hysteresis if cfg.hysteresis is None else cfg.hysteresis,
-            unit=spec.unit, counter=spec.counter,
+            unit=spec.unit, counter=spec.counter, low_is_bad=spec.low_is_bad,
         )
 
     def threshold(self, state: State) -> float | None:
         return {State.WARNING: self.warning, State.CRITICAL: self.critical}.get(state)
 
     def clear_level(self, state: State) -> float | None:
-        """The value the reading must fall below to leave ``state``."""
+        """The value the reading must fall below (rise above, when low is bad) to leave ``state``."""
         limit = self.threshold(state)
-        return None if limit is None else limit - abs(limit) * self.hysteresis
+        if limit is None:
+            return None
+        margin = abs(limit) * self.hysteresis
+        return limit + margin if self.low_is_bad else limit - margin
+
+    def reached(self, value: float, limit: float) -> bool:
+        """``value`` is at ``limit`` or on its bad side."""
+        return value <= limit if self.low_is_bad else value >= limit
+
+    @property
+    def at(self) -> str:
+        """The comparison that reaches a threshold, as people read it; ``back`` is its negation."""
+        return "<=" if self.low_is_bad else ">="
+
+    @property
+    def back(self) -> str:
+        return ">" if self.low_is_bad else "<"
+
+    @property
+    def beyond(self) -> str:
+        """The side a value clears to."""
+        return "above" if self.low_is_bad else "below"
 
     def level(self, value: float, current: State) -> State:
         """The state ``value`` calls for, holding ``current`` while the value stays inside its margin."""
@@ -66,10 +90,10 @@ class Rule:
             limit = self.threshold(state)
             if limit is None:
                 continue
-            if value >= limit:
+            if self.reached(value, limit):
                 return state
             clear = self.clear_level(state)
-            if current >= state and clear is not None and value >= clear:
+            if current >= state and clear is not None and self.reached(value, clear):
                 return state
         return State.OK
 
@@ -176,9 +200,10 @@ def _why_changed(rule: Rule, old: State, new: State, value: float, now: float, t
     if new > old:
         held = now - track.pending[new]
         sustain = f" for {fmt_duration(held)}" if rule.sustain > 0 else ""
-        return f"{rule.fmt(value)} >= {new.label} threshold {rule.fmt(rule.threshold(new))}{sustain}"
-    return (f"{rule.fmt(value)} < {rule.fmt(rule.clear_level(old))} "
-            f"(clears {old.label} at {rule.fmt(rule.threshold(old))} minus {rule.hysteresis * 100:g}%)")
+        return f"{rule.fmt(value)} {rule.at} {new.label} threshold {rule.fmt(rule.threshold(new))}{sustain}"
+    return (f"{rule.fmt(value)} {rule.back} {rule.fmt(rule.clear_level(old))} "
+            f"(clears {old.label} at {rule.fmt(rule.threshold(old))} {'plus' if rule.low_is_bad else 'minus'} "
+            f"{rule.hysteresis * 100:g}%)")
 
 
 def why_now(rule: Rule, track: Track | None, now: float) -> str:
@@ -190,19 +215,19 @@ def why_now(rule: Rule, track: Track | None, now: float) -> str:
     prefix = f"no data for {fmt_duration(now - track.seen)}; last " if track.seen < now else ""
     value = rule.fmt(track.value)
     if track.state == State.OK:
-        # The lowest threshold, compared the way it really stands: above it while a rise is still pending.
+        # The first threshold, compared the way it really stands: past it while a rise is still pending.
         lowest = State.WARNING if rule.warning is not None else State.CRITICAL
         limit = rule.threshold(lowest)
-        text = f"{value} below every threshold" if limit is None else \
-            f"{value} {'>=' if track.value >= limit else '<'} {lowest.label} {rule.fmt(limit)}"
+        text = f"{value} {rule.beyond} every threshold" if limit is None else \
+            f"{value} {rule.at if rule.reached(track.value, limit) else rule.back} {lowest.label} {rule.fmt(limit)}"
     else:
         limit = rule.threshold(track.state)
         clear = rule.clear_level(track.state)
-        if limit is not None and track.value >= limit:
-            text = f"{value} >= {track.state.label} {rule.fmt(limit)}, clears below {rule.fmt(clear)}"
-        else:  # held by the hysteresis margin: under the threshold, not yet under the clearing level
-            text = (f"{value} < {track.state.label} {rule.fmt(limit)} but >= {rule.fmt(clear)}: stays "
-                    f"{track.state.label} until below {rule.fmt(clear)}")
+        if limit is not None and rule.reached(track.value, limit):
+            text = f"{value} {rule.at} {track.state.label} {rule.fmt(limit)}, clears {rule.beyond} {rule.fmt(clear)}"
+        else:  # held by the hysteresis margin: short of the threshold, not yet past the clearing level
+            text = (f"{value} {rule.back} {track.state.label} {rule.fmt(limit)} but {rule.at} {rule.fmt(clear)}: "
+                    f"stays {track.state.label} until {rule.beyond} {rule.fmt(clear)}")
     for state in (State.CRITICAL, State.WARNING):
         if state > track.state and state in track.pending:
             text += (f"; {state.label} pending for {fmt_duration(now - track.pending[state])} of "

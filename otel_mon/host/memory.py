@@ -52,6 +52,8 @@ del M
 # The readings this domain offers to health rules and /health (computed in collect below).
 READINGS: tuple[ReadingSpec, ...] = (
     ReadingSpec("memory", "%", "", "memory in use (MemTotal - MemAvailable), percent: 90 means 10 % available"),
+    ReadingSpec("memory.available", "%", "", "MemAvailable over MemTotal, percent; low is the trouble (a rule "
+                "is reached at or below its thresholds)", low_is_bad=True),
 )
 
 _STATES = {s: frozen_attrs(("system.memory.state", s)) for s in ("used", "free", "buffers", "cached")}
@@ -98,6 +100,9 @@ class MemoryCollector:
         memory = readings.memory_percent(out.points)
         if memory is not None:
             out.reading("memory", "", memory)
+        available_pct = readings.memory_available_percent(out.points)  # same points: the two sum to 100
+        if available_pct is not None:
+            out.reading("memory.available", "", available_pct)
         return out
 
 

@@ -105,7 +105,9 @@ class History:
         self._next = 0  # the slot the next collection writes
         self._count = 0  # filled slots
         self._disk_before: tuple[float, dict[str, float]] | None = None
-        self._ncpu = os.cpu_count() or 1
+        # process.cpu.utilization is over the CPUs the agent may run on (its affinity, as host/selfproc.py
+        # divides), not os.cpu_count(): top's "percent of one CPU" is that times the count.
+        self._ncpu = len(os.sched_getaffinity(0)) or 1
         self._lock = threading.Lock()
 
     def record(self, snap: Snapshot) -> None:

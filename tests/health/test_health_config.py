@@ -61,7 +61,8 @@ def test_rule_problems_are_one_line_each() -> None:
         {},
         {"reading": "cpu", "warning": 70},
     ]}) == [
-        "health.rules[0].reading: invalid value 'cpuu': unknown reading; expected one of cpu, load, memory, paging, "
+        "health.rules[0].reading: invalid value 'cpuu': unknown reading; expected one of cpu, load, memory, "
+        "memory.available, paging, "
         "oom_kills, filesystem, inodes, temperature, pressure, file_descriptors, conntrack, clock.unsynchronized, "
         "clock.offset, probe.latency, probe.failure, spool.dropped, forward.lag (did you mean 'cpu'?)",
         "health.rules[1].warning: invalid value None: a rule needs a warning or a critical threshold (or both)",
@@ -69,6 +70,14 @@ def test_rule_problems_are_one_line_each() -> None:
         "health.rules[3].instance: invalid value 'cpu0': cpu is host-wide and has no instances",
         "health.rules[4].hysteresis: invalid value 1.5: expected a fraction from 0 to below 1",
     ]
+
+
+def test_a_reading_whose_low_values_are_the_trouble_wants_warning_above_critical() -> None:
+    rules = schema.build(HealthConfig, {"rules": [{"reading": "memory.available", "warning": 20, "critical": 10}]})
+    assert (rules.rules[0].warning, rules.rules[0].critical) == (20, 10)
+    assert problems({"rules": [{"reading": "memory.available", "warning": 10, "critical": 20}]}) == [
+        "health.rules[0].warning: invalid value 10.0: must be above critical (20.0): low memory.available is the "
+        "trouble"]
 
 
 def test_empty_items_and_duplicate_names() -> None:

@@ -199,3 +199,25 @@ def test_durations_run_on_the_monotonic_clock_when_the_wall_clock_steps_back() -
     assert ev.evaluate({"cpu": {}}, 79, wall - 7200) == []  # another step back; 59 s without data
     (gone,) = ev.evaluate({"cpu": {}}, 80, wall - 7200 + 1)
     assert (gone.new, gone.why, gone.at) == (State.OK, "no data for 1m", wall - 7200 + 1)
+
+
+def test_memory_available_rule_is_reached_at_or_below_its_thresholds() -> None:
+    """A reading whose low values are the trouble: warning above critical, clearing above by the margin."""
+    ev = evaluator(RuleConfig(reading="memory.available", warning=20, critical=10))
+    steps: list[tuple[float, Readings]] = [(i * 10.0, {"memory.available": {"": v}}) for i, v in
+                                           enumerate([50, 20, 5, 10.4, 12, 20.9, 21.5])]
+    # 20 reaches warning (inclusive), 5 critical; 10.4 stays critical inside the margin (clears above 10.5);
+    # 12 falls back to warning, 20.9 holds it (clears above 21), 21.5 clears
+    assert run(ev, steps) == [(10, "", OK, WARN), (20, "", WARN, CRIT), (40, "", CRIT, WARN), (60, "", WARN, OK)]
+    ev = evaluator(RuleConfig(reading="memory.available", critical=10))
+    (t,) = ev.evaluate({"memory.available": {"": 8.0}}, 0)
+    assert t.why == "8 % <= critical threshold 10 %"
+    (back,) = ev.evaluate({"memory.available": {"": 30.0}}, 10)
+    assert back.why == "30 % > 10.5 % (clears critical at 10 % plus 5%)"
+
+
+def test_inodes_rule_watches_each_mountpoint() -> None:
+    ev = evaluator(RuleConfig(reading="inodes", warning=80, critical=95))
+    steps: list[tuple[float, Readings]] = [(0, {"inodes": {"/": 50.0, "/var": 85.0}}),
+                                           (10, {"inodes": {"/": 96.0, "/var": 50.0}})]
+    assert run(ev, steps) == [(0, "/var", OK, WARN), (10, "/", OK, CRIT), (10, "/var", WARN, OK)]

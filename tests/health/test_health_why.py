@@ -35,3 +35,19 @@ def test_why_states_true_inequalities(state: State, value: float, pending: dict[
     text = _why(state, value, pending)
     assert text == expected
     _true(text)
+
+
+AVAILABLE = Rule(name="memory.available", reading="memory.available", instance=None, warning=20.0, critical=10.0,
+                 sustain=120.0, hysteresis=0.05, unit="%", counter=False, low_is_bad=True)
+
+
+@pytest.mark.parametrize(("state", "value", "expected"), [
+    (State.OK, 50.0, "50 % > warning 20 %"),
+    (State.OK, 15.0, "15 % <= warning 20 %"),
+    (State.WARNING, 15.0, "15 % <= warning 20 %, clears above 21 %"),
+    (State.WARNING, 20.5, "20.5 % > warning 20 % but <= 21 %: stays warning until above 21 %"),
+    (State.CRITICAL, 5.0, "5 % <= critical 10 %, clears above 10.5 %"),
+])
+def test_why_of_a_reading_whose_low_values_are_the_trouble(state: State, value: float, expected: str) -> None:
+    track = Track(since=0.0, state=state, value=value, seen=100.0, pending={})
+    assert why_now(AVAILABLE, track, 100.0) == expected
