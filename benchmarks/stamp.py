@@ -67,6 +67,14 @@ def versions(node_exporter: bool = True) -> str:
 
 def header(node_exporter: bool = True) -> str:
     """``Measured <UTC> on <machine>; <versions>.`` and the command line that produced the table."""
-    argv = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    args, skip = [], False
+    for arg in sys.argv[1:]:  # where the table was written is no part of how it was measured
+        if skip or arg.startswith(("--markdown=", "--json=")):
+            skip = False
+            continue
+        skip = arg in ("--markdown", "--json")
+        if not skip:
+            args.append(arg)
+    argv = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *args])
     return (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}; "
             f"{versions(node_exporter)}.\n`{argv}`")
