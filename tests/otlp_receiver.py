@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import http.server
-import socket
 import ssl
 import subprocess
 import threading
@@ -29,6 +28,8 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
+
+from otel_mon.http.connections import Connections
 
 REQUEST_TYPES: dict[str, type[Message]] = {
     "metrics": metrics_pb.ExportMetricsServiceRequest,
@@ -153,7 +154,7 @@ class OtlpReceiver:
         if self._http_server is not None:
             self._http_server.shutdown()
             self._http_server.server_close()
-            self._http_server.close_connections()
+            self._http_server.connections.shutdown_all()
             self._http_server = None
         if self._http_thread is not None:
             self._http_thread.join(5)
@@ -322,28 +323,16 @@ class _HttpServer(http.server.ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[http.server.BaseHTTPRequestHandler],
                  receiver: OtlpReceiver) -> None:
         self.receiver = receiver
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
+        self.connections = Connections()  # the agent's own record: down() must reset kept-alive clients
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
+        self.connections.add(request)
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
+        self.connections.release(request)
         super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            sockets, self._open = list(self._open), set()
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _HttpHandler(http.server.BaseHTTPRequestHandler):

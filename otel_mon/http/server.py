@@ -13,7 +13,6 @@ import errno
 import ipaddress
 import logging
 import os
-import resource
 import selectors
 import socket
 import ssl
@@ -28,6 +27,7 @@ from prometheus_client import CollectorRegistry
 from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
+from otel_mon.http.connections import Connections, connection_cap
 from otel_mon.http.render import (
     MetricsCache,
     Response,
@@ -47,8 +47,6 @@ _IDLE_TIMEOUT = 30.0
 _SEND_TIMEOUT = 30.0
 # Connections waiting for a slot (or for the accept thread to run) queue here; the kernel caps it at somaxconn.
 _BACKLOG = 1024
-# File descriptors left for collection (/proc reads, probes, spool, forwarder) whatever HTTP clients do.
-FD_RESERVE = 64
 # accept() failing for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM): pause, do not spin.
 _ACCEPT_PAUSE = (0.05, 1.0)
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
@@ -145,7 +143,7 @@ class HttpServer:
 
     @property
     def open_connections(self) -> int:
-        return self._listener.open_count if self._listener is not None else 0
+        return len(self._listener.connections) if self._listener is not None else 0
 
     def start(self) -> None:
         """Bind, then serve from a daemon thread; raise ``ListenError`` / ``TlsError`` (both ``OSError``)."""
@@ -229,24 +227,6 @@ class HttpServer:
             idle = _IDLE_TIMEOUT
 
 
-def connection_cap(configured: int) -> int:
-    """``configured``, lowered when the file descriptor limit would not leave ``FD_RESERVE`` for collection."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return configured
-    try:
-        in_use = len(os.listdir("/proc/self/fd"))
-    except OSError:
-        in_use = 64
-    room = soft - in_use - FD_RESERVE
-    if room < configured:
-        capped = max(1, room)
-        log.warning("http: serving at most %d connections (not %d): the file descriptor limit is %d and %d "
-                    "stay reserved for collection", capped, configured, soft, FD_RESERVE)
-        return capped
-    return configured
-
-
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -255,26 +235,20 @@ def _is_loopback(host: str) -> bool:
 
 
 class _Listener:
-    """The accept thread and the bookkeeping of open connections."""
+    """The accept thread; ``connections`` keeps the open ones (a closing one wakes a loop waiting for a slot)."""
 
     def __init__(self, app: HttpServer, sock: socket.socket, context: ssl.SSLContext | None, cap: int) -> None:
         self.app = app
         self.sock = sock
         self.context = context
-        self.cap = cap
-        self._open: set[socket.socket] = set()
-        self._lock = threading.Lock()
         self._stopping = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._paused = False  # the loop waits for a slot or for fds: a closing connection must wake it
+        self._pipe_lock = threading.Lock()  # a connection ending after stop() must not write to a reused fd
+        self._pipe_open = True
+        self.connections = Connections(cap, self._wake)
         self._thread = threading.Thread(target=self._run, name="otel-mon-http", daemon=True)
         self._accept_failures = 0
         self._accept_logged = -1e9
-
-    @property
-    def open_count(self) -> int:
-        with self._lock:
-            return len(self._open)
 
     def start(self) -> None:
         self.sock.setblocking(False)
@@ -285,21 +259,20 @@ class _Listener:
         self._wake()
         self._thread.join()
         self.sock.close()
-        with self._lock:
-            conns = list(self._open)
-        for conn in conns:  # a kept-alive scraper must not be answered by a stopped server
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        self.connections.shutdown_all()  # a kept-alive scraper must not be answered by a stopped server
+        with self._pipe_lock:
+            self._pipe_open = False
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:  # the pipe is full: the loop is awake anyway
-            pass
+        with self._pipe_lock:
+            if not self._pipe_open:
+                return
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:  # the pipe is full: the loop is awake anyway
+                pass
 
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
@@ -309,9 +282,7 @@ class _Listener:
         timeout: float | None = None
         try:
             while not self._stopping:
-                with self._lock:
-                    full = len(self._open) >= self.cap
-                    self._paused = full or timeout is not None
+                full = self.connections.full(pausing=timeout is not None)
                 want = not full and timeout is None
                 if want != listening:
                     if want:
@@ -348,17 +319,13 @@ class _Listener:
 
     def _accept_ready(self) -> None:
         """Accept what is queued, up to the cap (the rest waits in the kernel's backlog)."""
-        while True:
-            with self._lock:
-                if len(self._open) >= self.cap:
-                    return
+        while self.connections.has_room():
             try:
                 conn, address = self.sock.accept()
             except BlockingIOError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # head and body go out in one write anyway
-            with self._lock:
-                self._open.add(conn)
+            self.connections.add(conn)
             peer = str(address[0]) if isinstance(address, tuple) else str(address)
             try:
                 threading.Thread(target=self._serve, args=(conn, peer), name="otel-mon-http-conn",
@@ -374,9 +341,7 @@ class _Listener:
                 # handshake by the timeout, however the client trickles it).
                 conn.settimeout(self.app.header_timeout)
                 sock = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-                with self._lock:  # wrapping detached the plain socket: stop() must reach the TLS one
-                    self._open.discard(conn)
-                    self._open.add(sock)
+                self.connections.swap(conn, sock)  # wrapping detached the plain socket: stop() must reach this one
                 sock.do_handshake()
             self.app.serve_connection(sock, peer)
         except (OSError, ValueError) as exc:  # resets, TLS failures, timeouts: routine, not errors
@@ -391,9 +356,5 @@ class _Listener:
             conn.close()
         except OSError:
             pass
-        with self._lock:
-            self._open.discard(conn)
-            paused = self._paused
-        if paused:
-            self._wake()
+        self.connections.release(conn)
 

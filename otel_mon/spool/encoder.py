@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, HistogramDataPoint, Metric, MetricsData, Sum
+
+T = TypeVar("T")
 
 _dumps = json.dumps  # a str gives its JSON string (ASCII, escaped), as json.dumps of the whole line would
 
@@ -147,23 +149,19 @@ class LineEncoder:
         if not data.resource_metrics:
             return b""
         out: list[str] = ['{"resourceMetrics":[']
-        for i, rm in enumerate(data.resource_metrics):
-            if i:
-                out.append(",")
-            resource_attrs = self._attr_text(rm.resource.attributes)
-            out.append('{"resource":{' + resource_attrs.rstrip(",") + "}")
-            if rm.scope_metrics:
-                out.append(',"scopeMetrics":[')
-                for j, sm in enumerate(rm.scope_metrics):
-                    if j:
-                        out.append(",")
-                    self._scope(sm, out)
-                out.append("]")
-            if rm.resource.schema_url:
-                out.append(',"schemaUrl":' + _dumps(rm.resource.schema_url))
-            out.append("}")
+        _join(out, data.resource_metrics, self._resource)
         out.append("]}\n")
         return "".join(out).encode("ascii")
+
+    def _resource(self, rm: Any, out: list[str]) -> None:
+        out.append('{"resource":{' + self._attr_text(rm.resource.attributes).rstrip(",") + "}")
+        if rm.scope_metrics:
+            out.append(',"scopeMetrics":[')
+            _join(out, rm.scope_metrics, self._scope)
+            out.append("]")
+        if rm.resource.schema_url:
+            out.append(',"schemaUrl":' + _dumps(rm.resource.schema_url))
+        out.append("}")
 
     def _scope(self, sm: Any, out: list[str]) -> None:
         scope = sm.scope
@@ -178,10 +176,7 @@ class LineEncoder:
         out.append('{"scope":{' + ",".join(fields) + "}")
         if sm.metrics:
             out.append(',"metrics":[')
-            for k, metric in enumerate(sm.metrics):
-                if k:
-                    out.append(",")
-                self._metric(metric, out)
+            _join(out, sm.metrics, self._metric)
             out.append("]")
         if scope is not None and scope.schema_url:
             out.append(',"schemaUrl":' + _dumps(scope.schema_url))
@@ -268,6 +263,14 @@ class LineEncoder:
         if not fields and parts[-1]:
             parts[-1] = parts[-1].rstrip(",")
         parts.append(",".join(fields))
+
+
+def _join(out: list[str], items: Sequence[T], write: Callable[[T, list[str]], None]) -> None:
+    """``write`` each item into ``out``, comma-separated (a JSON array's members)."""
+    for i, item in enumerate(items):
+        if i:
+            out.append(",")
+        write(item, out)
 
 
 class _NoMetrics:
