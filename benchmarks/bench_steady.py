@@ -12,7 +12,7 @@ Phases, after a warm-up:
    (what Prometheus 2.x sends), a scrape every ``--cadence`` s, servers staggered across the cadence.
    CPU s/hour, samples per scrape, CPU ms per 1,000 samples delivered (whole-process CPU / samples) and RSS.
 
-Scenarios: node_exporter; otel-mon with defaults (spool on, 10 s interval); otel-mon spool off (the
+Scenarios: node_exporter; otel-mon with defaults (spool on, 15 s interval); otel-mon spool off (the
 Prometheus role); otel-mon forwarding over OTLP/HTTP to a local receiver; the contrib
 opentelemetry-instrumentation-system-metrics behind the Prometheus reader (collects on every scrape).
 

@@ -19,7 +19,7 @@ def problems(
 
 def test_defaults_need_no_file() -> None:
     s = config.load(env={})
-    assert s.interval == 10.0
+    assert s.interval == 15.0
     assert (s.http.host, s.http.port) == ("127.0.0.1", 9464)
     assert s.resource.service_name == "otel-mon"
     assert s.collector_enabled("cpu") and not s.collector_enabled("connections")
@@ -54,7 +54,7 @@ def test_interval_bounds_and_env_ms() -> None:
     assert config.load(env={"OTEL_METRIC_EXPORT_INTERVAL": "100"}).interval == 0.1
     assert problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "50"}) == [
         "OTEL_METRIC_EXPORT_INTERVAL: invalid value '50': must be at least 100 (ms)"]
-    assert config.load(env={"OTEL_METRIC_EXPORT_INTERVAL": ""}).interval == 10.0  # empty is unset (OTel spec)
+    assert config.load(env={"OTEL_METRIC_EXPORT_INTERVAL": ""}).interval == 15.0  # empty is unset (OTel spec)
     assert problems(env={"OTEL_METRIC_EXPORT_INTERVAL": "nan"}) == [
         "OTEL_METRIC_EXPORT_INTERVAL: invalid value 'nan': expected milliseconds"]
     assert any(p.startswith("interval: invalid value 0.05") for p in problems(flags={"interval": "50ms"}))

@@ -93,7 +93,7 @@ class OtlpConfig(Transport):
     max_batch_size: ByteSize = ByteSize(2 * 1024 * 1024)
     # Spool lines per second and signal while a backlog drains (0 = unlimited): a recovering collector is not
     # flooded by every agent at once, and the agent stays light (a host-sized line of ~300 points costs ~10 ms
-    # of CPU to parse and send, so 20 lines/s is ~20% of one core; a day's outage at 10 s drains in ~7 min).
+    # of CPU to parse and send, so 20 lines/s is ~20% of one core; a day's outage at 15 s drains in ~5 min).
     drain_rate: float = 20.0
     backoff_initial: Duration = Duration(1.0)
     backoff_max: Duration = Duration(60.0)

@@ -18,7 +18,7 @@ from otel_mon.spool.format import any_value, attributes, items, iter_log_records
 
 # Bucket sizes tried in order: the first that gives at most ``MAX_BUCKETS`` buckets wins; windows of 12 h and
 # more use hours (hourly bands), or days past a month. Counters (network, probes) need two points inside a
-# bucket for a rate, so a bucket should hold a few collections: 1 h gives 60 s buckets (six at 10 s).
+# bucket for a rate, so a bucket should hold a few collections: 1 h gives 60 s buckets (four at 15 s).
 STEPS = (1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 HOURLY_FROM = 12 * 3600.0
 MAX_BUCKETS = 60

@@ -75,7 +75,7 @@
     if (!isFinite(lo) || !isFinite(hi)) return svg;
     if (opts.min === undefined) lo = Math.min(lo, 0);
     if (hi <= lo) hi = lo + 1;
-    const gapAfter = (opts.interval || 10) * 3;
+    const gapAfter = (opts.interval || 15) * 3;
     const x = (t) => ((t - t0) / span) * w;
     const y = (v) => h - pad - ((Math.min(Math.max(v, lo), hi) - lo) / (hi - lo)) * (h - 2 * pad);
     let line = "", area = "", run = [];
@@ -332,7 +332,7 @@
       const doc = await resp.json();
       $("login").hidden = true;
       $("forget").hidden = !token;
-      period = Math.max(2, Math.min(60, (doc.health || {}).interval_seconds || 10)) * 1000;
+      period = Math.max(2, Math.min(60, (doc.health || {}).interval_seconds || 15)) * 1000;
       draw(doc);
     } catch (err) {
       $("updated").textContent = "cannot reach the agent (" + err.message + "), retrying";
