@@ -19,15 +19,7 @@ from otel_mon.health.config import TopProcessesConfig
 from otel_mon.health.context import ContextWorker, describe, filesystem_figures, top_by_cpu, top_by_rss
 from otel_mon.health.messages import discord, generic, slack
 from otel_mon.health.rules import Transition
-
-BURN = ("import ctypes, hashlib, threading; ctypes.CDLL(None).prctl(15, b'otelmon-burn', 0, 0, 0)\n"
-        "blob = b'x' * (1 << 20)\n"
-        "def spin():\n"
-        "    while True: hashlib.sha256(blob).digest()\n"  # hashlib lets go of the GIL: two threads, two CPUs
-        "threading.Thread(target=spin, daemon=True).start()\n"
-        "spin()")
-HOLD = ("import ctypes, sys, time; ctypes.CDLL(None).prctl(15, b'otelmon-hold', 0, 0, 0)\n"
-        "block = b'x' * (800 << 20); print('ready', flush=True); time.sleep(600)")
+from tests.hogs import BURN, HOLD
 
 
 def spawn(code: str) -> subprocess.Popen[str]:
