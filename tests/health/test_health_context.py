@@ -78,6 +78,20 @@ def test_only_rising_cpu_memory_and_filesystem_transitions_get_context() -> None
     assert not off.wants(rising("cpu")) and off.wants(rising("filesystem", "/"))  # figures are always cheap
 
 
+def test_what_explains_a_rise_is_declared_with_the_reading() -> None:
+    """memory.available and inodes get the context their declarations name, with no list in health/context.py."""
+    from otel_mon.health.context import context_kind
+
+    worker = ContextWorker(TopProcessesConfig(), lambda *a: None)
+    assert worker.wants(rising("memory.available")) and worker.wants(rising("inodes", "/"))
+    assert (context_kind("memory.available"), context_kind("inodes"), context_kind("load")) == (
+        "memory", "filesystem", "cpu")
+    assert context_kind("probe.latency") == context_kind("nonexistent") == ""
+    cache: dict[str, dict[str, object]] = {}
+    figures = worker._measure(rising("inodes", "/"), cache)
+    assert figures is not None and figures["mountpoint"] == "/" and "inodes_total" in figures
+
+
 def test_payloads_carry_the_context() -> None:
     procs = [{"pid": 42, "name": "stress", "user": "root", "cpu_percent": 99.5}]
     t = rising("cpu")
