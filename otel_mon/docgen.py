@@ -84,10 +84,11 @@ def render() -> str:
 def render_readings() -> str:
     """Every reading: the host domains' (in domain order), then the agent's own; which ones rules may use."""
     rows = [*HOST_READINGS, *(r for r in READINGS.values() if r not in HOST_READINGS)]
-    lines = ["| reading | unit | instance | rules | meaning |", "|---|---|---|---|---|"]
+    lines = ["| reading | unit | instance | rules | meaning | a rise is explained by |", "|---|---|---|---|---|---|"]
     for r in rows:
         rules = ("yes, reached at or below" if r.low_is_bad else "yes") if r.rules else "no (shown on /health)"
-        lines.append(f"| `{r.name}` | {r.unit or '-'} | {r.instances or '-'} | {rules} | {r.description} |")
+        lines.append(f"| `{r.name}` | {r.unit or '-'} | {r.instances or '-'} | {rules} | {r.description} | "
+                     f"{r.context or '-'} |")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
+# The OTel logs API and SDK exist only as ``_logs`` modules in the pinned release set (no public module yet).
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource

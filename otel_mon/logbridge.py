@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from time import time_ns
 from typing import Any
 
+# The OTel logs API and SDK exist only as ``_logs`` modules in the pinned release set (no public module yet).
 from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber
 
 # LogRecord attributes every record has: anything else came from ``extra=``.

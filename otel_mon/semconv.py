@@ -53,6 +53,9 @@ class ReadingSpec:
     probe: bool = False  # instances are probe names, checked against the probes section
     rules: bool = True  # False: shown on /health (and by status) only, not a reading health rules may use
     low_is_bad: bool = False  # low values are the trouble: rules are reached at or below their thresholds
+    # What explains a rise, measured once per batch (health/context.py): the top processes by CPU or by memory,
+    # or the figures of the instance's filesystem (size, free, inodes).
+    context: Literal["", "cpu", "memory", "filesystem"] = ""
 
 _SIG = ("otel_mon.signal",)
 _DEST = ("otel_mon.destination",)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from pathlib import Path
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -18,6 +20,13 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from otel_mon import config
+from otel_mon.host import registry as host_registry
+from otel_mon.host.paths import HostPaths
+from otel_mon.host.sampler import HostSampler
+from otel_mon.resource import build_resource
+from otel_mon.telemetry import Telemetry
 
 
 def point(value: float, attrs: dict[str, object]) -> NumberDataPoint:
@@ -55,3 +64,23 @@ def odd_batch(v: float = 1.0) -> MetricsData:
         ScopeMetrics(scope, metrics, "https://opentelemetry.io/schemas/1.44.0"),
         ScopeMetrics(other, [Metric("other.thing", "x", "", Gauge([point(1, {"z": "1"})]))], ""),
     ], "")])
+
+
+def agent_batches(root: Path, count: int = 2) -> Iterator[tuple[Telemetry, MetricsData]]:
+    """The agent's own batches of the fixture host at ``root`` (activated by the ``fake_root`` fixture), with
+    the Telemetry that collected each: every CPU, sensors off."""
+    settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false",
+                                          "cpu.per_logical": "true"})
+    paths = HostPaths(str(root))
+    telemetry = Telemetry(build_resource(settings.resource, paths), lambda spec: True)
+    sampler = HostSampler(host_registry.build(settings.host, paths))
+    sampler.register_metrics(telemetry.instruments)
+    try:
+        for _ in range(count):
+            sampler.refresh()
+            telemetry.export()
+            batch = telemetry.bridge.latest
+            assert batch is not None
+            yield telemetry, batch
+    finally:
+        telemetry.shutdown()

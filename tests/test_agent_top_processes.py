@@ -15,15 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, AgentProcess, agent_env, wait_until
-
-BURN = ("import ctypes, hashlib, threading; ctypes.CDLL(None).prctl(15, b'otelmon-burn', 0, 0, 0)\n"
-        "blob = b'x' * (1 << 20)\n"
-        "def spin():\n"
-        "    while True: hashlib.sha256(blob).digest()\n"  # hashlib lets go of the GIL: two threads, two CPUs
-        "threading.Thread(target=spin, daemon=True).start()\n"
-        "spin()")
-HOLD = ("import ctypes, time; ctypes.CDLL(None).prctl(15, b'otelmon-hold', 0, 0, 0)\n"
-        "block = b'x' * (800 << 20); print('ready', flush=True); time.sleep(600)")
+from tests.hogs import BURN, HOLD
 
 
 class Receiver:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import pytest
 
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.contract import Contract, problem
 from otel_mon.host.sampler import HostSampler
-from otel_mon.host.table import BY_NAME, HOST_READINGS
+from otel_mon.host.table import BY_NAME, HOST_DOMAINS, HOST_READINGS, METRICS
+from otel_mon.semconv import MetricSpec
 
 
 class Emits:
@@ -99,3 +101,66 @@ def test_each_domain_module_declares_only_its_own_rows() -> None:
         assert module.METRICS, domain
         assert {spec.domain for spec in module.METRICS} == {domain}, module.__name__
     assert len(table.BY_NAME) == len(table.METRICS), "a metric name is declared twice"
+
+
+def _valid(spec: MetricSpec) -> dict[str, str | int]:
+    """An attribute set the row accepts: each enumerated key's first value, a placeholder for free-form keys."""
+    return {key: (spec.allowed(key) or ("x",))[0] for key in spec.attributes}
+
+
+def _misspelt(name: str) -> str:
+    wrong = name[:-1] if name[-1] != name[-2] else name + "s"
+    assert wrong not in BY_NAME, wrong
+    return wrong
+
+
+HOST_ROWS = [spec for spec in METRICS if spec.domain in HOST_DOMAINS]
+
+
+@pytest.mark.parametrize("spec", HOST_ROWS, ids=lambda spec: spec.name)
+def test_every_host_row_accepts_each_allowed_value_and_refuses_a_misspelt_name_or_value(spec: MetricSpec) -> None:
+    contract = Contract()
+    good = _valid(spec)
+    assert contract.check(spec.domain, spec.name, good) is None
+    for key, values in spec.values:
+        for value in values:
+            assert contract.check(spec.domain, spec.name, {**good, key: value}) is None, (key, value)
+        why = contract.check(spec.domain, spec.name, {**good, key: values[0].upper()})
+        assert why is not None and "is not one of" in why
+    why = contract.check(spec.domain, _misspelt(spec.name), good)
+    assert why is not None and "not declared" in why
+
+
+@pytest.mark.parametrize("domain", HOST_DOMAINS)
+def test_the_sampler_drops_a_misspelt_point_of_every_domain(domain: str) -> None:
+    """Through the sampler, per domain: a wrong value where the domain has enumerated values, else a wrong name."""
+    spec = next((s for s in HOST_ROWS if s.domain == domain and s.values),
+                next(s for s in HOST_ROWS if s.domain == domain))
+    good = frozen_attrs(*_valid(spec).items())
+    if spec.values:
+        key, values = spec.values[0]
+        bad: tuple[str, Mapping[str, str | int]] = (spec.name, frozen_attrs(*{**good, key: values[0] + "x"}.items()))
+    else:
+        bad = (_misspelt(spec.name), good)
+    sampler = HostSampler([Emits(domain, [(spec.name, good), bad])])
+    snap = sampler.refresh()
+    assert snap.points[spec.name] == [(1.0, good)], snap.points
+    assert bad[0] == spec.name or bad[0] not in snap.points
+    assert not snap.domains[domain].ok and snap.domains[domain].errors_total["contract"] == 1
+
+
+def test_every_domain_of_the_fixture_host_keeps_the_table(fake_root: Callable[[str], Path]) -> None:
+    """host1 with every domain on: each domain emits and none breaks its rows (the new metrics included)."""
+    from otel_mon import config
+    from otel_mon.host import registry
+    from otel_mon.host.paths import HostPaths
+
+    root = fake_root("host1")
+    settings = config.load(env={}, flags={"root_path": str(root), **{f"collectors.{d}": "true" for d in HOST_DOMAINS}})
+    sampler = HostSampler(registry.build(settings.host, HostPaths(str(root))))
+    sampler.refresh()
+    snap = sampler.refresh()
+    sampler.close()
+    assert {d: s.errors_total for d, s in snap.domains.items() if not s.ok} == {}
+    emitted = {BY_NAME[name].domain for name in snap.points}
+    assert emitted == set(HOST_DOMAINS)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from otel_mon import config
@@ -332,3 +333,24 @@ def test_process_states_are_counted_at_most_once_per_interval(fake_root: Callabl
     collector.collect(1075.0)
     assert len(passes) == 3
     assert "system.process.created" in again.points  # /proc/stat's one line is read every collection
+
+
+def test_connections_by_transport_state_and_interface(fake_root: Callable[[str], Path]) -> None:
+    """host1's /proc/net/{tcp,tcp6,udp,udp6}: 127.0.0.1 is loopback's address on any host, wildcards have no
+    interface, UDP has no state."""
+    root = fake_root("host1")
+    settings = config.load(env={}, flags={"root_path": str(root), "collectors.connections": "true"})
+    collectors = [c for c in registry.build(settings.host, HostPaths(str(root))) if c.name == "connections"]
+    snap = HostSampler(collectors).refresh()
+    lo = next(nic for nic, addrs in psutil.net_if_addrs().items()
+              if any(a.address == "127.0.0.1" for a in addrs))
+    assert points(snap, "system.network.connection.count") == {
+        frozenset({("network.transport", "tcp"), ("network.connection.state", "listen"),
+                   ("network.interface.name", lo)}): 1,  # 127.0.0.1:631
+        frozenset({("network.transport", "tcp"), ("network.connection.state", "listen")}): 1,  # [::]:22
+        frozenset({("network.transport", "tcp"), ("network.connection.state", "established"),
+                   ("network.interface.name", lo)}): 1,
+        frozenset({("network.transport", "tcp"), ("network.connection.state", "time_wait"),
+                   ("network.interface.name", lo)}): 1,
+        frozenset({("network.transport", "udp")}): 1,  # 0.0.0.0:68
+    }

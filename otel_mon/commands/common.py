@@ -94,6 +94,13 @@ def load_settings(args: argparse.Namespace) -> Settings | None:
     return settings
 
 
+def spool_command(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """The parser of a sub-command that reads the spool (``report``, ``tail``): with ``--data-dir`` / ``-c``."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=description)
+    add_data_dir_options(parser)
+    return parser
+
+
 def add_data_dir_options(p: argparse.ArgumentParser) -> None:
     """For the commands that read the spool: the directory, or the config that names it."""
     p.add_argument("--data-dir", help="spool directory (default: spool.dir of the config, else ./data)")

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from otel_mon.commands.common import add_data_dir_options, spool_root
+from otel_mon.commands.common import spool_command, spool_root
 from otel_mon.report.analysis import Report, build_report
-from otel_mon.report.table import format_table
+from otel_mon.report.text import format_table
 from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import SpoolReader
 
@@ -24,12 +24,9 @@ DEFAULT_SINCE = 3600.0
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "report",
-        help="summarise spooled metrics over a time window",
-        description="Average, min, max and p95 of the headline metrics in the spool, and time per health state.",
-    )
-    add_data_dir_options(parser)
+    parser = spool_command(
+        sub, "report", help="summarise spooled metrics over a time window",
+        description="Average, min, max and p95 of the headline metrics in the spool, and time per health state.")
     parser.add_argument("--since", help="window ending now, e.g. 30m, 1h, 7d (default 1h)")
     parser.add_argument("--from", dest="start", metavar="TIME",
                         help="window start: ISO-8601 (UTC unless an offset is given) or epoch seconds")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from otel_mon.commands.common import add_data_dir_options, spool_root
+from otel_mon.commands.common import spool_command, spool_root
 from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import Record, SpoolReader
 from otel_mon.spool.segments import Signal
@@ -14,12 +14,9 @@ from otel_mon.spool.summary import render_logs, render_metrics
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "tail",
-        help="print the newest spooled logs or metrics",
-        description="Print the newest records of the spool, one human line each; -f keeps following.",
-    )
-    add_data_dir_options(parser)
+    parser = spool_command(
+        sub, "tail", help="print the newest spooled logs or metrics",
+        description="Print the newest records of the spool, one human line each; -f keeps following.")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--logs", dest="signal", action="store_const", const="logs", help="log records (default)")
     which.add_argument("--metrics", dest="signal", action="store_const", const="metrics", help="metric batches")

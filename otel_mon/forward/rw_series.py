@@ -45,7 +45,8 @@ class Unsupported(ValueError):
 
 def series_of_line(data: Mapping[str, Any], extra_labels: Mapping[str, str] | None = None) -> list[Series]:
     """Every sample of one spool line: labels sorted, empty values dropped (as a scrape drops them)."""
-    from opentelemetry.exporter.prometheus import _CustomCollector  # the /metrics translator (same pin)
+    # The /metrics translator itself (same pin); why its private name: telemetry.PrometheusBridge.
+    from opentelemetry.exporter.prometheus import _CustomCollector
 
     out: list[Series] = []
     extra = dict(extra_labels or {})

@@ -22,13 +22,16 @@ from typing import Any
 import psutil
 
 from otel_mon.health.config import TopProcessesConfig
+from otel_mon.health.readings import READINGS
 from otel_mon.health.rules import Transition
 
 log = logging.getLogger("otel_mon.health")
 
-BY_CPU = frozenset({"cpu", "load"})
-BY_MEMORY = frozenset({"memory", "paging"})
-FILESYSTEM = "filesystem"
+
+def context_kind(reading: str) -> str:
+    """What a reading's rise is explained with, as its declaration says (``ReadingSpec.context``)."""
+    spec = READINGS.get(reading)
+    return spec.context if spec is not None else ""
 
 Context = dict[str, Any]
 Announce = Callable[[list[Transition], Any, float], None]
@@ -137,9 +140,10 @@ class ContextWorker:
     def wants(self, t: Transition) -> bool:
         if t.new <= t.old:
             return False
-        if t.reading == FILESYSTEM:
+        kind = context_kind(t.reading)
+        if kind == "filesystem":
             return True
-        return self.cfg.enabled and (t.reading in BY_CPU or t.reading in BY_MEMORY)
+        return self.cfg.enabled and kind in ("cpu", "memory")
 
     def busy(self) -> bool:
         """A batch is waiting or being measured: later batches queue behind it so order is kept."""
@@ -203,7 +207,8 @@ class ContextWorker:
         return out
 
     def _measure(self, t: Transition, cache: dict[str, Context]) -> Context | None:
-        if t.reading == FILESYSTEM:
+        by = context_kind(t.reading)
+        if by == "filesystem":
             key = f"fs:{t.instance}"
             if key not in cache:
                 try:
@@ -212,7 +217,6 @@ class ContextWorker:
                     log.debug("statvfs %s failed: %s", t.instance, exc)
                     return None
             return cache[key]
-        by = "cpu" if t.reading in BY_CPU else "memory"
         if by not in cache:
             processes = top_by_cpu(self.cfg.count, self.cfg.window) if by == "cpu" else top_by_rss(self.cfg.count)
             cache[by] = {"by": by, "processes": processes}

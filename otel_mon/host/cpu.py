@@ -45,7 +45,7 @@ del M
 
 # The readings this domain offers to health rules and /health (computed in collect below).
 READINGS: tuple[ReadingSpec, ...] = (
-    ReadingSpec("cpu", "%", "", "CPU busy, percent of all logical CPUs"),
+    ReadingSpec("cpu", "%", "", "CPU busy, percent of all logical CPUs", context="cpu"),
 )
 
 # psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside

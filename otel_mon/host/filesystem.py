@@ -60,8 +60,8 @@ del M
 
 # The readings this domain offers to health rules and /health (computed in collect below).
 READINGS: tuple[ReadingSpec, ...] = (
-    ReadingSpec("filesystem", "%", "mountpoint", "space in use, percent (as df shows it)"),
-    ReadingSpec("inodes", "%", "mountpoint", "inodes in use, percent"),
+    ReadingSpec("filesystem", "%", "mountpoint", "space in use, percent (as df shows it)", context="filesystem"),
+    ReadingSpec("inodes", "%", "mountpoint", "inodes in use, percent", context="filesystem"),
 )
 
 # Virtual filesystems node_exporter skips by default (its --collector.filesystem.fs-types-exclude), plus a few

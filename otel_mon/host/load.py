@@ -24,7 +24,7 @@ del M
 
 # The readings this domain offers to health rules and /health (computed in collect below).
 READINGS: tuple[ReadingSpec, ...] = (
-    ReadingSpec("load", "", "", "1-minute load average per logical CPU"),
+    ReadingSpec("load", "", "", "1-minute load average per logical CPU", context="cpu"),
     ReadingSpec("load.1m", "", "", "1-minute load average", rules=False),
     ReadingSpec("load.5m", "", "", "5-minute load average", rules=False),
     ReadingSpec("load.15m", "", "", "15-minute load average", rules=False),

@@ -51,9 +51,10 @@ del M
 
 # The readings this domain offers to health rules and /health (computed in collect below).
 READINGS: tuple[ReadingSpec, ...] = (
-    ReadingSpec("memory", "%", "", "memory in use (MemTotal - MemAvailable), percent: 90 means 10 % available"),
+    ReadingSpec("memory", "%", "", "memory in use (MemTotal - MemAvailable), percent: 90 means 10 % available",
+                context="memory"),
     ReadingSpec("memory.available", "%", "", "MemAvailable over MemTotal, percent; low is the trouble (a rule "
-                "is reached at or below its thresholds)", low_is_bad=True),
+                "is reached at or below its thresholds)", low_is_bad=True, context="memory"),
 )
 
 _STATES = {s: frozen_attrs(("system.memory.state", s)) for s in ("used", "free", "buffers", "cached")}

@@ -35,7 +35,7 @@ del M
 
 # The readings this domain offers to health rules and /health (computed in collect below).
 READINGS: tuple[ReadingSpec, ...] = (
-    ReadingSpec("paging", "%", "", "swap in use, percent"),
+    ReadingSpec("paging", "%", "", "swap in use, percent", context="memory"),
     ReadingSpec("oom_kills", "", "", "processes killed by the OOM killer (rules see the increase per collection)",
                 counter=True),
 )

@@ -102,6 +102,8 @@ class HostSampler:
         broken = errors.get("contract", 0)
         for metric, pts in got.points.items():
             pts = self._checked(name, metric, pts, errors)
+            if not pts:  # every point broke the table (a misspelt name): the name does not reach readers either
+                continue
             if metric in points:
                 points[metric].extend(pts)
             else:

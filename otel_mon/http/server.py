@@ -1,23 +1,16 @@
 """Serve /metrics, /health, /ready and an index; responses come from ``render``, bytes from ``wire``.
 
-One accept thread and one thread per connection, bounded. The accept thread blocks in ``select`` without a
-timeout (an idle agent never wakes for HTTP); ``stop`` and freed connection slots wake it through a pipe.
-Hostile clients are held to limits applied before anything else: a cap on open connections (fds are kept
-free for collection), a whole-head deadline and byte limit (``wire``), and a pause instead of a busy loop
-when accept fails for want of file descriptors.
+The accept thread is ``listener``'s, one thread per connection, bounded. Hostile clients are held to limits
+applied before anything else: a cap on open connections (fds are kept free for collection, ``open_connections``),
+a whole-head deadline and byte limit (``wire``), and a pause instead of a busy loop when accept fails for want
+of file descriptors (``listener``).
 """
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import logging
-import os
-import selectors
 import socket
-import ssl
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +20,8 @@ from prometheus_client import CollectorRegistry
 from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
-from otel_mon.http.connections import Connections, connection_cap
+from otel_mon.http.listener import Listener
+from otel_mon.http.open_connections import connection_cap
 from otel_mon.http.render import (
     MetricsCache,
     Response,
@@ -47,9 +41,6 @@ _IDLE_TIMEOUT = 30.0
 _SEND_TIMEOUT = 30.0
 # Connections waiting for a slot (or for the accept thread to run) queue here; the kernel caps it at somaxconn.
 _BACKLOG = 1024
-# accept() failing for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM): pause, do not spin.
-_ACCEPT_PAUSE = (0.05, 1.0)
-_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 class ListenError(OSError):
@@ -65,7 +56,8 @@ Route = Callable[[str | None, str | None], Response]  # (Accept, Accept-Encoding
 class HttpServer:
     """The agent's HTTP endpoints. ``respond`` decides every answer; the socket side only moves bytes.
 
-    ``health`` returns (status code, JSON document) and is served as is; ``ready`` gates /ready (503 until true).
+    ``status`` returns (status code, the status document), served at /health as is; ``ready`` gates /ready
+    (503 until true).
     Routes are a table: ``add_route`` plugs in more pages (the status page) without touching the server.
     """
 
@@ -73,7 +65,7 @@ class HttpServer:
         self,
         cfg: HttpConfig,
         registry: CollectorRegistry,
-        health: Callable[[], tuple[int, dict[str, Any]]],
+        status: Callable[[], tuple[int, dict[str, Any]]],
         ready: Callable[[], bool],
         version: Callable[[], object] | None = None,
         pages: Mapping[str, Route] | None = None,
@@ -87,18 +79,18 @@ class HttpServer:
         self._cfg = cfg
         self._registry = registry
         cache = MetricsCache(registry, version) if version is not None else None
-        self._health = health
+        self._status = status
         self._ready = ready
         self._routes: dict[str, Route] = {}
         self.add_route("/", lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]))
         self.add_route("/metrics", cache.render if cache is not None else (
             lambda accept, encoding: render_metrics(self._registry, accept, encoding)))
-        self.add_route("/health", lambda accept, encoding: render_health(*self._health()))
+        self.add_route("/health", lambda accept, encoding: render_health(*self._status()))
         self.add_route("/ready", lambda accept, encoding: self._render_ready())
         for path, page in (pages or {}).items():
             self.add_route(path, page)
         self._public = frozenset(public)
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
 
     def add_route(self, path: str, route: Route) -> None:
         """Serve ``route`` at ``path`` (replacing what was there), behind the same auth and limits."""
@@ -124,7 +116,7 @@ class HttpServer:
             return render_text(405, "method not allowed\n", [("Allow", _ALLOW)])
         try:
             if path == "/health":  # the one route that reads its query: ?strict, ?pretty
-                return render_health(*self._health(), urlsplit(target).query)
+                return render_health(*self._status(), urlsplit(target).query)
             return route(accept, accept_encoding)
         except Exception:
             log.exception("http: %s %s failed", method, path)
@@ -166,7 +158,7 @@ class HttpServer:
                 raise
         except OSError as exc:
             raise ListenError(exc.errno, f"http: cannot listen on {where}: {exc.strerror or exc}") from exc
-        self._listener = _Listener(self, sock, context, connection_cap(cfg.max_connections))
+        self._listener = Listener(self, sock, context, connection_cap(cfg.max_connections))
         self._listener.start()
         if cfg.token and not context and not _is_loopback(str(address[0])):
             log.warning("http: a token is set without TLS on %s: it travels in clear text", where)
@@ -232,129 +224,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-class _Listener:
-    """The accept thread; ``connections`` keeps the open ones (a closing one wakes a loop waiting for a slot)."""
-
-    def __init__(self, app: HttpServer, sock: socket.socket, context: ssl.SSLContext | None, cap: int) -> None:
-        self.app = app
-        self.sock = sock
-        self.context = context
-        self._stopping = False
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._pipe_lock = threading.Lock()  # a connection ending after stop() must not write to a reused fd
-        self._pipe_open = True
-        self.connections = Connections(cap, self._wake)
-        self._thread = threading.Thread(target=self._run, name="otel-mon-http", daemon=True)
-        self._accept_failures = 0
-        self._accept_logged = -1e9
-
-    def start(self) -> None:
-        self.sock.setblocking(False)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake()
-        self._thread.join()
-        self.sock.close()
-        self.connections.shutdown_all()  # a kept-alive scraper must not be answered by a stopped server
-        with self._pipe_lock:
-            self._pipe_open = False
-            os.close(self._wake_r)
-            os.close(self._wake_w)
-
-    def _wake(self) -> None:
-        with self._pipe_lock:
-            if not self._pipe_open:
-                return
-            try:
-                os.write(self._wake_w, b"x")
-            except OSError:  # the pipe is full: the loop is awake anyway
-                pass
-
-    def _run(self) -> None:
-        selector = selectors.DefaultSelector()
-        selector.register(self._wake_r, selectors.EVENT_READ)
-        listening = False
-        pause = _ACCEPT_PAUSE[0]
-        timeout: float | None = None
-        try:
-            while not self._stopping:
-                full = self.connections.full(pausing=timeout is not None)
-                want = not full and timeout is None
-                if want != listening:
-                    if want:
-                        selector.register(self.sock, selectors.EVENT_READ)
-                    else:
-                        selector.unregister(self.sock)
-                    listening = want
-                events = selector.select(timeout)  # None: block until a client or a wake-up; no polling
-                timeout = None
-                for key, _ in events:
-                    if key.fileobj == self._wake_r:
-                        try:
-                            os.read(self._wake_r, 4096)
-                        except BlockingIOError:
-                            pass
-                if self._stopping or not listening or not any(key.fileobj is self.sock for key, _ in events):
-                    continue
-                try:
-                    self._accept_ready()
-                    pause = _ACCEPT_PAUSE[0]
-                except OSError as exc:
-                    if exc.errno not in _RESOURCE_ERRORS:
-                        log.debug("http: accept failed: %s", exc)
-                        continue
-                    self._accept_failures += 1
-                    now = time.monotonic()
-                    if now - self._accept_logged >= 60.0:  # once a minute at most, whatever a client does
-                        self._accept_logged = now
-                        log.error("http: cannot accept connections: %s (%d times); pausing accept until resources "
-                                  "free up", exc.strerror or exc, self._accept_failures)
-                    timeout, pause = pause, min(pause * 2, _ACCEPT_PAUSE[1])
-        finally:
-            selector.close()
-
-    def _accept_ready(self) -> None:
-        """Accept what is queued, up to the cap (the rest waits in the kernel's backlog)."""
-        while self.connections.has_room():
-            try:
-                conn, address = self.sock.accept()
-            except BlockingIOError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # head and body go out in one write anyway
-            self.connections.add(conn)
-            peer = str(address[0]) if isinstance(address, tuple) else str(address)
-            try:
-                threading.Thread(target=self._serve, args=(conn, peer), name="otel-mon-http-conn",
-                                 daemon=True).start()
-            except RuntimeError:  # cannot start a thread: refuse this one
-                self._finish(conn)
-
-    def _serve(self, conn: socket.socket, peer: str) -> None:
-        sock = conn
-        try:
-            if self.context is not None:
-                # TLS in the connection's own thread, within the head's deadline (CPython bounds the whole
-                # handshake by the timeout, however the client trickles it).
-                conn.settimeout(self.app.header_timeout)
-                sock = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-                self.connections.swap(conn, sock)  # wrapping detached the plain socket: stop() must reach this one
-                sock.do_handshake()
-            self.app.serve_connection(sock, peer)
-        except (OSError, ValueError) as exc:  # resets, TLS failures, timeouts: routine, not errors
-            log.debug("http: connection from %s failed: %r", peer, exc)
-        except Exception:
-            log.exception("http: connection from %s failed", peer)
-        finally:
-            self._finish(sock)
-
-    def _finish(self, conn: socket.socket) -> None:
-        try:
-            conn.close()
-        except OSError:
-            pass
-        self.connections.release(conn)
-

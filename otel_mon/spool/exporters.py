@@ -13,6 +13,7 @@ from typing import Any
 
 # The package's only entry point for logs (its own OTLP JSON file exporter imports this same module; the
 # metrics twin is the public ``metrics_encoder``); pinned exactly with the OTel release set in pyproject.toml.
+# Likewise the logs SDK, which exists only as ``opentelemetry.sdk._logs`` in that release set.
 from opentelemetry.exporter.otlp.json.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
 from opentelemetry.sdk._logs import ReadableLogRecord

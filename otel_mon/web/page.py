@@ -59,14 +59,14 @@ class StatusPage:
     def __init__(
         self,
         about: Mapping[str, Any],
-        health: Callable[[], tuple[int, dict[str, Any]]],
+        status: Callable[[], tuple[int, dict[str, Any]]],
         history: History,
         transitions: Callable[[], list[dict[str, Any]]],
         token_required: bool = False,
     ) -> None:
         """``token_required`` is written into the shell, so the page asks for the token before its first request."""
         self.about = dict(about)
-        self._health = health
+        self._status = status
         self._history = history
         self._transitions = transitions
         # Read once: a few KiB, and an upgrade that replaced the files underneath must not mix versions.
@@ -83,12 +83,12 @@ class StatusPage:
 
     def document(self) -> dict[str, Any]:
         """What ``/api/status`` answers: about, the /health document (and its status code), history, transitions."""
-        code, health = self._health()
+        code, document = self._status()
         history = self._history
         return {
             "about": self.about,
             "health_code": code,
-            "health": health,
+            "health": document,
             "history": history.to_json(),
             "agent": {"cpu_percent": history.latest("agent.cpu"), "rss_bytes": history.latest("agent.rss")},
             "disk": {"read_bytes_per_s": history.latest("disk.read"),

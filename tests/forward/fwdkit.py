@@ -44,6 +44,7 @@ BASE_NS = time.time_ns() // 10**9 * 10**9  # recent, so lag figures are realisti
 RESOURCE = Resource.create({"service.name": "otel-mon-test", "host.name": "test-host"})
 SCOPE = InstrumentationScope("otel_mon.test", "1")
 SEQ_METRIC = "test.sequence"
+PROTOCOLS = ["grpc", "http/protobuf"]
 
 
 def metrics_line(seq: int, points: int = 1) -> str:
@@ -98,6 +99,17 @@ class FakeSpool:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def segments(self, *counts: int) -> list[Path]:
+        """Sequence-numbered metrics lines, ``counts[i]`` of them in the i-th of as many new segments."""
+        paths, seq = [], 0
+        for count in counts:
+            self.rotate()
+            self.write([metrics_line(i) for i in range(seq, seq + count)])
+            assert self.active is not None
+            paths.append(self.active)
+            seq += count
+        return paths
+
     def compress(self, path: Path) -> Path:
         """Compress a closed segment per the contract: .gz.tmp, fsync, rename, unlink the plain file."""
         target = path.with_name(path.name + ".gz")
@@ -109,6 +121,16 @@ class FakeSpool:
         os.replace(tmp, target)
         path.unlink()
         return target
+
+
+def has_seq(request: object, seq: int) -> bool:
+    """Whether an export request carries the line with sequence number ``seq``."""
+    for rm in request.resource_metrics:  # type: ignore[attr-defined]
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                if metric.name == SEQ_METRIC and any(p.as_int == seq for p in metric.gauge.data_points):
+                    return True
+    return False
 
 
 def sequences(receiver: OtlpReceiver, signal: str = "metrics") -> list[int]:

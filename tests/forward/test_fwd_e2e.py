@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fwdkit import FakeSpool, fast_config, logs_line, metrics_line, sequences, start
+from fwdkit import PROTOCOLS, FakeSpool, fast_config, logs_line, metrics_line, sequences, start
 from otlp_receiver import OtlpReceiver, Tls
 
 from otel_mon import schema
 from otel_mon.forward import Forwarder, OtlpConfig
 
-PROTOCOLS = ["grpc", "http/protobuf"]
 TRACE_ID = 0x0AF7651916CD43DD8448EB211C80319C
 
 
@@ -93,14 +92,7 @@ def test_poll_fallback_without_notify(tmp_path: Path, receiver: OtlpReceiver, fo
 def test_gz_segments_and_a_segment_present_in_both_forms(tmp_path: Path, receiver: OtlpReceiver,
                                                        forwarders: list[Forwarder]) -> None:
     spool = FakeSpool(tmp_path, "metrics")
-    spool.write([metrics_line(i) for i in range(3)])
-    first = spool.active
-    spool.rotate()
-    spool.write([metrics_line(i) for i in range(3, 6)])
-    second = spool.active
-    spool.rotate()
-    spool.write([metrics_line(i) for i in range(6, 8)])
-    assert first is not None and second is not None
+    first, second, _third = spool.segments(3, 3, 2)
     spool.compress(first)
     # Compression caught half-way: both files of one stem exist; it must be read once.
     gz = spool.compress(second)

@@ -7,23 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from fwdkit import SEQ_METRIC, FakeSpool, fast_config, logs_line, metrics_line, poll, sequences, start
+from fwdkit import PROTOCOLS, FakeSpool, fast_config, has_seq, logs_line, metrics_line, poll, sequences, start
 from otlp_receiver import OtlpReceiver
 
 from otel_mon.forward import Forwarder
 from otel_mon.forward.cursor import cursor_path
 from otel_mon.spool.segments import Cursor, save_cursor
-
-PROTOCOLS = ["grpc", "http/protobuf"]
-
-
-def _has_seq(request: object, seq: int) -> bool:
-    for rm in request.resource_metrics:  # type: ignore[attr-defined]
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                if metric.name == SEQ_METRIC and any(p.as_int == seq for p in metric.gauge.data_points):
-                    return True
-    return False
 
 
 def _wait_retries(forwarder: Forwarder, count: int, timeout: float = 10.0) -> None:
@@ -75,7 +64,7 @@ def test_outage_then_unavailable_then_one_rejected_batch(tmp_path: Path, forward
         assert receiver.failures_answered == 6
 
         # 3. One batch is refused for good (INVALID_ARGUMENT / 400): counted, skipped, the rest flows.
-        receiver.reject_when(lambda request: _has_seq(request, 34), "point 34 is bad")
+        receiver.reject_when(lambda request: has_seq(request, 34), "point 34 is bad")
         for _ in range(3):
             interval()
         assert receiver.wait_for(lambda r: len(sequences(r)) == 43, timeout=15)
@@ -152,11 +141,7 @@ def test_stop_during_an_outage_is_prompt(tmp_path: Path, receiver: OtlpReceiver)
 def test_a_cursor_segment_deleted_by_retention_is_a_counted_gap(tmp_path: Path, receiver: OtlpReceiver,
                                                                 forwarders: list[Forwarder]) -> None:
     spool = FakeSpool(tmp_path, "metrics")
-    spool.write([metrics_line(i) for i in range(5)])
-    old = spool.active
-    spool.rotate()
-    spool.write([metrics_line(i) for i in range(5, 9)])
-    assert old is not None
+    old, _new = spool.segments(5, 4)
     save_cursor(cursor_path(spool.dir), Cursor(old.name.removesuffix(".jsonl"), 2))
     old.unlink()  # retention's byte limit took the segment the cursor points into
     forwarder = start(forwarders, fast_config(receiver.http_endpoint), tmp_path)

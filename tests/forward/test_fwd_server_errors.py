@@ -7,22 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from fwdkit import SEQ_METRIC, FakeSpool, fast_config, metrics_line, poll, sequences, start
+from fwdkit import PROTOCOLS, FakeSpool, fast_config, has_seq, metrics_line, poll, sequences, start
 from otlp_receiver import OtlpReceiver
 
 from otel_mon.forward import Forwarder
 from otel_mon.forward.quarantine import FILE_NAME
-
-PROTOCOLS = ["grpc", "http/protobuf"]
-
-
-def _has_seq(request: object, seq: int) -> bool:
-    for rm in request.resource_metrics:  # type: ignore[attr-defined]
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                if metric.name == SEQ_METRIC and any(p.as_int == seq for p in metric.gauge.data_points):
-                    return True
-    return False
 
 
 @pytest.mark.parametrize("kind", ["internal", "unknown"])
@@ -50,7 +39,7 @@ def test_a_line_refused_itself_goes_to_quarantine(tmp_path: Path, forwarders: li
     lines = [metrics_line(n) for n in range(8)]
     spool.write(lines)
     with OtlpReceiver() as receiver:
-        receiver.reject_when(lambda request: _has_seq(request, 5), "point 5 is bad")
+        receiver.reject_when(lambda request: has_seq(request, 5), "point 5 is bad")
         forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=4),
                           tmp_path)
         assert receiver.wait_for(lambda r: len(sequences(r)) == 7, timeout=15)

@@ -19,15 +19,7 @@ from otel_mon.health.config import TopProcessesConfig
 from otel_mon.health.context import ContextWorker, describe, filesystem_figures, top_by_cpu, top_by_rss
 from otel_mon.health.messages import discord, generic, slack
 from otel_mon.health.rules import Transition
-
-BURN = ("import ctypes, hashlib, threading; ctypes.CDLL(None).prctl(15, b'otelmon-burn', 0, 0, 0)\n"
-        "blob = b'x' * (1 << 20)\n"
-        "def spin():\n"
-        "    while True: hashlib.sha256(blob).digest()\n"  # hashlib lets go of the GIL: two threads, two CPUs
-        "threading.Thread(target=spin, daemon=True).start()\n"
-        "spin()")
-HOLD = ("import ctypes, sys, time; ctypes.CDLL(None).prctl(15, b'otelmon-hold', 0, 0, 0)\n"
-        "block = b'x' * (800 << 20); print('ready', flush=True); time.sleep(600)")
+from tests.hogs import BURN, HOLD
 
 
 def spawn(code: str) -> subprocess.Popen[str]:
@@ -84,6 +76,20 @@ def test_only_rising_cpu_memory_and_filesystem_transitions_get_context() -> None
     assert not worker.wants(falling)
     off = ContextWorker(TopProcessesConfig(enabled=False), lambda *a: None)
     assert not off.wants(rising("cpu")) and off.wants(rising("filesystem", "/"))  # figures are always cheap
+
+
+def test_what_explains_a_rise_is_declared_with_the_reading() -> None:
+    """memory.available and inodes get the context their declarations name, with no list in health/context.py."""
+    from otel_mon.health.context import context_kind
+
+    worker = ContextWorker(TopProcessesConfig(), lambda *a: None)
+    assert worker.wants(rising("memory.available")) and worker.wants(rising("inodes", "/"))
+    assert (context_kind("memory.available"), context_kind("inodes"), context_kind("load")) == (
+        "memory", "filesystem", "cpu")
+    assert context_kind("probe.latency") == context_kind("nonexistent") == ""
+    cache: dict[str, dict[str, object]] = {}
+    figures = worker._measure(rising("inodes", "/"), cache)
+    assert figures is not None and figures["mountpoint"] == "/" and "inodes_total" in figures
 
 
 def test_payloads_carry_the_context() -> None:

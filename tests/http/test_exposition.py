@@ -14,14 +14,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
 
-from otel_mon import config
 from otel_mon.exposition import BatchRegistry, Exposition
-from otel_mon.host import registry as host_registry
-from otel_mon.host.paths import HostPaths
-from otel_mon.host.sampler import HostSampler
-from otel_mon.resource import build_resource
-from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES, Telemetry
-from tests.batches import odd_batch, point
+from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES
+from tests.batches import agent_batches, odd_batch, point
 
 
 def oracle(data: MetricsData) -> tuple[bytes, bytes]:
@@ -90,23 +85,11 @@ def test_no_batch_yet() -> None:
 
 
 def test_the_agents_own_batch(fake_root: Callable[[str], Path]) -> None:
-    root = fake_root("host1")
-    settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false",
-                                          "cpu.per_logical": "true"})
-    paths = HostPaths(str(root))
-    telemetry = Telemetry(build_resource(settings.resource, paths), lambda spec: True)
-    sampler = HostSampler(host_registry.build(settings.host, paths))
-    sampler.register_metrics(telemetry.instruments)
-    assert isinstance(telemetry.registry, BatchRegistry)
-    for _ in range(2):
-        sampler.refresh()
-        telemetry.export()
-        batch = telemetry.bridge.latest
-        assert batch is not None
+    for telemetry, batch in agent_batches(fake_root("host1")):
+        assert isinstance(telemetry.registry, BatchRegistry)
         text, om = telemetry.registry.render(False), telemetry.registry.render(True)
         assert (text, om) == oracle(batch)
         assert text.count(b"\n") > 100
-    telemetry.shutdown()
 
 
 @pytest.mark.parametrize("openmetrics", [False, True])

@@ -15,6 +15,7 @@ import yaml
 
 from otel_mon import config, schema
 from otel_mon.commands.common import config_files
+from otel_mon.config_file import UniqueKeyLoader
 from tests.conftest import ROOT, agent_env
 
 EXAMPLE = ROOT / "examples" / "config.yaml"
@@ -118,7 +119,7 @@ def _yaml_blocks() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("where", "block"), _yaml_blocks(), ids=[w for w, _ in _yaml_blocks()])
 def test_every_yaml_block_in_readme_and_docs_is_a_valid_config(where: str, block: str) -> None:
-    data = config._UniqueKeyLoader(block).get_single_data()  # valid YAML, no key twice
+    data = UniqueKeyLoader(block).get_single_data()  # valid YAML, no key twice
     assert isinstance(data, dict), where
     # Keys, types and values as the loader checks them (secrets named by env/files are not looked up here).
     settings = schema.build(config.Settings, data)

@@ -74,16 +74,23 @@ def _serve(server: ThreadingHTTPServer) -> threading.Thread:
     return thread
 
 
-@pytest.fixture
-def http_target() -> Iterator[Target]:
+def _target(base: str, tls: ssl.SSLContext | None = None) -> Iterator[Target]:
+    """The test server on a free port, at ``base`` (scheme and host), until the test ends."""
     release = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(release))
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     _serve(server)
     port = server.server_address[1]
-    yield Target(f"http://127.0.0.1:{port}", port, release)
+    yield Target(f"{base}:{port}", port, release)
     release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def http_target() -> Iterator[Target]:
+    yield from _target("http://127.0.0.1")
 
 
 @pytest.fixture
@@ -96,17 +103,9 @@ def tls_target(tmp_path: Path) -> Iterator[Target]:
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
-    release = threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(release))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    _serve(server)
-    port = server.server_address[1]
-    yield Target(f"https://localhost:{port}", port, release)
-    release.set()
-    server.shutdown()
-    server.server_close()
+    yield from _target("https://localhost", ctx)
 
 
 @pytest.fixture

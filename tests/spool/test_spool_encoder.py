@@ -10,15 +10,9 @@ from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, Resourc
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from otel_mon import config
-from otel_mon.host import registry as host_registry
-from otel_mon.host.paths import HostPaths
-from otel_mon.host.sampler import HostSampler
-from otel_mon.resource import build_resource
 from otel_mon.spool import lines
 from otel_mon.spool.encoder import LineEncoder
-from otel_mon.telemetry import Telemetry
-from tests.batches import odd_batch, point
+from tests.batches import agent_batches, odd_batch, point
 
 
 def official(data: MetricsData) -> bytes:
@@ -44,23 +38,11 @@ def test_empty_batch_is_no_line() -> None:
 
 
 def test_the_agents_own_batches(fake_root: Callable[[str], Path]) -> None:
-    root = fake_root("host1")
-    settings = config.load(env={}, flags={"root_path": str(root), "collectors.sensors": "false",
-                                          "cpu.per_logical": "true"})
-    paths = HostPaths(str(root))
-    telemetry = Telemetry(build_resource(settings.resource, paths), lambda spec: True)
-    sampler = HostSampler(host_registry.build(settings.host, paths))
-    sampler.register_metrics(telemetry.instruments)
     encoder = LineEncoder()
-    for _ in range(2):
-        sampler.refresh()
-        telemetry.export()
-        batch = telemetry.bridge.latest
-        assert batch is not None
+    for _telemetry, batch in agent_batches(fake_root("host1")):
         line = encoder.encode_line(batch)
         assert line is not None and line.count(b"dataPoints") > 30
         assert line == official(batch)
-    telemetry.shutdown()
 
 
 def test_split_lines_stay_under_the_limit_and_keep_every_point() -> None:
