@@ -29,7 +29,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
 
-from otel_mon.http.connections import Connections
+from otel_mon.http.open_connections import OpenConnections
 
 REQUEST_TYPES: dict[str, type[Message]] = {
     "metrics": metrics_pb.ExportMetricsServiceRequest,
@@ -323,7 +323,7 @@ class _HttpServer(http.server.ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[http.server.BaseHTTPRequestHandler],
                  receiver: OtlpReceiver) -> None:
         self.receiver = receiver
-        self.connections = Connections()  # the agent's own record: down() must reset kept-alive clients
+        self.connections = OpenConnections()  # the agent's own record: down() must reset kept-alive clients
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from otel_mon.commands.common import spool_command, spool_root
 from otel_mon.report.analysis import Report, build_report
-from otel_mon.report.table import format_table
+from otel_mon.report.text import format_table
 from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import SpoolReader
 

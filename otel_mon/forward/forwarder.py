@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from otel_mon.forward.config import SIGNALS, OtlpConfig, Signal, resolve
 from otel_mon.forward.signal_forwarder import SignalForwarder
+from otel_mon.instruments import Point
 
 if TYPE_CHECKING:
     from otel_mon.instruments import Instruments
 
-Point = tuple[float, Mapping[str, str | int | float | bool]]
 
 METRIC_NAMES = ("otel_mon.forward.sent", "otel_mon.forward.retries", "otel_mon.forward.failed",
                 "otel_mon.forward.backlog.records", "otel_mon.forward.backlog.size", "otel_mon.forward.lag")

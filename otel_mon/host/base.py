@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -11,7 +11,7 @@ from typing import Protocol
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.instruments import Point
 
-__all__ = ["Collected", "Collector", "Filter", "Readings", "allowed", "directions", "frozen_attrs", "rate",
+__all__ = ["Collected", "Collector", "Filter", "Readings", "allowed", "frozen_attrs", "rate",
            "read_text"]
 
 Readings = dict[str, dict[str, float]]
@@ -28,6 +28,12 @@ class Collected:
 
     def add(self, name: str, value: float, attrs: Mapping[str, str | int] = _NO_ATTRS) -> None:
         self.points.setdefault(name, []).append((value, attrs))
+
+    def add_each(self, names: Sequence[str], values: Sequence[float], attrs: Mapping[str, str | int]) -> None:
+        """One point per metric of ``names`` with the value at the same place in ``values``, all with ``attrs``
+        (a device's counters for one direction: the domain's table says which column feeds which metric)."""
+        for name, value in zip(names, values, strict=True):
+            self.add(name, value, attrs)
 
     def reading(self, name: str, instance: str, value: float) -> None:
         self.readings.setdefault(name, {})[instance] = value
@@ -58,7 +64,3 @@ def rate(cur: float, prev: float | None, dt: float) -> float | None:
         return None
     return (cur - prev) / dt
 
-
-def directions(rx: float, tx: float) -> Iterable[tuple[float, dict[str, str]]]:
-    yield rx, {"network.io.direction": "receive"}
-    yield tx, {"network.io.direction": "transmit"}

@@ -43,6 +43,8 @@ METRICS: tuple[MetricSpec, ...] = (
 del M
 
 SECTOR = 512
+# What each direction's columns of a device feed, in order (bytes, operations, seconds, merges).
+_BY_DIRECTION = ("system.disk.io", "system.disk.operations", "system.disk.operation_time", "system.disk.merged")
 
 
 @dataclass(frozen=True)
@@ -69,15 +71,12 @@ class DiskCollector:
         for dev, c in parse_diskstats(read_text(self.paths.proc("diskstats"))).items():
             if not allowed(dev, self.devices):
                 continue
-            for direction, sectors, ops, ms, merged in (
-                ("read", c.sectors_read, c.reads, c.read_ms, c.reads_merged),
-                ("write", c.sectors_written, c.writes, c.write_ms, c.writes_merged),
+            for direction, values in (
+                ("read", (c.sectors_read * SECTOR, c.reads, c.read_ms / 1000.0, c.reads_merged)),
+                ("write", (c.sectors_written * SECTOR, c.writes, c.write_ms / 1000.0, c.writes_merged)),
             ):
-                attrs = frozen_attrs(("system.device", dev), ("disk.io.direction", direction))
-                out.add("system.disk.io", sectors * SECTOR, attrs)
-                out.add("system.disk.operations", ops, attrs)
-                out.add("system.disk.operation_time", ms / 1000.0, attrs)
-                out.add("system.disk.merged", merged, attrs)
+                out.add_each(_BY_DIRECTION, values,
+                             frozen_attrs(("system.device", dev), ("disk.io.direction", direction)))
             device = frozen_attrs(("system.device", dev))
             out.add("system.disk.io_time", c.io_ms / 1000.0, device)
             out.add("system.disk.weighted_io_time", c.weighted_io_ms / 1000.0, device)

@@ -53,6 +53,9 @@ class InterfacesConfig(Filter):
     exclude: tuple[str, ...] = ("veth*",)
 
 
+# What each direction's counters of an interface feed, in order (bytes, errors, drops).
+_BY_DIRECTION = ("system.network.io", "system.network.errors", "system.network.packet.dropped")
+
 SECTION = Section("interfaces", InterfacesConfig)  # this domain's options, under ``interfaces``
 
 
@@ -69,16 +72,15 @@ class NetworkCollector:
         for nic, c in (psutil.net_io_counters(pernic=True, nowrap=False) or {}).items():
             if not allowed(nic, self.interfaces):
                 continue
-            for direction, nbytes, packets, errors, dropped in (
-                ("receive", c.bytes_recv, c.packets_recv, c.errin, c.dropin),
-                ("transmit", c.bytes_sent, c.packets_sent, c.errout, c.dropout),
+            for direction, values, packets in (
+                ("receive", (c.bytes_recv, c.errin, c.dropin), c.packets_recv),
+                ("transmit", (c.bytes_sent, c.errout, c.dropout), c.packets_sent),
             ):
-                attrs = frozen_attrs(("network.interface.name", nic), ("network.io.direction", direction))
-                out.add("system.network.io", nbytes, attrs)
+                out.add_each(_BY_DIRECTION, values,
+                             frozen_attrs(("network.interface.name", nic), ("network.io.direction", direction)))
+                # semconv v1.44 keys this one by system.device
                 out.add("system.network.packet.count", packets,
                         frozen_attrs(("system.device", nic), ("network.io.direction", direction)))
-                out.add("system.network.errors", errors, attrs)
-                out.add("system.network.packet.dropped", dropped, attrs)
             seen[nic] = (now, c.bytes_recv, c.bytes_sent)
             prev = self._prev.get(nic)
             if prev is not None:

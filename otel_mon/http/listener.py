@@ -17,7 +17,7 @@ import threading
 import time
 import typing
 
-from otel_mon.http.connections import Connections
+from otel_mon.http.open_connections import OpenConnections
 
 log = logging.getLogger("otel_mon.http")
 
@@ -35,7 +35,7 @@ class Serving(typing.Protocol):
 
 
 class Listener:
-    """The accept thread; ``connections`` keeps the open ones (a closing one wakes a loop waiting for a slot)."""
+    """The accept thread; ``open_connections`` keeps the open ones (a closing one wakes a loop waiting for a slot)."""
 
     def __init__(self, app: Serving, sock: socket.socket, context: ssl.SSLContext | None, cap: int) -> None:
         self.app = app
@@ -45,7 +45,7 @@ class Listener:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._pipe_lock = threading.Lock()  # a connection ending after stop() must not write to a reused fd
         self._pipe_open = True
-        self.connections = Connections(cap, self._wake)
+        self.connections = OpenConnections(cap, self._wake)
         self._thread = threading.Thread(target=self._run, name="otel-mon-http", daemon=True)
         self._accept_failures = 0
         self._accept_logged = -1e9

@@ -1,7 +1,7 @@
 """Serve /metrics, /health, /ready and an index; responses come from ``render``, bytes from ``wire``.
 
 The accept thread is ``listener``'s, one thread per connection, bounded. Hostile clients are held to limits
-applied before anything else: a cap on open connections (fds are kept free for collection, ``connections``),
+applied before anything else: a cap on open connections (fds are kept free for collection, ``open_connections``),
 a whole-head deadline and byte limit (``wire``), and a pause instead of a busy loop when accept fails for want
 of file descriptors (``listener``).
 """
@@ -20,8 +20,8 @@ from prometheus_client import CollectorRegistry
 from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
-from otel_mon.http.connections import connection_cap
 from otel_mon.http.listener import Listener
+from otel_mon.http.open_connections import connection_cap
 from otel_mon.http.render import (
     MetricsCache,
     Response,

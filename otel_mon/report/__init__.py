@@ -1,1 +1,1 @@
-"""``otel-mon report``: figures over a window of the spool (``analysis``) and their presentations (``table``)."""
+"""``otel-mon report``: figures over a window of the spool (``analysis``), shown as ``text`` or ``html``."""

@@ -9,7 +9,7 @@ import pytest
 from spoolkit import LineBuilder, MetricsPipeline
 
 from otel_mon.report.analysis import Report, Stat, build_report
-from otel_mon.report.table import format_table
+from otel_mon.report.text import format_table
 from otel_mon.spool.reader import SpoolReader
 from otel_mon.spool.writer import SpoolWriter
 

@@ -1,10 +1,10 @@
-"""The open-connection record the HTTP server and the tests' OTLP receiver share (otel_mon/http/connections.py)."""
+"""The open-connection record the HTTP server and the tests' OTLP receiver share (otel_mon/http/open_connections.py)."""
 
 from __future__ import annotations
 
 import socket
 
-from otel_mon.http.connections import Connections
+from otel_mon.http.open_connections import OpenConnections
 
 
 def _pair() -> tuple[socket.socket, socket.socket]:
@@ -13,7 +13,7 @@ def _pair() -> tuple[socket.socket, socket.socket]:
 
 def test_cap_and_release_wake_only_a_waiting_loop() -> None:
     woken: list[int] = []
-    conns = Connections(cap=2, wake=lambda: woken.append(1))
+    conns = OpenConnections(cap=2, wake=lambda: woken.append(1))
     a, a_peer = _pair()
     b, b_peer = _pair()
     try:
@@ -35,7 +35,7 @@ def test_cap_and_release_wake_only_a_waiting_loop() -> None:
 
 
 def test_no_cap_is_never_full() -> None:
-    conns = Connections()
+    conns = OpenConnections()
     pairs = [_pair() for _ in range(3)]
     try:
         for mine, _ in pairs:
@@ -48,7 +48,7 @@ def test_no_cap_is_never_full() -> None:
 
 
 def test_shutdown_all_ends_every_connection_including_a_swapped_one() -> None:
-    conns = Connections()
+    conns = OpenConnections()
     a, a_peer = _pair()
     b, b_peer = _pair()
     c, c_peer = _pair()

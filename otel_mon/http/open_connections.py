@@ -38,7 +38,7 @@ def connection_cap(configured: int) -> int:
     return configured
 
 
-class Connections:
+class OpenConnections:
     """Open sockets, at most ``cap`` (None: no cap). Thread-safe.
 
     An accept loop that stops accepting (full, or pausing) says so with :meth:`full`; :meth:`release` then
