@@ -14,6 +14,7 @@ from typing import Any
 
 Points = Mapping[str, Iterable[tuple[float, Mapping[str, Any]]]]
 _NONE: tuple[tuple[float, Mapping[str, Any]], ...] = ()
+IDLE_MODES = ("idle", "iowait")  # the cpu.mode values that are not busy
 
 
 def _by(points: Points, name: str, key: str) -> dict[str, float]:
@@ -64,10 +65,30 @@ def cpu_percent(points: Points) -> float | None:
     for value, attrs in points.get("system.cpu.utilization", _NONE):
         cpu = str(attrs.get("cpu.logical_number", ""))
         mode = attrs.get("cpu.mode")
-        idle[cpu] = idle.get(cpu, 0.0) + (value if mode in ("idle", "iowait") else 0.0)
+        idle[cpu] = idle.get(cpu, 0.0) + (value if mode in IDLE_MODES else 0.0)
     if not idle:
         return None
     return 100.0 * (1.0 - sum(idle.values()) / len(idle))
+
+
+def cpu_percent_between(before: Points, after: Points) -> float | None:
+    """CPU busy between two collections from the ``system.cpu.time`` counters: 1 - delta(idle + iowait) /
+    delta(all), the PromQL of :func:`cpu_percent` over two points instead of rate(). Where the utilisation
+    gauge was not kept (``report`` over a spool without it). None when no CPU time elapsed or a counter went
+    back (a reboot)."""
+
+    def sums(points: Points) -> tuple[float, float]:
+        total = idle = 0.0
+        for value, attrs in points.get("system.cpu.time", _NONE):
+            total += value
+            idle += value if attrs.get("cpu.mode") in IDLE_MODES else 0.0
+        return total, idle
+
+    (all0, idle0), (all1, idle1) = sums(before), sums(after)
+    elapsed, idle_delta = all1 - all0, idle1 - idle0
+    if elapsed <= 0 or idle_delta < 0:
+        return None
+    return 100.0 * (elapsed - idle_delta) / elapsed
 
 
 def _df(points: Points, name: str, state_key: str) -> dict[str, float]:

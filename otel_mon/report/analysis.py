@@ -30,8 +30,6 @@ from otel_mon.spool.format import DataPoint, iter_points
 from otel_mon.timefmt import iso
 
 STATES = ("ok", "warning", "critical")
-# As /health and the health rules count it (and psutil.cpu_percent): waiting for I/O is not busy.
-IDLE_MODES = ("idle", "iowait")
 _GAP_FACTOR = 5.0
 
 Sample = tuple[float, float]  # (value, weight)
@@ -161,21 +159,17 @@ def _memory(series: _Series) -> Stat | None:
 def _cpu(series: _Series) -> Stat | None:
     if series.of("system.cpu.utilization"):
         return _per_collection(series, "cpu", readings.cpu_percent, "system.cpu.utilization")
-    totals: dict[int, tuple[float, float, set[int]]] = {}
-    for key, points in series.of("system.cpu.time").items():
-        idle = _attr(key, "cpu.mode") in IDLE_MODES
+    # Without the gauge: the same definition over successive counters, weighted by the time between them.
+    starts: dict[int, set[int]] = defaultdict(set)  # a changed start time is a reset: that interval is skipped
+    for points in series.of("system.cpu.time").values():
         for p in points:
-            all_s, idle_s, starts = totals.get(p.time_ns, (0.0, 0.0, set()))
-            value = p.value or 0.0
-            totals[p.time_ns] = (all_s + value, idle_s + (value if idle else 0.0), starts | {p.start_ns})
+            starts[p.time_ns].add(p.start_ns)
+    per = collections(series, "system.cpu.time")
     samples = []
-    stamps = sorted(totals)
-    for t0, t1 in itertools.pairwise(stamps):
-        (a0, i0, s0), (a1, i1, s1) = totals[t0], totals[t1]
-        d_all, d_idle = a1 - a0, i1 - i0
-        if s0 != s1 or d_all <= 0 or d_idle < 0:
-            continue
-        samples.append((100.0 * (d_all - d_idle) / d_all, (t1 - t0) / 1e9))
+    for t0, t1 in itertools.pairwise(sorted(per)):
+        busy = readings.cpu_percent_between(per[t0], per[t1]) if starts[t0] == starts[t1] else None
+        if busy is not None:
+            samples.append((busy, (t1 - t0) / 1e9))
     return summarize("cpu", "%", samples, "system.cpu.time")
 
 
