@@ -11,10 +11,13 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
 import pytest
+
+if TYPE_CHECKING:
+    from tests.webhooks import Hooks
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +125,16 @@ class AgentProcess:
         stop_process(self.proc)
         self._stderr.close()
         return self.proc.returncode
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    """A local webhook endpoint (tests/webhooks.py) for the agent's notifiers, shut down after the test."""
+    from tests.webhooks import Hooks
+
+    h = Hooks()
+    yield h
+    h.server.shutdown()
 
 
 @pytest.fixture

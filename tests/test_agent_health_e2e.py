@@ -3,53 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, AgentProcess, agent_env, wait_until
-
-
-class Hooks:
-    """Records every POST by path; answers 204 like Discord does."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.posts: dict[str, list[tuple[dict[str, str], Any]]] = {}
-        hooks = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with hooks.cond:
-                    hooks.posts.setdefault(self.path, []).append((dict(self.headers), body))
-                    hooks.cond.notify_all()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def count(self, path: str) -> int:
-        with self.cond:
-            return len(self.posts.get(path, []))
-
-
-@pytest.fixture
-def hooks() -> Iterator[Hooks]:
-    h = Hooks()
-    yield h
-    h.server.shutdown()
-
+from tests.webhooks import Hooks
 
 CONFIG = """
 interval: 200ms

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,41 +14,12 @@ import pytest
 
 from tests.conftest import ROOT, AgentProcess, agent_env, wait_until
 from tests.hogs import BURN, HOLD
+from tests.webhooks import Hooks
 
 
-class Receiver:
-    """A local webhook endpoint that keeps every JSON body it receives."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer.lock:
-                    outer.bodies.append(body)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def rule(self, name: str) -> dict[str, Any] | None:
-        with self.lock:
-            return next((b for b in self.bodies if b["rule"] == name and b["new_state"] == "warning"), None)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
+def _warning(hooks: Hooks, rule: str) -> dict[str, Any] | None:
+    """The first webhook body saying ``rule`` turned warning."""
+    return next((b for b in hooks.bodies("/hook") if b["rule"] == rule and b["new_state"] == "warning"), None)
 
 
 @pytest.fixture
@@ -67,7 +36,7 @@ def workload() -> Iterator[tuple[subprocess.Popen[str], subprocess.Popen[str]]]:
 
 
 def test_webhook_health_and_log_name_the_busy_processes(
-        receiver: Receiver, workload: tuple[subprocess.Popen[str], subprocess.Popen[str]],
+        hooks: Hooks, workload: tuple[subprocess.Popen[str], subprocess.Popen[str]],
         start_agent: Callable[..., AgentProcess], tmp_path: Path) -> None:
     burn, hold = workload
     cfg = tmp_path / "agent.yaml"
@@ -82,9 +51,9 @@ health:
     - {kind: webhook, url_env: HOOK_URL, cooldown: 1h}
 """)
     agent = start_agent("--config", str(cfg), "--data-dir", str(tmp_path / "spool"),
-                        env=agent_env(PYTHONPATH=str(ROOT), HOOK_URL=receiver.url))
-    cpu = wait_until(lambda: receiver.rule("cpu"), 30, what="the cpu warning webhook")
-    memory = wait_until(lambda: receiver.rule("memory"), 30, what="the memory warning webhook")
+                        env=agent_env(PYTHONPATH=str(ROOT), HOOK_URL=hooks.url + "/hook"))
+    cpu = wait_until(lambda: _warning(hooks, "cpu"), 30, what="the cpu warning webhook")
+    memory = wait_until(lambda: _warning(hooks, "memory"), 30, what="the memory warning webhook")
 
     assert cpu["context"]["by"] == "cpu" and len(cpu["context"]["processes"]) == 5
     by_pid = {p["pid"]: p for p in cpu["context"]["processes"]}

@@ -30,11 +30,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_mon.forward.rw_wire import Series
-from otel_mon.spool.format import attributes, to_float
+from otel_mon.spool.format import attributes, items, metric_kinds, to_float
 
 # The resource attributes /metrics turns into labels (otel_mon.telemetry.LABELLED_RESOURCE_ATTRIBUTES).
 LABELLED_RESOURCE_ATTRIBUTES = frozenset({"host.name", "service.name"})
 
+_CARRIED = ("sum", "gauge", "histogram")  # what remote write 1.0 can carry (no exponential histograms, summaries)
 _CUMULATIVE = int(AggregationTemporality.CUMULATIVE)
 _TEMPORALITY_NAMES = {"AGGREGATION_TEMPORALITY_CUMULATIVE": 2, "AGGREGATION_TEMPORALITY_DELTA": 1}
 
@@ -76,18 +77,18 @@ def _identity(resource: Mapping[str, Any]) -> dict[str, str]:
 def _groups(data: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], MetricsData, int]]:
     """Per resource and per point timestamp (one collection has one), a ``MetricsData`` of the SDK."""
     found = False
-    for rm in _list(data, "resourceMetrics"):
+    for rm in items(data, "resourceMetrics"):
         found = True
         resource_attrs = attributes(_dict(rm, "resource").get("attributes"))
         resource = Resource(resource_attrs)
         by_time: dict[int, list[ScopeMetrics]] = {}
-        for sm in _list(rm, "scopeMetrics"):
+        for sm in items(rm, "scopeMetrics"):
             scope_node = _dict(sm, "scope")
             scope = InstrumentationScope(str(scope_node.get("name", "")), scope_node.get("version") or None,
                                          sm.get("schemaUrl") or None,
                                          attributes(scope_node.get("attributes")) or None)
             per_time: dict[int, list[Metric]] = {}
-            for metric in _list(sm, "metrics"):
+            for metric in items(sm, "metrics"):
                 for time_ns, sdk_metric in _metric(metric):
                     per_time.setdefault(time_ns, []).append(sdk_metric)
             for time_ns, metrics in per_time.items():
@@ -99,15 +100,14 @@ def _groups(data: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], MetricsDa
         raise Unsupported("no resourceMetrics in the line")
 
 
-def _metric(node: Mapping[str, Any]) -> Iterator[tuple[int, Metric]]:
+def _metric(node: dict[str, Any]) -> Iterator[tuple[int, Metric]]:
     """The metric split by point timestamp; kinds remote write 1.0 cannot carry are left out."""
     name, unit, description = str(node.get("name", "")), str(node.get("unit", "")), str(node.get("description", ""))
-    for kind in ("sum", "gauge", "histogram"):
-        body = node.get(kind)
-        if not isinstance(body, dict):
+    for kind, body in metric_kinds(node):
+        if kind not in _CARRIED:
             continue
         by_time: dict[int, list[Any]] = {}
-        for dp in _list(body, "dataPoints"):
+        for dp in items(body, "dataPoints"):
             point = _histogram_point(dp) if kind == "histogram" else _number_point(dp)
             if point is not None:
                 by_time.setdefault(point.time_unix_nano, []).append(point)
@@ -153,11 +153,6 @@ def _histogram_point(dp: Mapping[str, Any]) -> HistogramDataPoint | None:
         [int(c) for c in dp.get("bucketCounts") or []], [to_float(b) for b in dp.get("explicitBounds") or []],
         to_float(dp.get("min", "NaN")), to_float(dp.get("max", "NaN")),
     )
-
-
-def _list(node: Any, key: str) -> list[dict[str, Any]]:
-    value = node.get(key) if isinstance(node, dict) else None
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _dict(node: Any, key: str) -> dict[str, Any]:

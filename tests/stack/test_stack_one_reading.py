@@ -73,12 +73,16 @@ def _report(data_dir: Path, collected_at: float) -> dict[str, float]:
     return {r["label"]: r["avg"] for r in rows}
 
 
-def test_dashboard_health_and_report_give_one_number(start_agent: Callable[..., AgentProcess],
-                                                     tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_logical", [False, True], ids=["all-cpus", "per-logical-cpu"])
+def test_dashboard_health_and_report_give_one_number(start_agent: Callable[..., AgentProcess], tmp_path: Path,
+                                                     per_logical: bool) -> None:
+    """With cpu.per_logical the agent averages each CPU's busy share: the panel averages the same way."""
     prom = Prometheus(tmp_path / "prom", {})
     data_dir = tmp_path / "data"
+    config = tmp_path / "agent.yaml"
+    config.write_text(json.dumps({"cpu": {"per_logical": per_logical}}))
     try:
-        agent = start_agent("--interval", f"{INTERVAL:g}s", "--data-dir", str(data_dir))
+        agent = start_agent("--interval", f"{INTERVAL:g}s", "--data-dir", str(data_dir), "--config", str(config))
         prom.config_file.write_text(json.dumps({
             "global": {"scrape_interval": "500ms", "scrape_timeout": "400ms"},
             "scrape_configs": [{"job_name": "otel-mon",
