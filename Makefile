@@ -53,10 +53,11 @@ test: deps system-deps lint
 	$(BIN)/pytest -q $(ARGS)
 
 ## every benchmark; rewrites the README's tables (between <!-- bench:NAME --> markers) with the results
+## (~15 min; ARGS="--quick" for a shorter smoke run, ARGS="--only steady,core" for some)
 bench: deps system-deps
 	$(BIN)/pip install --quiet -e '.[test,bench,bench-tools]'
 	$(BIN)/pip check
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(ARGS)
 
 ## refresh docs/img/*.png from the headless-Chromium tests (a real agent, a real report)
 screenshots: deps system-deps

@@ -35,6 +35,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from readme_tables import markdown_path  # noqa: E402
+from stamp import header  # noqa: E402
+
 from otel_mon import schema  # noqa: E402
 from otel_mon.forward import Forwarder, OtlpConfig  # noqa: E402
 from otel_mon.host.table import METRICS  # noqa: E402
@@ -106,13 +109,22 @@ def main() -> None:
     assert child.stdout is not None
     grpc_port, http_port = (int(p) for p in child.stdout.readline().split())
     try:
-        print(f"backlog: {args.lines} lines x {points} points ({len(line) / 1024:.0f} KiB of JSON per line)")
+        backlog = f"{args.lines} lines x {points} points ({len(line) / 1024:.0f} KiB of JSON per line)"
+        print(f"backlog: {backlog}")
         print(f"{'protocol':<14} {'compression':<11} {'points/s':>10} {'lines/s':>8} {'CPU ms / 1k points':>19}")
+        table = [f"{header(node_exporter=False)}: a backlog of {backlog} drained to a receiver in another process.",
+                 "", "| protocol | compression | data points/s | lines/s | agent CPU ms per 1k points |",
+                 "|---|---|---|---|---|"]
         for protocol in ("grpc", "http/protobuf"):
             for compression in ("gzip", "none"):
                 result = run(protocol, compression, lines, points, (grpc_port, http_port))
                 print(f"{protocol:<14} {compression:<11} {result['points_per_s']:>10,.0f} "
                       f"{result['lines_per_s']:>8.1f} {result['cpu_ms_per_1k']:>19.2f}")
+                table.append(f"| {protocol} | {compression} | {result['points_per_s']:,.0f} | "
+                             f"{result['lines_per_s']:.1f} | {result['cpu_ms_per_1k']:.1f} |")
+        out = markdown_path("forward")
+        if out:
+            out.write_text("\n".join(table) + "\n")
     finally:
         child.kill()
         child.wait()

@@ -34,6 +34,7 @@ import procstat  # noqa: E402
 import synthhost  # noqa: E402
 from bench_steady import Server, free_port, node_exporter_binary, wait_http  # noqa: E402
 from readme_tables import markdown_path  # noqa: E402
+from stamp import header  # noqa: E402
 
 NE_COLLECTORS = ("cpu", "meminfo", "diskstats", "netdev", "filesystem", "loadavg", "stat", "vmstat")
 OM = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3"
@@ -46,7 +47,7 @@ def child(root: str, seconds: float) -> None:
     from otel_mon.http.render import render_metrics
 
     work = tempfile.mkdtemp(prefix="otel-mon-scaling-")
-    settings = config.load(env={}, flags={"root_path": root, "cpu_per_logical": "true", "http.enabled": "false",
+    settings = config.load(env={}, flags={"root_path": root, "cpu.per_logical": "true", "http.enabled": "false",
                                           "collectors.sensors": "false", "spool.dir": work})
     agent = Agent(settings)
 
@@ -170,10 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{ne['cycle_s'] * 1e3:8.2f} ms", flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs; "
-             f"`python benchmarks/bench_scaling.py --seconds {args.seconds:g}` (CPU time per size and server; "
-             f"node_exporter's CPU in 1/{procstat.TICK} s ticks over >= {args.seconds:g} s, so under 1 % from "
-             "ticks; the machine's load adds more).", "",
+    lines = [f"{header()} (CPU time per size and server; node_exporter's CPU in 1/{procstat.TICK} s ticks "
+             f"over >= {args.seconds:g} s, so under 1 % from ticks; the machine's load adds more).", "",
              "| synthetic host | otel-mon series | otel-mon ms/collection (of which host read) | node_exporter "
              "series | node_exporter ms/scrape | otel-mon µs per series | node_exporter µs per series | ratio |",
              "|---|---|---|---|---|---|---|---|"]
@@ -187,7 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     for who in ("otel-mon", "node_exporter"):
         a, b, r2 = fit([float(r[f"{who}_series"]) for r in rows],  # type: ignore[arg-type]
                        [float(r[f"{who}_ms"]) for r in rows])  # type: ignore[arg-type]
-        lines.append(f"\n{who}: linear fit {a:.2f} ms + {b * 1e3:.1f} µs x series, R² = {r2:.4f}.")
+        per_series = [float(r[f"{who}_ms"]) * 1e3 / float(r[f"{who}_series"]) for r in rows]  # type: ignore[arg-type]
+        text = f"\n{who}: linear fit {a:.2f} ms + {b * 1e3:.1f} µs x series, R² = {r2:.4f}"
+        if who == "otel-mon":  # the target: linear growth in series
+            shape = "grows linearly in series" if r2 >= 0.98 else "is NOT a straight line in series (R² < 0.98)"
+            text += (f": the time per collection {shape}, {min(per_series):.1f}-{max(per_series):.1f} µs per "
+                     "series from the smallest host to the largest")
+        lines.append(text + ".")
     if plot(rows, args.plot):
         lines.append(f"\n![scaling](benchmarks/results/{args.plot.name})")
     table = "\n".join(lines) + "\n"

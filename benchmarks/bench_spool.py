@@ -26,6 +26,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
+from readme_tables import markdown_path
+from stamp import header
 
 from otel_mon.host.table import HOST_DOMAINS, METRICS
 from otel_mon.schema import ByteSize, Duration
@@ -85,7 +87,15 @@ def attribute_sets(spec: MetricSpec) -> list[dict[str, str | int]]:
     if spec.name == "otel_mon.collector.errors":
         return [{"otel_mon.collector": "filesystem", "error.type": "timeout"}]
     names = list(spec.attributes)
-    return [dict(zip(names, combo, strict=True)) for combo in product(*(VALUES[n] for n in names))]
+    return [dict(zip(names, combo, strict=True)) for combo in product(*(values_of(spec, n) for n in names))]
+
+
+def values_of(spec: MetricSpec, key: str) -> list[str | int]:
+    """A mid-size server's values of ``key``; for a key not listed above, the row's allowed values."""
+    if key in VALUES:
+        return VALUES[key]
+    allowed = dict(spec.values).get(key)
+    return list(allowed) if allowed else [f"{key}-0"]
 
 
 class HostLike:
@@ -205,9 +215,14 @@ def main() -> None:
             ("append ms/batch, fsync=never", f"{t_never * 1e3:.3f}"),
             ("ratio batch/never", f"{t_batch / t_never:.1f}x"),
         ]
-        print(f"spool benchmark in {base} ({fs_type(base)}): {len(lines)} lines of {points} points")
+        where = f"{len(lines)} lines of {points} points on {fs_type(base)}"
+        print(f"spool benchmark in {base}: {where}")
         for name, value in rows:
             print(f"  {name:<36}{value:>12}")
+        out = markdown_path("spool")
+        if out:
+            table = [f"{header(node_exporter=False)}: {where}.", "", "| what | value |", "|---|---|"]
+            out.write_text("\n".join(table + [f"| {name} | {value} |" for name, value in rows]) + "\n")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

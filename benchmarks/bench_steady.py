@@ -13,8 +13,9 @@ Phases, after a warm-up:
    CPU s/hour, samples per scrape, CPU ms per 1,000 samples delivered (whole-process CPU / samples) and RSS.
 
 Scenarios: node_exporter; otel-mon with defaults (spool on, 15 s interval); otel-mon spool off (the
-Prometheus role); otel-mon forwarding over OTLP/HTTP to a local receiver; the contrib
-opentelemetry-instrumentation-system-metrics behind the Prometheus reader (collects on every scrape).
+Prometheus role); both again at the old 10 s interval (what the interval bought, apart from the code);
+otel-mon forwarding over OTLP/HTTP to a local receiver; the contrib opentelemetry-instrumentation-system-metrics
+behind the Prometheus reader (collects on every scrape).
 
 ``--markdown FILE`` writes the README table; ``--threads`` prints per-thread CPU of the Python servers.
 """
@@ -26,7 +27,6 @@ import gzip
 import http.client
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -43,29 +43,20 @@ sys.path.insert(0, str(HERE))
 import procstat  # noqa: E402
 from readme_tables import markdown_path  # noqa: E402
 from servers import CONTRIB_SERVER, SCRAPE_HEADERS, free_port, node_exporter_binary, wait_http  # noqa: E402
+from stamp import header, version_of  # noqa: E402
 
 NODE_EXPORTER = "node_exporter"
-SCENARIOS = ("node_exporter", "control", "defaults", "spool-off", "otlp", "contrib")
+SCENARIOS = ("node_exporter", "control", "defaults", "spool-off", "defaults-10s", "spool-off-10s", "otlp", "contrib")
 LABELS = {
     "node_exporter": "node_exporter {ne} (Debian)",
     "control": "node_exporter, second instance (noise control)",
     "defaults": "otel-mon, defaults (spool on)",
     "spool-off": "otel-mon, spool off (Prometheus role)",
+    "defaults-10s": "otel-mon, defaults but `interval: 10s` (the old default)",
+    "spool-off-10s": "otel-mon, spool off, `interval: 10s`",
     "otlp": "otel-mon, spool + OTLP/HTTP forwarding",
     "contrib": "contrib system-metrics + Prometheus reader",
 }
-
-
-def version_of(argv: list[str]) -> str:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-    except OSError:
-        return "?"
-    text = (out.stdout or out.stderr).split("\n", 1)[0]
-    for word in text.split():
-        if word[:1].isdigit():
-            return word
-    return "?"
 
 
 @dataclass
@@ -82,6 +73,7 @@ class Server:
     samples_total: int = 0
     body_bytes: int = 0
     marks: dict[str, tuple[float, dict[int, procstat.TaskSample]]] = field(default_factory=dict)
+    coarse: set[tuple[str, str]] = field(default_factory=set)  # windows measured in ticks (a thread exited)
 
     @property
     def pid(self) -> int:
@@ -96,7 +88,12 @@ class Server:
         self.marks[name] = (procstat.cpu_seconds(self.pid), procstat.tasks(self.pid))
 
     def cpu(self, start: str, end: str) -> float:
-        return self.marks[end][0] - self.marks[start][0]
+        """CPU seconds between two marks: nanosecond thread run times when no thread exited in between, else
+        the process's utime+stime in 1/CLK_TCK ticks (which include exited threads)."""
+        cpu, precise = procstat.cpu_between(self.marks[start], self.marks[end])
+        if not precise:
+            self.coarse.add((start, end))
+        return cpu
 
     def wakeups(self, start: str, end: str) -> int:
         return procstat.wakeups(self.marks[start][1], self.marks[end][1])
@@ -151,8 +148,10 @@ def build_servers(keys: list[str], work: Path, otlp_endpoint: str | None, agent_
             servers.append(Server(key, [sys.executable, "-c", CONTRIB_SERVER, str(port)], port, env=env, cwd=work))
         else:
             extra: list[str] = []
-            if key == "spool-off":
+            if key.startswith("spool-off"):
                 extra = ["--set", "spool.enabled=false"]
+            if key.endswith("-10s"):
+                extra += ["--interval", "10s"]
             elif key == "otlp":
                 assert otlp_endpoint is not None
                 extra = ["--set", f"otlp.endpoint={otlp_endpoint}", "--set", "otlp.protocol=http/protobuf"]
@@ -193,53 +192,24 @@ class Row:
     rss: float
     idle_cpu_hour: float
     idle_wakeups_min: float
-
-
-def machine() -> str:
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}"
-
-
-def versions() -> str:
-    from importlib.metadata import version
-
-    import psutil
-
-    parts = [f"Python {platform.python_version()}", f"psutil {psutil.__version__}",
-             f"opentelemetry-sdk {version('opentelemetry-sdk')}"]
-    ne = node_exporter_binary()
-    if ne:
-        parts.append(f"node_exporter {version_of([ne, '--version'])}")
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                         check=False).stdout.strip()
-    if rev:
-        parts.append(f"otel-mon {rev}")
-    return ", ".join(parts)
+    coarse: bool = False  # the scraped window's CPU read in ticks (a thread exited, or one came and went)
 
 
 def markdown(rows: list[Row], args: argparse.Namespace, noise: float | None) -> str:
-    head = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}; {versions()}.\n"
-            f"`python benchmarks/bench_steady.py --window {args.window:g} --cadence {args.cadence:g} "
-            f"--idle {args.idle:g}`: all servers side by side, scraped every {args.cadence:g} s for "
-            f"{args.window:g} s; idle = {args.idle:g} s with no scrape.")
+    head = (f"{header()}: all servers side by side, scraped every {args.cadence:g} s for {args.window:g} s; "
+            f"idle = {args.idle:g} s with no scrape.")
     if noise is not None:
-        head += (f" Noise: a second node_exporter in the same run measured {noise:.2f}x the first; CPU is read "
-                 f"in 1/{procstat.TICK} s ticks.")
+        head += f" Noise: a second node_exporter in the same run measured {noise:.2f}x the first."
+    head += (" CPU is the sum of the threads' run times in nanoseconds (`/proc/PID/task/*/schedstat`) where "
+             f"every thread lived through the window, else utime+stime in 1/{procstat.TICK} s ticks "
+             "(`/proc/PID/stat`)" + ("; rows marked * are in ticks." if any(r.coarse for r in rows) else "."))
     lines = [head, "",
              "| server | CPU s/hour | x node_exporter | samples/scrape | CPU ms per 1k samples | RSS MiB "
              "| idle CPU s/hour | idle wake-ups/min |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.label} | {r.cpu_hour:.2f} | {r.ratio:.2f} | {r.samples} | {r.ms_per_1k:.0f} | "
-                     f"{r.rss:.1f} | {r.idle_cpu_hour:.2f} | {r.idle_wakeups_min:.0f} |")
+        lines.append(f"| {r.label}{' *' if r.coarse else ''} | {r.cpu_hour:.2f} | {r.ratio:.2f} | {r.samples} | "
+                     f"{r.ms_per_1k:.0f} | {r.rss:.1f} | {r.idle_cpu_hour:.2f} | {r.idle_wakeups_min:.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -323,7 +293,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
             ratio=cpu / base_cpu if base_cpu else float("nan"), samples=s.samples,
             ms_per_1k=cpu / samples * 1e6, rss=rss[s.key],
             idle_cpu_hour=s.cpu("idle0", "idle1") / args.idle * 3600,
-            idle_wakeups_min=s.wakeups("idle0", "idle1") / args.idle * 60))
+            idle_wakeups_min=s.wakeups("idle0", "idle1") / args.idle * 60, coarse=("win0", "end") in s.coarse))
     noise = by_key["control"].cpu("win0", "end") / base_cpu if "control" in by_key and base_cpu else None
     return rows, noise, "\n".join(report)
 

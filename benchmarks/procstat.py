@@ -39,6 +39,7 @@ class TaskSample:
     cpu: float  # seconds
     voluntary: int  # voluntary context switches: the thread went to sleep, i.e. one wake-up each
     involuntary: int
+    runtime_ns: int = -1  # time on CPU from /proc/PID/task/TID/schedstat, nanoseconds (-1: unavailable)
 
 
 def tasks(pid: int) -> dict[int, TaskSample]:
@@ -56,8 +57,24 @@ def tasks(pid: int) -> dict[int, TaskSample]:
             invol = status_value(base + "/status", "nonvoluntary_ctxt_switches")
         except OSError:  # the thread ended meanwhile
             continue
-        out[int(tid)] = TaskSample((int(fields[11]) + int(fields[12])) / TICK, vol, invol)
+        try:
+            with open(base + "/schedstat") as f:
+                runtime = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            runtime = -1
+        out[int(tid)] = TaskSample((int(fields[11]) + int(fields[12])) / TICK, vol, invol, runtime)
     return out
+
+
+def precise_cpu(before: dict[int, TaskSample], after: dict[int, TaskSample]) -> float | None:
+    """CPU seconds between two ``tasks`` samples from the threads' nanosecond run times, or None when a thread
+    of ``before`` has exited since (its time is then only in the process's tick counts) or a run time is
+    missing. Threads born in between count from zero."""
+    if not after or any(t not in after for t in before):
+        return None
+    if any(s.runtime_ns < 0 for s in (*before.values(), *after.values())):
+        return None
+    return sum(s.runtime_ns - (before[t].runtime_ns if t in before else 0) for t, s in after.items()) / 1e9
 
 
 def wakeups(before: dict[int, TaskSample], after: dict[int, TaskSample]) -> int:
@@ -92,3 +109,25 @@ def _venv_tool(name: str) -> str | None:
 
     candidate = os.path.join(os.path.dirname(sys.executable), name)
     return candidate if os.access(candidate, os.X_OK) else None
+
+
+Mark = tuple[float, dict[int, TaskSample]]
+
+
+def mark(pid: int) -> Mark:
+    """The process's tick-count CPU and its threads, to be compared with a later mark by ``cpu_between``."""
+    return cpu_seconds(pid), tasks(pid)
+
+
+def cpu_between(before: Mark, after: Mark) -> tuple[float, bool]:
+    """CPU seconds between two marks, and whether they are precise (the threads' nanosecond run times).
+
+    Ticks (the process's utime+stime, which count every thread that ever ran) are used instead when a thread
+    of ``before`` has exited, or when the two disagree by more than the ticks' own error (two ticks and a
+    half): a thread born and gone between the marks (a thread per request) is in neither thread list.
+    """
+    ticks = after[0] - before[0]
+    precise = precise_cpu(before[1], after[1])
+    if precise is None or abs(ticks - precise) > 2.5 / TICK:
+        return ticks, False
+    return precise, True
