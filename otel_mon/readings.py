@@ -57,9 +57,10 @@ def memory_available_percent(points: Points) -> float | None:
 def cpu_percent(points: Points) -> float | None:
     """CPU busy since the previous collection: 1 - idle - iowait, averaged over logical CPUs.
 
-    From ``system.cpu.utilization`` (absent on the first collection). PromQL over the counter:
-    ``100 * (1 - sum(rate(system_cpu_time_seconds_total{cpu_mode=~"idle|iowait"}[5m]))
-    / sum(rate(system_cpu_time_seconds_total[5m])))``.
+    From ``system.cpu.utilization`` (absent on the first collection). PromQL over the counter (the
+    dashboard's "CPU busy" and ``HostHighCpu``): ``100 * (1 - avg(sum by (cpu_logical_number)
+    (rate(system_cpu_time_seconds_total{cpu_mode=~"idle|iowait"}[5m])) / sum by (cpu_logical_number)
+    (rate(system_cpu_time_seconds_total[5m]))))``; a plain sum ratio differs when per-CPU series are on.
     """
     idle: dict[str, float] = {}
     for value, attrs in points.get("system.cpu.utilization", _NONE):

@@ -158,6 +158,11 @@ _CHECKOUT_DATA = ROOT / "data"
 _data_existed = pytest.StashKey[bool]()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/fixtures' golden snapshot from this run (review the diff)")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_data_existed] = _CHECKOUT_DATA.exists()
 

@@ -197,3 +197,22 @@ def test_every_declared_reading_is_in_the_generated_table_of_docs_health() -> No
     assert page == with_readings(page), "docs/health.md is stale: run `python -m otel_mon.docgen`"
     for name in {*READINGS, *(r.name for r in table.HOST_READINGS)}:
         assert f"| `{name}` |" in render_readings(), name
+
+
+def test_every_registered_section_is_a_top_level_key_an_env_variable_and_a_flag() -> None:
+    from dataclasses import fields
+
+    from otel_mon import config, schema
+
+    top = schema.keys(config.Settings)
+    env = set(config.env_names(config.Settings))
+    for module in table.MODULES.values():
+        if not hasattr(module, "SECTION"):
+            continue
+        key, cls = module.SECTION.key, module.SECTION.cls
+        assert top[key][0] == ("host", key), key  # the YAML key sits at the top level
+        first = fields(cls)[0].name
+        assert any(n.startswith(f"{key.upper()}__{first.upper()}") for n in env), key  # OTEL_MON_<KEY>__<FIELD>
+        with pytest.raises(config.ConfigError) as err:
+            config.load(env={}, flags={f"{key}.no_such_option": "1"})
+        assert err.value.problems == [f"{key}.no_such_option: unknown key"], err.value.problems

@@ -5,7 +5,8 @@ sorted line each, so a change to any domain shows up as a diff a reviewer reads.
 machine running the test rather than from the fixture tree (statvfs of the fixture's directories, the agent's
 own process, the kernel clock) are shown as ``*``; their names and attributes are still compared.
 
-Regenerate after an intended change: ``UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and review the diff.
+Regenerate after an intended change: ``pytest tests/test_golden.py --update-golden`` (or ``UPDATE_GOLDEN=1``),
+then review the diff.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def render(doc: dict[str, Any]) -> str:
 
 
 def test_snapshot_of_host1_matches_the_golden_file(
-    fake_root: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    fake_root: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     for key in list(os.environ):
         if key.startswith("OTEL_"):
@@ -51,6 +53,6 @@ def test_snapshot_of_host1_matches_the_golden_file(
     root = fake_root("host1")  # restores psutil's PROCFS_PATH afterwards
     assert cli.main(["snapshot", "--root-path", str(root), "--wait", "0"]) == 0
     got = render(json.loads(capsys.readouterr().out))
-    if os.environ.get("UPDATE_GOLDEN"):
+    if request.config.getoption("--update-golden") or os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(got)
-    assert got == GOLDEN.read_text(), "snapshot changed: UPDATE_GOLDEN=1 pytest tests/test_golden.py, review the diff"
+    assert got == GOLDEN.read_text(), "snapshot changed: pytest tests/test_golden.py --update-golden, review the diff"
