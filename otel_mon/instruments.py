@@ -60,7 +60,8 @@ class Instruments:
             if provider is None:
                 return []
             try:
-                return [Observation(value, dict(attrs)) for value, attrs in provider()]
+                # No attributes as None, not {}: the SDK then skips cleaning and copying them (same point).
+                return [Observation(value, dict(attrs) if attrs else None) for value, attrs in provider()]
             except Exception:  # a provider bug must not take the other metrics down
                 if name not in self._failed:
                     self._failed.add(name)
