@@ -35,10 +35,11 @@ def otlp_env(rx: OtlpReceiver, protocol: str) -> dict[str, str]:
 
 
 def line_ids_from_spool(data: Path) -> list[int]:
-    """Each metrics line's identity: its first data point's timestamp."""
+    """Each metrics line's identity: its first data point's timestamp. A tail without its newline (a write cut by
+    SIGKILL) is not a line: the agent truncates it at start-up."""
     ids = []
     for f in sorted((data / "metrics").glob("*.jsonl")):
-        for line in f.read_text().splitlines():
+        for line in f.read_text().split("\n")[:-1]:
             doc = json.loads(line)
             for rm in doc["resourceMetrics"]:
                 metric = rm["scopeMetrics"][0]["metrics"][0]

@@ -17,7 +17,7 @@ WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cl
 BOTTOM = ("otel_mon.schema", "otel_mon.semconv", "otel_mon.instruments", "otel_mon.lazy", "otel_mon.host.filters",
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",
-          "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections")
+          "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil")
 
 
 def module_name(path: Path) -> str:
@@ -112,3 +112,31 @@ def test_the_layer_test_sees_imports() -> None:
     edges = graph()
     assert "otel_mon.schema" in edges["otel_mon.config"]
     assert "otel_mon.host.base" in edges["otel_mon.host.cpu"]
+
+
+# Component packages, and the only places one imports another's (non-bottom) module, each with its reason.
+COMPONENTS = ("host", "spool", "forward", "health", "probes", "http", "web", "report")
+SEAMS = {
+    ("forward", "otel_mon.spool.segments"): "a forwarder follows the spool's on-disk contract (segments, cursors)",
+    ("health", "otel_mon.probes.config"): "health rules name probes: the two sections are checked together",
+    ("health", "otel_mon.host.table"): "the readings the host domains declare are what host rules may name",
+    ("web", "otel_mon.http.render"): "the status page's routes answer with the HTTP server's Response",
+    ("web", "otel_mon.host.sampler"): "the page's history records each Snapshot the sampler takes",
+}
+
+
+def _component(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in COMPONENTS else None
+
+
+def test_components_meet_only_at_declared_seams() -> None:
+    """A helper two components need lives in the bottom layer, not in one of them (docs/architecture.md)."""
+    found = set()
+    for a, deps in graph().items():
+        for b in deps:
+            mine, theirs = _component(a), _component(b)
+            if mine and theirs and mine != theirs and not _within(b, BOTTOM):
+                found.add((mine, b))
+    assert found - set(SEAMS) == set(), "a new import across components: move the helper down, or declare it"
+    assert set(SEAMS) - found == set(), "a declared seam is gone: remove it from SEAMS"

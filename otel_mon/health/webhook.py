@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from otel_mon import __version__
 from otel_mon.deadline import Deadline, Watchdog
-from otel_mon.probes.netutil import connect, resolve
+from otel_mon.netutil import connect, resolve
 from otel_mon.retry_after import parse_retry_after
 
 _RESPONSE_LIMIT = 64 * 1024

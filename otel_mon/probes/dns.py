@@ -10,9 +10,9 @@ import secrets
 import socket
 import time
 
+from otel_mon.netutil import describe_error, resolve
 from otel_mon.probes import dnswire
 from otel_mon.probes.config import DNS_PORT, ProbeConfig, split_host_port
-from otel_mon.probes.netutil import describe_error, resolve
 from otel_mon.probes.result import Deadline, ProbeResult
 
 

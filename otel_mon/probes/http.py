@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from otel_mon import __version__
 from otel_mon.deadline import Deadline, Watchdog
+from otel_mon.netutil import connect, describe_error, resolve
 from otel_mon.probes.config import ProbeConfig
-from otel_mon.probes.netutil import connect, describe_error, resolve
 from otel_mon.probes.result import ProbeResult
 
 BODY_LIMIT = 1024 * 1024  # bytes read for body_regex; the rest is not downloaded

@@ -13,8 +13,8 @@ import struct
 import time
 from pathlib import Path
 
+from otel_mon.netutil import describe_error, resolve
 from otel_mon.probes.config import ProbeConfig
-from otel_mon.probes.netutil import describe_error, resolve
 from otel_mon.probes.result import Deadline, ProbeResult
 
 _SYSCTL = Path("/proc/sys/net/ipv4/ping_group_range")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from otel_mon.netutil import connect, describe_error, resolve
 from otel_mon.probes.config import ProbeConfig
-from otel_mon.probes.netutil import connect, describe_error, resolve
 from otel_mon.probes.result import Deadline, ProbeResult
 
 

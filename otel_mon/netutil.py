@@ -1,4 +1,4 @@
-"""Name resolution and connecting under a deadline, and one-line reasons for network failures.
+"""Name resolution and connecting under a deadline, and one-line reasons for network failures (probes, webhooks).
 
 ``getaddrinfo`` has no timeout of its own, so it runs in a helper thread that the probe stops waiting for
 at the deadline; IP literals skip it.
@@ -12,7 +12,7 @@ import ssl
 import threading
 from typing import Any
 
-from otel_mon.probes.result import Deadline
+from otel_mon.deadline import Deadline
 
 SockAddr = tuple[Any, ...]
 AddrInfo = tuple[int, SockAddr]  # (family, sockaddr)
