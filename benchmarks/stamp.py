@@ -45,7 +45,8 @@ def revision() -> str:
     git = ["git", "-C", str(ROOT)]
     rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          check=False).stdout.strip()
-    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "otel_mon", "benchmarks"], check=False).returncode
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "otel_mon", "benchmarks",
+                            ":(exclude)benchmarks/results"], check=False).returncode
     return rev + ("+dirty" if rev and dirty else "")
 
 
