@@ -191,7 +191,7 @@ def test_asking_for_a_class_no_domain_registers_fails() -> None:
 
 def test_every_declared_reading_is_in_the_generated_table_of_docs_health() -> None:
     from otel_mon.docgen import HEALTH_DOC, render_readings, with_readings
-    from otel_mon.health.readings import READINGS
+    from otel_mon.health.reading_specs import READINGS
 
     page = HEALTH_DOC.read_text(encoding="utf-8")
     assert page == with_readings(page), "docs/health.md is stale: run `python -m otel_mon.docgen`"

@@ -140,3 +140,19 @@ def test_components_meet_only_at_declared_seams() -> None:
                 found.add((mine, b))
     assert found - set(SEAMS) == set(), "a new import across components: move the helper down, or declare it"
     assert set(SEAMS) - found == set(), "a declared seam is gone: remove it from SEAMS"
+
+
+def test_every_lazy_re_export_of_a_package_root_resolves() -> None:
+    """A package root's ``__all__`` names are served by ``lazy.exports``: a renamed module must not leave a
+    name that fails only when someone first touches it."""
+    import importlib
+
+    roots = sorted(p.parent for p in PACKAGE.rglob("__init__.py"))
+    checked = 0
+    for root in roots:
+        name = ".".join(root.relative_to(PACKAGE.parent).parts)
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", ()):
+            assert getattr(module, attr) is not None, f"{name}.{attr}"
+            checked += 1
+    assert checked > 10

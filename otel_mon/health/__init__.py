@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from otel_mon.health.config import DEFAULT_RULES, ActionConfig, HealthConfig, NotifierConfig, RuleConfig, validate
     from otel_mon.health.evaluator import Evaluator
     from otel_mon.health.monitor import HealthMonitor
-    from otel_mon.health.readings import READINGS, Readings
+    from otel_mon.health.reading_specs import READINGS, Readings
     from otel_mon.health.rules import State, Transition
 
 __getattr__ = lazy.exports(__name__, {
@@ -21,8 +21,8 @@ __getattr__ = lazy.exports(__name__, {
     "validate": "config",
     "Evaluator": "evaluator",
     "HealthMonitor": "monitor",
-    "READINGS": "readings",
-    "Readings": "readings",
+    "READINGS": "reading_specs",
+    "Readings": "reading_specs",
     "State": "rules",
     "Transition": "rules",
 })

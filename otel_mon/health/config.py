@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from otel_mon.health.readings import READINGS
+from otel_mon.health.reading_specs import READINGS
 from otel_mon.probes.config import ProbeConfig, is_blank
 from otel_mon.schema import Duration, Problem, check, did_you_mean, redacted, render, secret
 

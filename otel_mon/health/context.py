@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 
 from otel_mon.health.config import TopProcessesConfig
-from otel_mon.health.readings import READINGS
+from otel_mon.health.reading_specs import READINGS
 from otel_mon.health.rules import Transition
 
 log = logging.getLogger("otel_mon.health")

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from otel_mon.health.config import HealthConfig
-from otel_mon.health.readings import Readings
+from otel_mon.health.reading_specs import Readings
 from otel_mon.health.rules import Rule, State, Track, Transition, expire, step, why_now
 
 

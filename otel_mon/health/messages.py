@@ -12,7 +12,7 @@ from typing import Any
 
 from otel_mon import timefmt
 from otel_mon.health.context import describe
-from otel_mon.health.readings import READINGS
+from otel_mon.health.reading_specs import READINGS
 from otel_mon.health.rules import State, Transition, fmt_value
 
 GENERIC_VERSION = 1

@@ -24,7 +24,7 @@ from otel_mon.health.context import ContextWorker, describe
 from otel_mon.health.evaluator import Evaluator, Row
 from otel_mon.health.messages import iso
 from otel_mon.health.notifier import Notifier
-from otel_mon.health.readings import Readings
+from otel_mon.health.reading_specs import Readings
 from otel_mon.health.rules import State, Transition
 from otel_mon.health.secrets import Credentials, resolve_notifiers
 from otel_mon.instruments import Instruments, Point

@@ -16,7 +16,7 @@ from enum import IntEnum
 from typing import Any
 
 from otel_mon.health.config import HealthConfig, RuleConfig
-from otel_mon.health.readings import READINGS
+from otel_mon.health.reading_specs import READINGS
 
 
 class State(IntEnum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from otel_mon.health import Evaluator, HealthConfig, RuleConfig, State
-from otel_mon.health.readings import Readings
+from otel_mon.health.reading_specs import Readings
 from otel_mon.health.rules import Transition
 
 OK, WARN, CRIT = State.OK, State.WARNING, State.CRITICAL
