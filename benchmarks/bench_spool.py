@@ -2,7 +2,7 @@
 
 Run by hand: ``python benchmarks/bench_spool.py [--dir DIR] [--lines N]``. The batch is built from the real
 metric table (``host.table.METRICS``, default-on metrics) with the attribute sets of a mid-size server (8 CPUs,
-6 disks, 6 filesystems, 5 interfaces, 12 health rules, 5 probes, 12 sensors), about 300 points, and goes through
+6 disks, 6 filesystems, 5 interfaces, 12 health rules, 5 probes, 12 sensors), about 380 points, and goes through
 the real MeterProvider -> SpoolMetricExporter -> SpoolWriter path. Use ``--dir`` on the disk the agent will use:
 on tmpfs fsync costs nothing.
 """
