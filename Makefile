@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint bench docs deps system-deps clean screenshots
+.PHONY: run test lint bench docs deps system-deps stack-bin clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +43,17 @@ system-deps:
 	  echo "0 0" > /proc/sys/net/ipv4/ping_group_range || true; \
 	fi
 
+## the real peers (Collector, Prometheus 3, Alertmanager, exporters) from pinned Go modules into build/stack/bin/
+## (deploy/stack/pins.txt; cached in ~/.cache/otel-mon/stack-bin/: seconds once built; cold ~see README)
+stack-bin:
+	$(PYTHON) deploy/stack/stack_bin.py $(STACK_ARGS)
+
 lint: deps
-	$(BIN)/ruff check otel_mon tests benchmarks
+	$(BIN)/ruff check otel_mon tests benchmarks deploy
 	$(BIN)/mypy
 
 ## the whole test suite: system packages, lint, types, unit and integration tests
-test: deps system-deps lint
+test: deps system-deps stack-bin lint
 	$(BIN)/python -m otel_mon.docgen --check
 	$(BIN)/pytest -q -n 3 --durations=15 $(ARGS)
 
