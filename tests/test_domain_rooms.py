@@ -128,6 +128,7 @@ def _config_classes() -> dict[str, str]:
     return {d.section.cls.__name__: d.section.cls.__module__ for d in table.DOMAINS if d.section is not None}
 
 
+@pytest.mark.shape
 def test_no_module_outside_its_domain_names_a_domains_config_class() -> None:
     owners = _config_classes()
     assert {"CpuConfig", "FilesystemConfig", "DisksConfig", "InterfacesConfig"} <= set(owners)  # the test sees
@@ -209,6 +210,7 @@ def test_every_registered_section_is_a_top_level_key_an_env_variable_and_a_flag(
         assert err.value.problems == [f"{key}.no_such_option: unknown key"], err.value.problems
 
 
+@pytest.mark.shape
 def test_the_discovery_rule_finds_exactly_the_modules_that_register_a_domain() -> None:
     declared = {}
     for info in pkgutil.iter_modules(otel_mon.host.__path__):
