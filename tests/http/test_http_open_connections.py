@@ -78,7 +78,7 @@ def test_at_the_cap_the_longest_idle_connection_of_the_busiest_client_makes_room
     woken: list[int] = []
     conns = OpenConnections(cap=3, wake=lambda: woken.append(1))
     pairs = [_pair() for _ in range(3)]
-    (a, a_peer), (b, b_peer), (c, c_peer) = pairs
+    (a, _a_peer), (b, b_peer), (c, _c_peer) = pairs
     try:
         conns.add(a, "10.0.0.1")
         conns.add(b, "10.0.0.1")
