@@ -25,6 +25,7 @@ from otel_mon.host import (
     network,
     paging,
     pressure,
+    process_groups,
     processes,
     selfproc,
     sensors,
@@ -44,6 +45,7 @@ MODULES: dict[str, ModuleType] = {
     "filesystem": filesystem,
     "network": network,
     "connections": connections,
+    "process_groups": process_groups,  # before processes: that domain reuses this one's pass over /proc
     "processes": processes,
     "uptime": uptime,
     "sensors": sensors,
@@ -58,7 +60,14 @@ HOST_DOMAINS: tuple[str, ...] = tuple(MODULES)
 OFF_BY_DEFAULT = frozenset(name for name, module in MODULES.items() if not getattr(module, "ON_BY_DEFAULT", True))
 HOST_METRICS: tuple[MetricSpec, ...] = tuple(spec for module in MODULES.values() for spec in module.METRICS)
 METRICS: tuple[MetricSpec, ...] = (*HOST_METRICS, *AGENT_METRICS)
-BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+# One instrument per name: a name two domains share (the agent's own process.* and the process groups') takes
+# the first row, and the rows agree on instrument and unit (tests/test_host_contract.py); the contract holds
+# each domain's points to that domain's own row (ROWS).
+BY_NAME: dict[str, MetricSpec] = {}
+for _m in METRICS:
+    BY_NAME.setdefault(_m.name, _m)
+ROWS: dict[tuple[str, str], MetricSpec] = {(m.domain, m.name): m for m in METRICS}
+del _m
 # The readings the host domains offer to health rules and /health (a domain without any declares none).
 HOST_READINGS: tuple[ReadingSpec, ...] = tuple(
     spec for module in MODULES.values() for spec in getattr(module, "READINGS", ()))
