@@ -1,7 +1,7 @@
 """The metric spec type, the agent's own rows and the documented departures from semconv.
 
-A host domain declares its rows next to the code that reads them (``otel_mon/host/<domain>.py``,
-``METRICS``); ``otel_mon/host/table.py`` assembles those and ``AGENT_METRICS`` into the one table that
+A host domain declares its rows next to the code that reads them (``otel_mon/host/<domain>.py``, in its
+``DOMAIN``); ``otel_mon/host/table.py`` assembles those and ``AGENT_METRICS`` into the one table that
 instruments, the ``metrics:`` check, the sampler's contract and ``docs/metrics.md`` (``python -m
 otel_mon.docgen``) are built from. This module sits in the bottom layer: it imports nothing of ours. Names,
 units and attribute keys follow OpenTelemetry semantic conventions v1.44; load average follows the Collector's

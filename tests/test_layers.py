@@ -9,7 +9,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "otel_mon"
+
+# Checks the code's shape, not its behaviour (the `shape` marker in pyproject.toml).
+pytestmark = pytest.mark.shape
 
 # Only the wiring may know the whole Settings, the agent, or the commands.
 WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cli", "otel_mon.__main__")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.group_match import MAX_GROUPS, Facts, GroupConfig, Matcher
 from otel_mon.host.group_totals import GroupTotals, Key, Member
 from otel_mon.host.paths import HostPaths
@@ -378,5 +379,9 @@ class ProcessGroupsCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> ProcessGroupsCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return ProcessGroupsCollector(paths, host.section(ProcessGroupsConfig))
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("process_groups", position=85, metrics=METRICS, readings=READINGS, section=SECTION, build=build)

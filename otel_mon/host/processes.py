@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.proc_pass import shared
 from otel_mon.host.procfs import parse_key_int
@@ -87,9 +88,6 @@ class ProcessesConfig:
         check(self, [Problem("interval", "must not be negative", self.interval)] if self.interval < 0 else [])
 
 
-SECTION = Section("processes", ProcessesConfig)  # this domain's options, under ``processes``
-
-
 class ProcessesCollector:
     name = "processes"
 
@@ -117,5 +115,9 @@ class ProcessesCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> ProcessesCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return ProcessesCollector(paths, host.section(ProcessesConfig))
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("processes", position=90, metrics=METRICS, section=Section("processes", ProcessesConfig), build=build)
