@@ -124,8 +124,6 @@ class ProcessGroupsConfig:
         check(self, out)
 
 
-SECTION = Section("process_group_settings", ProcessGroupsConfig, inline=True)
-
 _MODES = (frozen_attrs(("cpu.mode", "user")), frozen_attrs(("cpu.mode", "system")))
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -384,4 +382,5 @@ def build(host: HostConfig, paths: HostPaths) -> ProcessGroupsCollector:
 
 
 # The registration: everything the agent knows of this domain (host/table.py finds it).
-DOMAIN = Domain("process_groups", position=85, metrics=METRICS, readings=READINGS, section=SECTION, build=build)
+DOMAIN = Domain("process_groups", position=85, metrics=METRICS, readings=READINGS,
+                section=Section("process_group_settings", ProcessGroupsConfig, inline=True), build=build)
