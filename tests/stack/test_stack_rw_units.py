@@ -16,15 +16,18 @@ from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricsData
 from opentelemetry.sdk.resources import Resource
+from prometheus_client.parser import text_string_to_metric_families
 
 from otel_mon import config, schema
+from otel_mon.exposition import Exposition
 from otel_mon.forward import rw_wire
 from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.forward.rw_forwarder import RemoteWriteSender, make_parser
 from otel_mon.forward.rw_series import series_of_line
 from otel_mon.forward.senders import Outcome
 from otel_mon.resource import instance_id
-from otel_mon.telemetry import PrometheusBridge
+from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES
+from tests.promoracle import official_families
 
 RESOURCE = Resource.create({"service.name": "otel-mon", "host.name": "h1", "service.instance.id": "i-1",
                             "host.id": "abc"})
@@ -57,11 +60,20 @@ def _collect() -> MetricsData:
     return data
 
 
-def _metrics_endpoint(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    bridge = PrometheusBridge()
-    bridge.update(data)
+def _official(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The official exporter's samples (name, non-empty labels) -> value."""
     return {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v))): s.value
-            for family in bridge.collect() for s in family.samples}
+            for family in official_families(data) for s in family.samples}
+
+
+def _metrics_endpoint(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """What the agent's /metrics serves for the batch (parsed back from its text)."""
+    text = Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__).render(data, False).decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v)))] = s.value
+    return out
 
 
 def test_series_have_the_names_labels_and_values_of_the_metrics_endpoint() -> None:
@@ -73,11 +85,14 @@ def test_series_have_the_names_labels_and_values_of_the_metrics_endpoint() -> No
         as_dict = dict(labels)
         assert list(labels) == sorted(labels), "labels must be sorted"
         assert as_dict.pop("job") == "otel-mon"
-        assert as_dict.pop("instance") == "i-1"
+        assert as_dict.pop("instance") == "h1"  # the host name; service.instance.id stays in target_info
         assert as_dict.pop("region") == "eu"
         name = as_dict.pop("__name__")
         got[(name, tuple(sorted(as_dict.items())))] = value
-    assert got == _metrics_endpoint(data)
+    assert got == _official(data)  # the official translation, name for name, label set for label set
+    assert got == _metrics_endpoint(data)  # and what /metrics serves
+    assert dict(next(labels for labels, _, _ in series if dict(labels)["__name__"] == "target_info"))[
+        "service_instance_id"] == "i-1"
     names = {n for n, _ in got}
     assert {"system_cpu_time_seconds_total", "system_memory_usage_bytes", "otel_mon_probe_duration_seconds_bucket",
             "otel_mon_collector_success", "target_info"} <= names
