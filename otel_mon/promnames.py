@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 _NAME_INVALID = re.compile(r"[^a-zA-Z0-9:]+")
@@ -110,5 +111,20 @@ def labels_of(attributes: Iterable[tuple[str, Any]]) -> dict[str, str]:
 
 
 def le_text(bound: Any) -> str:
-    """A histogram bucket's ``le`` label, as the exporter writes it (``+Inf`` for the last bucket)."""
+    """A histogram bucket's ``le`` label on /metrics, as the exporter writes it (``10.0``; ``+Inf`` last)."""
     return f"{bound}"
+
+
+def le_stored(bound: Any) -> str:
+    """A bucket's ``le`` as Prometheus 3 stores it from OTLP (Go's ``FormatFloat(b, 'f', -1, 64)``: ``10``,
+    ``0.005``, ``+Inf``): remote write sends what Prometheus would have made of the OTLP point. A scrape of
+    /metrics is normalised by Prometheus itself (to ``10.0``); the two differ in Prometheus 3 too."""
+    if isinstance(bound, str):
+        return bound
+    value = float(bound)
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+    return text[:-2] if text.endswith(".0") else text

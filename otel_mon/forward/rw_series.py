@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from otel_mon.forward.rw_wire import Series
-from otel_mon.promnames import TARGET_INFO, family, labels_of, le_text, scope_labels
+from otel_mon.promnames import TARGET_INFO, family, labels_of, le_stored, scope_labels
 from otel_mon.spool.format import attributes, items, metric_kinds, to_float
 
 # The resource attributes /metrics turns into labels (otel_mon.telemetry.LABELLED_RESOURCE_ATTRIBUTES).
@@ -104,7 +104,7 @@ def _histogram(sample: str, labels: dict[str, str], dp: Mapping[str, Any],
     total = 0
     for bound, count in zip(bounds, dp.get("bucketCounts") or [], strict=False):
         total += int(count)
-        yield f"{sample}_bucket", {**labels, "le": le_text(bound)}, float(total), time_ns
+        yield f"{sample}_bucket", {**labels, "le": le_stored(bound)}, float(total), time_ns
     if dp.get("bucketCounts") and to_float(bounds[0]) >= 0:
         yield f"{sample}_count", labels, float(total), time_ns
         yield f"{sample}_sum", labels, to_float(dp.get("sum", 0.0)), time_ns

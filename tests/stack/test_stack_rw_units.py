@@ -25,6 +25,7 @@ from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.forward.rw_forwarder import RemoteWriteSender, make_parser
 from otel_mon.forward.rw_series import series_of_line
 from otel_mon.forward.senders import Outcome
+from otel_mon.promnames import le_stored
 from otel_mon.resource import instance_id
 from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES
 from tests.promoracle import official_families
@@ -60,10 +61,14 @@ def _collect() -> MetricsData:
     return data
 
 
+def _stored(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Non-empty labels, ``le`` as Prometheus stores it from OTLP and remote write (10, not the text's 10.0)."""
+    return tuple(sorted((k, le_stored(float(v)) if k == "le" else v) for k, v in labels.items() if v))
+
+
 def _official(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """The official exporter's samples (name, non-empty labels) -> value."""
-    return {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v))): s.value
-            for family in official_families(data) for s in family.samples}
+    return {(s.name, _stored(s.labels)): s.value for family in official_families(data) for s in family.samples}
 
 
 def _metrics_endpoint(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -72,7 +77,7 @@ def _metrics_endpoint(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str
     out = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
-            out[(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v)))] = s.value
+            out[(s.name, _stored(s.labels))] = s.value
     return out
 
 
