@@ -119,6 +119,49 @@ def test_job_includes_the_service_namespace() -> None:
     assert {dict(labels)["job"] for labels, _, _ in series_of_line(line)} == {"infra/otel-mon"}
 
 
+def _protobuf_write_request() -> Any:
+    """``prometheus.WriteRequest`` (remote write 1.0's fields of prompb/remote.proto and types.proto) as a
+    protobuf class built from a descriptor: the oracle of rw_wire's own encoding."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    field = descriptor_pb2.FieldDescriptorProto
+    file = descriptor_pb2.FileDescriptorProto(name="test_prompb.proto", package="prometheus", syntax="proto3")
+    rep, opt = field.LABEL_REPEATED, field.LABEL_OPTIONAL
+    for name, fields in (
+        ("Label", [("name", 1, field.TYPE_STRING, opt, ""), ("value", 2, field.TYPE_STRING, opt, "")]),
+        ("Sample", [("value", 1, field.TYPE_DOUBLE, opt, ""), ("timestamp", 2, field.TYPE_INT64, opt, "")]),
+        ("TimeSeries", [("labels", 1, field.TYPE_MESSAGE, rep, ".prometheus.Label"),
+                        ("samples", 2, field.TYPE_MESSAGE, rep, ".prometheus.Sample")]),
+        ("WriteRequest", [("timeseries", 1, field.TYPE_MESSAGE, rep, ".prometheus.TimeSeries")]),
+    ):
+        message = file.message_type.add(name=name)
+        for field_name, number, kind, label, type_name in fields:
+            added = message.field.add(name=field_name, number=number, type=kind, label=label)  # type: ignore[arg-type]
+            if type_name:
+                added.type_name = type_name
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("prometheus.WriteRequest"))
+
+
+def test_wire_bytes_are_protobufs_own() -> None:
+    write_request = _protobuf_write_request()
+    line = json.loads(json.dumps(encode_metrics(_collect()).to_dict()))
+    edge: list[Any] = [((("__name__", "a"), ("", "empty name"), ("e", ""), ("ü", "\u2028")), -0.0, -5),
+                       ((("__name__", "b"),), 0.0, 0), ((("__name__", "c"),), float("nan"), 2**62),
+                       ((("__name__", "d"),), float("-inf"), -(2**63)), ((), 5e-324, 1)]
+    for series in (series_of_line(line, {"region": "eu"}), edge, []):
+        request = write_request()
+        for labels, value, timestamp in series:
+            ts = request.timeseries.add()
+            for name, label_value in labels:
+                ts.labels.add(name=name, value=label_value)
+            ts.samples.add(value=value, timestamp=timestamp)
+        assert rw_wire.encode(series) == request.SerializeToString()
+        decoded = rw_wire.decode(request.SerializeToString())
+        assert [(tuple(lb), ts) for lb, _, ts in decoded] == [(tuple(lb), ts) for lb, _, ts in series]
+
+
 def test_wire_round_trip_and_concatenation_merges() -> None:
     a = [((("__name__", "a"), ("x", "1")), 1.5, 1000)]
     b = [((("__name__", "b"),), float("inf"), 2000)]
