@@ -461,10 +461,20 @@ def _points(node: dict[str, Any], number: int, encode: Callable[[Any], bytes], s
     return out
 
 
+_TEMPORALITY_FIELDS: dict[Any, list[bytes]] = {None: []}
+
+
 def _temporality_field(node: dict[str, Any]) -> list[bytes]:
     value = node.get("aggregationTemporality")
-    number = _TEMPORALITY(value) if value is not None else 0
-    return [b"\x10" + varint(number)] if number else []
+    try:
+        return list(_TEMPORALITY_FIELDS[value])
+    except (KeyError, TypeError):
+        pass
+    number = _TEMPORALITY(value)
+    field = [b"\x10" + varint(number)] if number else []
+    if isinstance(value, (int, str)) and len(_TEMPORALITY_FIELDS) < 64:
+        _TEMPORALITY_FIELDS[value] = field
+    return list(field)
 
 
 def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
@@ -485,7 +495,8 @@ def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
 
 
 _metric_head_cache: dict[tuple[Any, Any, Any], bytes] = {}
-_KINDS = (("gauge", 5), ("sum", 7), ("histogram", 9), ("exponentialHistogram", 10), ("summary", 11))
+_KINDS = (("gauge", b"\x2a"), ("sum", b"\x3a"), ("histogram", b"\x4a"), ("exponentialHistogram", b"\x52"),
+          ("summary", b"\x5a"))  # fields 5, 7, 9, 10, 11, length-delimited
 _DISTRIBUTIONS = {"histogram": HISTOGRAM_POINT, "exponentialHistogram": EXPONENTIAL_POINT,
                   "summary": SUMMARY_POINT}
 
@@ -502,7 +513,7 @@ def _metric(node: Any, seen: _Counter) -> bytes:
             _metric_head_cache.clear()
         _metric_head_cache[key] = head
     out = [head]
-    for kind, number in _KINDS:
+    for kind, tag in _KINDS:
         body = node.get(kind)
         if body is None:
             continue
@@ -516,7 +527,7 @@ def _metric(node: Any, seen: _Counter) -> bytes:
             if kind != "summary":
                 parts += _temporality_field(body)
             data = b"".join(parts)
-        out.append(_field(_tag(number, 2), data))
+        out.append(_field(tag, data))
     metadata = node.get("metadata")
     if metadata:
         out.append(_attributes(metadata, 12))
