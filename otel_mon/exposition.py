@@ -215,7 +215,7 @@ class Exposition:
         labelled = [self._point_labels(fixed, point.attributes) for point in points]
         label_keys = _union(labelled)
         for (labels, _), point in zip(labelled, points, strict=True):
-            assert isinstance(point, HistogramDataPoint)
+            assert isinstance(point, HistogramDataPoint)  # nosec B101  # narrows the type; histograms only reach here
             full = {k: labels.get(k, "") for k in label_keys}
             total = 0
             bounds: Iterable[Any] = chain(point.explicit_bounds, ["+Inf"])

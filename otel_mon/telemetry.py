@@ -1,8 +1,8 @@
-"""Build the MeterProvider, its readers and the LoggerProvider from the settings; flush and shut down.
+"""Build the MeterProvider, its one reader and the LoggerProvider from the settings; flush and shut down.
 
 One reader, collected by the agent's loop right after each host refresh, so every batch holds exactly one
-fresh snapshot; the batch feeds the spool exporter and /metrics (translated by opentelemetry-exporter-
-prometheus on its own registry, so prometheus_client's python ``process_*`` series never collide with our
+fresh snapshot; the batch feeds the spool exporter and /metrics, which ``exposition.py`` renders from the
+latest batch on its own registry (so prometheus_client's python ``process_*`` series never collide with our
 ``process.*``).
 """
 
@@ -64,12 +64,14 @@ def no_exemplar_views() -> list[View]:
 
 
 class PrometheusBridge:
-    """``/metrics`` from the loop's one collection per interval, translated by the Prometheus exporter.
+    """The latest batch of the loop's one collection per interval, for ``/metrics``; and the reference translator.
 
-    The agent loop collects the SDK once per interval (``PushReader``) and hands the batch here; the first
-    scrape after it translates it into Prometheus families with opentelemetry-exporter-prometheus' own
-    translator (the one its ``PrometheusMetricReader`` uses, pinned with the package) and later scrapes of
-    the interval reuse them. A scrape therefore never runs a second SDK aggregation, let alone a psutil read.
+    The agent loop collects the SDK once per interval (``PushReader``) and hands the batch here; ``/metrics``
+    renders ``latest`` with ``exposition.py`` (``BatchRegistry.render``), so a scrape never runs a second SDK
+    aggregation, let alone a psutil read. ``collect()`` translates the same batch with opentelemetry-exporter-
+    prometheus' own translator (the one its ``PrometheusMetricReader`` uses, pinned with the package): the
+    agent never calls it (``http/render.py`` takes the fast path); prometheus_client's encoders reach it
+    through the registry, which is how the exposition and remote write tests compare against it.
     """
 
     def __init__(self) -> None:
@@ -106,7 +108,7 @@ class PrometheusBridge:
 
 
 class PushReader(MetricReader):
-    """Collected by the agent loop once per interval; hands each batch to /metrics and to the exporters."""
+    """Pulled by the agent loop once per interval (``collect()``); pushes each batch to /metrics and the exporters."""
 
     def __init__(self, exporters: Sequence[MetricExporter], bridge: PrometheusBridge | None = None) -> None:
         # The SDK's default temporality is cumulative for every instrument kind: each batch (a spool line, a
@@ -153,7 +155,7 @@ class Telemetry:
         # /metrics has its own registry: no prometheus_client default process_*/python_* series beside ours.
         self.bridge = PrometheusBridge()
         # /metrics is rendered from the batch by otel_mon.exposition; the translator stays registered so
-        # prometheus_client's encoders give the same text (the exposition tests compare the two).
+        # prometheus_client's encoders give the reference text (the exposition tests compare the two).
         self.registry = BatchRegistry(lambda: self.bridge.latest, LABELLED_RESOURCE_ATTRIBUTES.__contains__)
         self.registry.register(self.bridge)  # type: ignore[arg-type]
         self.push = PushReader(exporters, self.bridge)

@@ -3,7 +3,7 @@
 Names and labels must be the ones ``/metrics`` serves, so one dashboard and one rule file work on both paths.
 The line is therefore decoded back into the SDK's ``MetricsData`` and translated by the very translator
 ``/metrics`` uses (opentelemetry-exporter-prometheus, with the same resource-attribute filter), rather than by
-a second set of naming rules; ``tests/forward/test_rw_series.py`` holds the two outputs equal. What /metrics
+a second set of naming rules; ``tests/stack/test_stack_rw_units.py`` holds the two outputs equal. What /metrics
 cannot carry is added here: each point's original timestamp, and ``job`` / ``instance`` from the resource
 (``service.namespace/service.name`` and ``service.instance.id``, as the Collector's ``prometheusremotewrite``
 exporter and Prometheus's OTLP receiver derive them), since no scrape config assigns them.
