@@ -29,7 +29,7 @@ from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import status_document
+from otel_mon.status_document import status_document
 from otel_mon.telemetry import Telemetry, build_logs
 
 if TYPE_CHECKING:
