@@ -11,6 +11,7 @@ import ast
 import importlib.metadata as md
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -93,11 +94,22 @@ def test_license_file_and_spdx_expression() -> None:
     assert "Apache License" in text and "Version 2.0, January 2004" in text
 
 
+def _clean_source(dest: Path) -> Path:
+    """What the wheel is built from: the package and its metadata files, without the checkout's ``build/``
+    (setuptools reuses ``build/lib`` in place, so a module deleted or renamed since, or one another branch
+    built there, would ride along into the wheel, and ``host/table.py`` would find it as a domain)."""
+    dest.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "otel_mon", dest / "otel_mon", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
 def test_built_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--wheel-dir", str(wheels), str(ROOT)],
+         "--wheel-dir", str(wheels), str(_clean_source(tmp_path / "src"))],
         capture_output=True, text=True, timeout=180, cwd=tmp_path,
     )
     assert build.returncode == 0, build.stderr
