@@ -24,7 +24,7 @@ from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
-from otel_mon.logsetup import REPEATS
+from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
@@ -118,6 +118,7 @@ class Agent:
             # Bind first: a busy port or a bad certificate fails the start before anything reaches the spool.
             self.http.start()
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
+        self.log_handler.addFilter(NOT_ABOUT_ITS_OWN_PATH)  # the logs forwarder's records: console only
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:
