@@ -137,6 +137,9 @@ EXCEPTIONS: dict[str, str] = {
     "otel_mon.host.clock.synchronized": "no semconv clock metric; node_exporter's node_timex_sync_status",
     "otel_mon.host.clock.offset": "as otel_mon.host.clock.synchronized (node_timex_offset_seconds)",
     "otel_mon.host.clock.max_error": "as otel_mon.host.clock.synchronized (node_timex_maxerror_seconds)",
+    "otel_mon.process.group": "attribute added to semconv's process.* metrics: a process group's rows carry the "
+                              "sums over its processes (host/process_groups.py); semconv's describe one process "
+                              "(process.pid on the resource). process-exporter's groupname",
     "system.filesystem.type": "attribute values: the kernel's type names (xfs, btrfs, tmpfs, ...); semconv's "
                               "list of well-known values is open and lacks most of them",
 }

@@ -100,7 +100,10 @@ def test_each_domain_declares_only_its_own_rows() -> None:
     for domain in table.DOMAINS:
         assert domain.metrics, domain.key
         assert {spec.domain for spec in domain.metrics} == {domain.key}, domain.key
-    assert len(table.BY_NAME) == len(table.METRICS), "a metric name is declared twice"
+    assert len(table.ROWS) == len(table.METRICS), "a metric name is declared twice in one domain"
+    for spec in table.METRICS:  # a name two domains share is one instrument: same kind, same unit
+        first = table.BY_NAME[spec.name]
+        assert (spec.instrument, spec.unit) == (first.instrument, first.unit), spec.name
 
 
 def _valid(spec: MetricSpec) -> dict[str, str | int]:

@@ -383,19 +383,33 @@ def _stamp(cache: dict[Any, bytes], tag: bytes, value: Any) -> bytes:
     return hit
 
 
+_stamps_cache: dict[tuple[Any, Any], bytes] = {}
+
+
+def _stamps(start: Any, stamp: Any) -> bytes:
+    """The start and time fields of a point, from the cache: every point of a collection has the same two."""
+    try:
+        hit = _stamps_cache.get((start, stamp))
+    except TypeError:  # unhashable: not a number anyway
+        raise WireError(f"not an integer: {str(stamp)[:40]!r}") from None
+    if hit is None:
+        hit = _stamp(_start_cache, _T_START, start) if start is not None else b""
+        hit += _stamp(_time_cache, _T_TIME, stamp) if stamp is not None else b""
+        if len(_stamps_cache) > 1024:
+            _stamps_cache.clear()
+        _stamps_cache[(start, stamp)] = hit
+    return hit
+
+
 def _number_point(dp: Any, seen: _Counter) -> bytes:
-    """NumberDataPoint, written out by hand: the bulk of a host's points."""
+    """NumberDataPoint, written out by hand (the bulk of a host's points), with its field tag and length."""
     if type(dp) is not dict:
         raise WireError("data point: not an object")
     get = dp.get
-    value = get("startTimeUnixNano")
-    out = [_stamp(_start_cache, _T_START, value)] if value is not None else []
-    value = get("timeUnixNano")
-    if value is not None:
-        stamp = _stamp(_time_cache, _T_TIME, value)
-        out.append(stamp)
-        if not seen.first and stamp:
-            seen.first = _int(value)
+    stamp = get("timeUnixNano")
+    out = [_stamps(get("startTimeUnixNano"), stamp)]
+    if not seen.first and stamp is not None:
+        seen.first = _int(stamp)
     value = get("asDouble")
     if value is not None:
         out.append(_T_DOUBLE + _pack_double(value if type(value) is float else _double(value)))
@@ -409,12 +423,25 @@ def _number_point(dp: Any, seen: _Counter) -> bytes:
         out.append(_T_INT + _pack_sfixed64(_signed(value, 64)))
     value = get("attributes")
     if value:
-        out.append(_attributes(value, 7))
+        if type(value) is not list:
+            raise WireError("attributes: not a list")
+        cache = _kv_cache
+        for kv in value:
+            try:
+                inner = kv["value"]
+                hit = cache[kv["key"], inner["stringValue"]]
+                if len(inner) != 1 or len(kv) != 2:
+                    hit = b""
+            except (KeyError, TypeError):
+                hit = b""
+            out.append(b"\x3a" + hit if hit else _attributes([kv], 7))
     value = get("flags")
     if value:
         out.append(_T_FLAGS + varint(_unsigned(value, 32)))
     seen.points += 1
-    return b"".join(out)
+    body = b"".join(out)
+    size = len(body)
+    return b"\x0a" + (_SMALL[size] if size < 0x80 else varint(size)) + body
 
 
 def _points(node: dict[str, Any], number: int, encode: Callable[[Any], bytes], seen: _Counter) -> list[bytes]:
@@ -434,10 +461,20 @@ def _points(node: dict[str, Any], number: int, encode: Callable[[Any], bytes], s
     return out
 
 
+_TEMPORALITY_FIELDS: dict[Any, list[bytes]] = {None: []}
+
+
 def _temporality_field(node: dict[str, Any]) -> list[bytes]:
     value = node.get("aggregationTemporality")
-    number = _TEMPORALITY(value) if value is not None else 0
-    return [b"\x10" + varint(number)] if number else []
+    try:
+        return list(_TEMPORALITY_FIELDS[value])
+    except (KeyError, TypeError):
+        pass
+    number = _TEMPORALITY(value)
+    field = [b"\x10" + varint(number)] if number else []
+    if isinstance(value, (int, str)) and len(_TEMPORALITY_FIELDS) < 64:
+        _TEMPORALITY_FIELDS[value] = field
+    return list(field)
 
 
 def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
@@ -448,7 +485,7 @@ def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
     if points is not None:
         if not isinstance(points, list):
             raise WireError("dataPoints: not a list")
-        out = [_field(b"\x0a", _number_point(dp, seen)) for dp in points]
+        out = [_number_point(dp, seen) for dp in points]
     if with_sum:
         out += _temporality_field(node)
         monotonic = node.get("isMonotonic")
@@ -458,7 +495,8 @@ def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
 
 
 _metric_head_cache: dict[tuple[Any, Any, Any], bytes] = {}
-_KINDS = (("gauge", 5), ("sum", 7), ("histogram", 9), ("exponentialHistogram", 10), ("summary", 11))
+_KINDS = (("gauge", b"\x2a"), ("sum", b"\x3a"), ("histogram", b"\x4a"), ("exponentialHistogram", b"\x52"),
+          ("summary", b"\x5a"))  # fields 5, 7, 9, 10, 11, length-delimited
 _DISTRIBUTIONS = {"histogram": HISTOGRAM_POINT, "exponentialHistogram": EXPONENTIAL_POINT,
                   "summary": SUMMARY_POINT}
 
@@ -475,7 +513,7 @@ def _metric(node: Any, seen: _Counter) -> bytes:
             _metric_head_cache.clear()
         _metric_head_cache[key] = head
     out = [head]
-    for kind, number in _KINDS:
+    for kind, tag in _KINDS:
         body = node.get(kind)
         if body is None:
             continue
@@ -489,7 +527,7 @@ def _metric(node: Any, seen: _Counter) -> bytes:
             if kind != "summary":
                 parts += _temporality_field(body)
             data = b"".join(parts)
-        out.append(_field(_tag(number, 2), data))
+        out.append(_field(tag, data))
     metadata = node.get("metadata")
     if metadata:
         out.append(_attributes(metadata, 12))

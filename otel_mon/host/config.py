@@ -77,7 +77,8 @@ def assemble(domains: Sequence[Domain]) -> type[HostConfig]:
     found = sections(domains)
     cls = dataclasses.make_dataclass(
         "HostConfig",
-        [(s.key, s.cls, field(default_factory=s.cls)) for s in found],
+        [(s.key, s.cls, field(default_factory=s.cls, metadata={"inline": s.cls} if s.inline else {}))
+         for s in found],
         bases=(HostConfig,),
         frozen=True,
         namespace={"__module__": __name__, "_sections": {s.cls: s.key for s in found}},

@@ -21,3 +21,6 @@ class Section(Generic[T]):
 
     key: str
     cls: type[T]
+    # The dataclass's own keys sit at the top level of the file (``process_groups:`` is a list there); ``key``
+    # then only names the field inside the host section.
+    inline: bool = False

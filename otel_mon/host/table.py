@@ -61,7 +61,14 @@ HOST_DOMAINS: tuple[str, ...] = tuple(BY_KEY)
 OFF_BY_DEFAULT = frozenset(d.key for d in DOMAINS if not d.on_by_default)
 HOST_METRICS: tuple[MetricSpec, ...] = tuple(spec for d in DOMAINS for spec in d.metrics)
 METRICS: tuple[MetricSpec, ...] = (*HOST_METRICS, *AGENT_METRICS)
-BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+# One instrument per name: a name two domains share (the agent's own process.* and the process groups') takes
+# the first row, and the rows agree on instrument and unit (tests/test_host_contract.py); the contract holds
+# each domain's points to that domain's own row (ROWS).
+BY_NAME: dict[str, MetricSpec] = {}
+for _m in METRICS:
+    BY_NAME.setdefault(_m.name, _m)
+ROWS: dict[tuple[str, str], MetricSpec] = {(m.domain, m.name): m for m in METRICS}
+del _m
 # The readings the host domains offer to health rules and /health (a domain without any declares none).
 HOST_READINGS: tuple[ReadingSpec, ...] = tuple(spec for d in DOMAINS for spec in d.readings)
 
