@@ -109,7 +109,7 @@ class Agent:
             page = StatusPage(about, self.status, self.history, lambda: self.monitor.recent(),
                               bool(settings.http.token))
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
-                                   version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
+                                   version=lambda: self.telemetry.batches.generation, pages=page.routes(),
                                    public=PUBLIC)
 
     # --- lifecycle -------------------------------------------------------------------------------------

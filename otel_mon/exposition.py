@@ -82,7 +82,8 @@ def _family(metric: Metric) -> _Family | None:
         named = promnames.family(metric.name, metric.unit or "", "histogram")
     else:
         return None
-    assert named is not None
+    if named is None:  # not reached for these three kinds; a kind without a family is not exposed
+        return None
     name, kind, unit, exposed = named.name, named.kind, named.unit, named.sample
     doc = metric.description or ""
     text_header = f"# HELP {exposed} {_help(doc, False)}\n# TYPE {exposed} {kind}\n"
