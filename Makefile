@@ -46,11 +46,16 @@ system-deps:
 lint: deps
 	$(BIN)/ruff check otel_mon tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r otel_mon
 
-## the whole test suite: system packages, lint, types, unit and integration tests
+# Line coverage of the whole suite; `make test ARGS=tests/x.py COVERAGE=` runs a part without the floor.
+COVERAGE ?= --cov --cov-report=
+
+## the whole test suite: system packages, lint (ruff, mypy --strict, bandit), unit and integration tests with
+## line coverage (the total printed; below tool.coverage.report's fail_under fails the run)
 test: deps system-deps lint
 	$(BIN)/python -m otel_mon.docgen --check
-	$(BIN)/pytest -q -n 3 --durations=15 $(ARGS)
+	$(BIN)/pytest -q -n 3 --durations=15 $(COVERAGE) $(ARGS)
 
 ## every benchmark; rewrites the README's tables (between <!-- bench:NAME --> markers) with the results
 ## (~15 min; ARGS="--quick" for a shorter smoke run, ARGS="--only steady,core" for some)

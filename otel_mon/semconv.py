@@ -108,6 +108,10 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
     M("otel_mon.notify.sent", "counter", "{message}", ("otel_mon.notifier",), "Notifications delivered.", "health"),
     M("otel_mon.notify.failed", "counter", "{message}", ("otel_mon.notifier",),
       "Notifications given up after retries or dropped from a full queue.", "health"),
+    M("otel_mon.http.connections.closed", "counter", "{connection}", ("otel_mon.reason",),
+      "HTTP connections closed early so that one client cannot lock others out: evicted (the longest-idle one, "
+      "for a new client at the cap or over its share) or refused (a client's share all busy, or no thread).",
+      "http", values=(("otel_mon.reason", ("evicted", "refused")),)),
     M("otel_mon.action.runs", "counter", "{run}", ("otel_mon.rule", "otel_mon.outcome"),
       "Actions run on sustained critical states, by outcome.", "health"),
 )

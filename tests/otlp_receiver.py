@@ -375,7 +375,7 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
 
     def _encode(self, message: Message) -> bytes:
         if self._json:
-            return json_format.MessageToJson(message).encode()
+            return str(json_format.MessageToJson(message)).encode()
         return bytes(message.SerializeToString())
 
     def _answer(self, status: int, message: str, extra: Mapping[str, str] | None = None) -> None:

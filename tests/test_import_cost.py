@@ -66,3 +66,32 @@ def test_pushing_over_http_loads_no_grpc_or_protobuf(protocol: str) -> None:
                          timeout=90, check=False, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
+
+
+_RW_PROBE = """
+import sys, tempfile
+from otel_mon import config
+from otel_mon.agent import Agent
+from otel_mon.forward.rw_forwarder import RemoteWriteSender, make_parser
+import json
+from otel_mon.spool.reader import SpoolReader
+with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as spool:
+    settings = config.load(env={}, flags={"spool.dir": spool, "http.enabled": "false",
+                                          "remote_write.url": "http://127.0.0.1:1/api/v1/write"})
+    agent = Agent(settings)
+    agent.collect_once()
+    line = json.dumps(next(SpoolReader(spool, "metrics").records()).data).encode()
+    record = make_parser(settings.remote_write)("metrics", line)
+    sender = RemoteWriteSender(settings.remote_write.target())
+    assert record.points > 50 and sender.send(record.payload, 0.5).outcome.name == "RETRY"
+    print(sorted(m for m in ("grpc", "google.protobuf") if m in sys.modules))
+    agent.spool.close()
+"""
+
+
+def test_remote_write_loads_no_grpc_or_protobuf() -> None:
+    # The WriteRequest is written by forward/rw_wire.py from the spool line itself.
+    out = subprocess.run([sys.executable, "-c", _RW_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=90,
+                         check=False, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr

@@ -22,7 +22,8 @@ WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cl
 BOTTOM = ("otel_mon.schema", "otel_mon.semconv", "otel_mon.instruments", "otel_mon.lazy", "otel_mon.host.filters",
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",
-          "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil")
+          "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil",
+          "otel_mon.bounded_response", "otel_mon.promnames")
 
 
 def module_name(path: Path) -> str:

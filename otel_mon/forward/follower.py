@@ -14,8 +14,8 @@ from pathlib import Path
 
 from otel_mon.forward.backlog import SegmentReader
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.checks import Pacing
 from otel_mon.forward.config import Signal
+from otel_mon.forward.config_checks import Pacing
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
 from otel_mon.forward.requests import MalformedLine, Parse, Record, parse_line

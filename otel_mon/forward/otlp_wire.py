@@ -383,19 +383,33 @@ def _stamp(cache: dict[Any, bytes], tag: bytes, value: Any) -> bytes:
     return hit
 
 
+_stamps_cache: dict[tuple[Any, Any], bytes] = {}
+
+
+def _stamps(start: Any, stamp: Any) -> bytes:
+    """The start and time fields of a point, from the cache: every point of a collection has the same two."""
+    try:
+        hit = _stamps_cache.get((start, stamp))
+    except TypeError:  # unhashable: not a number anyway
+        raise WireError(f"not an integer: {str(stamp)[:40]!r}") from None
+    if hit is None:
+        hit = _stamp(_start_cache, _T_START, start) if start is not None else b""
+        hit += _stamp(_time_cache, _T_TIME, stamp) if stamp is not None else b""
+        if len(_stamps_cache) > 1024:
+            _stamps_cache.clear()
+        _stamps_cache[(start, stamp)] = hit
+    return hit
+
+
 def _number_point(dp: Any, seen: _Counter) -> bytes:
-    """NumberDataPoint, written out by hand: the bulk of a host's points."""
+    """NumberDataPoint, written out by hand (the bulk of a host's points), with its field tag and length."""
     if type(dp) is not dict:
         raise WireError("data point: not an object")
     get = dp.get
-    value = get("startTimeUnixNano")
-    out = [_stamp(_start_cache, _T_START, value)] if value is not None else []
-    value = get("timeUnixNano")
-    if value is not None:
-        stamp = _stamp(_time_cache, _T_TIME, value)
-        out.append(stamp)
-        if not seen.first and stamp:
-            seen.first = _int(value)
+    stamp = get("timeUnixNano")
+    out = [_stamps(get("startTimeUnixNano"), stamp)]
+    if not seen.first and stamp is not None:
+        seen.first = _int(stamp)
     value = get("asDouble")
     if value is not None:
         out.append(_T_DOUBLE + _pack_double(value if type(value) is float else _double(value)))
@@ -409,12 +423,25 @@ def _number_point(dp: Any, seen: _Counter) -> bytes:
         out.append(_T_INT + _pack_sfixed64(_signed(value, 64)))
     value = get("attributes")
     if value:
-        out.append(_attributes(value, 7))
+        if type(value) is not list:
+            raise WireError("attributes: not a list")
+        cache = _kv_cache
+        for kv in value:
+            try:
+                inner = kv["value"]
+                hit = cache[kv["key"], inner["stringValue"]]
+                if len(inner) != 1 or len(kv) != 2:
+                    hit = b""
+            except (KeyError, TypeError):
+                hit = b""
+            out.append(b"\x3a" + hit if hit else _attributes([kv], 7))
     value = get("flags")
     if value:
         out.append(_T_FLAGS + varint(_unsigned(value, 32)))
     seen.points += 1
-    return b"".join(out)
+    body = b"".join(out)
+    size = len(body)
+    return b"\x0a" + (_SMALL[size] if size < 0x80 else varint(size)) + body
 
 
 def _points(node: dict[str, Any], number: int, encode: Callable[[Any], bytes], seen: _Counter) -> list[bytes]:
@@ -434,21 +461,94 @@ def _points(node: dict[str, Any], number: int, encode: Callable[[Any], bytes], s
     return out
 
 
+_TEMPORALITY_FIELDS: dict[Any, list[bytes]] = {None: []}
+
+
 def _temporality_field(node: dict[str, Any]) -> list[bytes]:
     value = node.get("aggregationTemporality")
-    number = _TEMPORALITY(value) if value is not None else 0
-    return [b"\x10" + varint(number)] if number else []
+    try:
+        return list(_TEMPORALITY_FIELDS[value])
+    except (KeyError, TypeError):
+        pass
+    number = _TEMPORALITY(value)
+    field = [b"\x10" + varint(number)] if number else []
+    if isinstance(value, (int, str)) and len(_TEMPORALITY_FIELDS) < 64:
+        _TEMPORALITY_FIELDS[value] = field
+    return list(field)
 
 
-def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
+# Per metric: the attribute lists of its points as last seen and their encodings. A host sends the same
+# series every interval, so a point of the usual shape (stamps, a double, string attributes) is its stamps,
+# its value and the attributes' cached bytes; anything else takes ``_number_point``.
+_series_cache: dict[Any, tuple[list[Any], list[bytes], int]] = {}
+_USUAL = frozenset({"attributes", "startTimeUnixNano", "timeUnixNano", "asDouble"})
+
+
+def _usual_points(key: Any, points: list[Any], seen: _Counter) -> list[bytes] | None:
+    """The points of a metric whose series are those of last time, from the cache; None when they are not."""
+    entry = _series_cache.get(key)
+    if entry is None or len(entry[0]) != len(points) or not points:
+        return None
+    first = points[0]
+    if type(first) is not dict:
+        return None
+    start, stamp = first.get("startTimeUnixNano"), first.get("timeUnixNano")
+    if stamp is None:
+        return None
+    keys = entry[2]
+    stamps = _stamps(start, stamp)
+    prefix_size = len(stamps) + 9
+    out = []
+    pack = _pack_double
+    for dp, attrs, tail in zip(points, entry[0], entry[1], strict=True):
+        if type(dp) is not dict or len(dp) != keys:
+            return None
+        get = dp.get
+        value = get("asDouble")
+        if (type(value) is not float or get("attributes") != attrs or get("timeUnixNano") != stamp
+                or get("startTimeUnixNano") != start):
+            return None
+        size = prefix_size + len(tail)
+        out.append(b"\x0a" + (_SMALL[size] if size < 0x80 else varint(size)) + stamps + _T_DOUBLE + pack(value)
+                   + tail)
+    if not seen.first:
+        seen.first = _int(stamp)
+    seen.points += len(points)
+    return out
+
+
+def _remember(key: Any, points: list[Any]) -> None:
+    """Keep the encodings of a metric's attribute lists when every point has the usual shape."""
+    attrs_list, tails = [], []
+    shape = points[0].keys() if points and type(points[0]) is dict else None
+    for dp in points:
+        if (type(dp) is not dict or dp.keys() != shape or not shape <= _USUAL or "timeUnixNano" not in shape
+                or type(dp.get("asDouble")) is not float):
+            _series_cache.pop(key, None)
+            return
+        attrs = dp.get("attributes")
+        attrs_list.append(attrs)
+        tails.append(_attributes(attrs, 7) if attrs else b"")
+    if len(_series_cache) > _CACHE_LIMIT:
+        _series_cache.clear()
+    _series_cache[key] = (attrs_list, tails, len(shape or ()))
+
+
+def _number_data(node: Any, seen: _Counter, with_sum: bool, key: Any = None) -> bytes:
     if not isinstance(node, dict):
         raise WireError("metric data: not an object")
     points = node.get("dataPoints")
-    out = []
+    out: list[bytes] = []
     if points is not None:
         if not isinstance(points, list):
             raise WireError("dataPoints: not a list")
-        out = [_field(b"\x0a", _number_point(dp, seen)) for dp in points]
+        usual = _usual_points(key, points, seen) if key is not None else None
+        if usual is None:
+            out = [_number_point(dp, seen) for dp in points]
+            if key is not None:
+                _remember(key, points)
+        else:
+            out = usual
     if with_sum:
         out += _temporality_field(node)
         monotonic = node.get("isMonotonic")
@@ -458,7 +558,8 @@ def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
 
 
 _metric_head_cache: dict[tuple[Any, Any, Any], bytes] = {}
-_KINDS = (("gauge", 5), ("sum", 7), ("histogram", 9), ("exponentialHistogram", 10), ("summary", 11))
+_KINDS = (("gauge", b"\x2a"), ("sum", b"\x3a"), ("histogram", b"\x4a"), ("exponentialHistogram", b"\x52"),
+          ("summary", b"\x5a"))  # fields 5, 7, 9, 10, 11, length-delimited
 _DISTRIBUTIONS = {"histogram": HISTOGRAM_POINT, "exponentialHistogram": EXPONENTIAL_POINT,
                   "summary": SUMMARY_POINT}
 
@@ -475,12 +576,12 @@ def _metric(node: Any, seen: _Counter) -> bytes:
             _metric_head_cache.clear()
         _metric_head_cache[key] = head
     out = [head]
-    for kind, number in _KINDS:
+    for kind, tag in _KINDS:
         body = node.get(kind)
         if body is None:
             continue
         if kind in ("gauge", "sum"):
-            data = _number_data(body, seen, kind == "sum")
+            data = _number_data(body, seen, kind == "sum", key if isinstance(key[0], str) else None)
         else:
             if not isinstance(body, dict):
                 raise WireError(f"{kind}: not an object")
@@ -489,7 +590,7 @@ def _metric(node: Any, seen: _Counter) -> bytes:
             if kind != "summary":
                 parts += _temporality_field(body)
             data = b"".join(parts)
-        out.append(_field(_tag(number, 2), data))
+        out.append(_field(tag, data))
     metadata = node.get("metadata")
     if metadata:
         out.append(_attributes(metadata, 12))

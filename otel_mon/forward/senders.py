@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from otel_mon.bounded_response import BoundedResponse, read_body
 from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.forward.config import Target
 from otel_mon.forward.outcome import _MAX_MESSAGE, USER_AGENT, _clip, partial_success, status_message
@@ -60,6 +61,8 @@ _HTTP_HOLD_5XX = {501, 505}  # the endpoint cannot serve this protocol: no batch
 # The only answers about the batch itself (malformed, too large, semantically refused); any other status
 # says nothing against the data and holds it.
 _HTTP_REJECT = {400, 413, 422}
+# An export answer is a few hundred bytes (partial_success); a larger one is a failed attempt, never buffered.
+MAX_RESPONSE_BODY = 1024 * 1024
 
 
 class HttpSender:
@@ -94,6 +97,7 @@ class HttpSender:
                                                          context=self._context)
             else:
                 self._conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            self._conn.response_class = BoundedResponse  # a hostile endpoint's head cannot fill memory
         self._conn.timeout = timeout
         return self._conn
 
@@ -116,7 +120,7 @@ class HttpSender:
             try:
                 conn.request("POST", self._path, body=data, headers=self._headers)
                 response = conn.getresponse()
-                payload = response.read()
+                payload = read_body(response, MAX_RESPONSE_BODY)
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 if expired.is_set():
@@ -126,7 +130,12 @@ class HttpSender:
                 return Result(Outcome.RETRY, _clip(f"{type(exc).__name__}: {exc}"))
             finally:
                 watchdog.cancel()
-            if response.will_close or expired.is_set():
+            if expired.is_set():
+                # The watchdog cut the answer short (a head or body trickled past the deadline): what arrived
+                # may look complete to http.client, but it is not an answer.
+                self.close()
+                break
+            if response.will_close:
                 self.close()
             return self._classify(response.status, response.reason, response.getheader("Retry-After"),
                                   response.getheader("Content-Type") or "", payload)
