@@ -69,7 +69,7 @@ class SignalForwarder:
         self.quarantine = Quarantine(self._dir) if consumer == CONSUMER else Quarantine(self._dir, name=consumer)
         self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine, consumer=consumer, parse=parse)
         self.health = SignalHealth(self._dir, self.signal, config.lag_threshold, lambda: self.follower.position,
-                                   self._head_timestamp)
+                                   self._head_timestamp, self.follower.segments.get)
         # Counters read by metrics and /health.
         self.sent = 0
         self.rejected = 0

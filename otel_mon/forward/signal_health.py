@@ -16,7 +16,7 @@ from pathlib import Path
 
 from otel_mon.forward.backlog import Backlog, LineCounter, measure
 from otel_mon.forward.config import Signal
-from otel_mon.spool.segments import Cursor
+from otel_mon.spool.segments import Cursor, Segment
 
 _SNAPSHOT_TTL = 1.0  # the three backlog metrics of one collection share one directory scan
 _GROWTH_CHECKS = 3
@@ -26,12 +26,14 @@ class SignalHealth:
     """Backlog snapshots of ``<data_dir>/<signal>`` behind ``position()``, and the degraded judgement."""
 
     def __init__(self, signal_dir: Path, signal: Signal, lag_threshold: float,
-                 position: Callable[[], Cursor | None], head_timestamp: Callable[[], float | None]) -> None:
+                 position: Callable[[], Cursor | None], head_timestamp: Callable[[], float | None],
+                 segments: Callable[[], list[Segment]] | None = None) -> None:
         self._dir = signal_dir
         self._signal = signal
         self._lag_threshold = lag_threshold
         self._position = position
         self._head_timestamp = head_timestamp
+        self._segments = segments
         self._counter = LineCounter()
         self._snapshot: tuple[float, Cursor | None, Backlog] | None = None
         self._history: deque[int] = deque(maxlen=_GROWTH_CHECKS)
@@ -46,7 +48,8 @@ class SignalHealth:
         cached = self._snapshot
         if cached is not None and now - cached[0] < max_age and cached[1] == position:
             return cached[2]
-        result = measure(self._dir, self._signal, position, self._head_timestamp(), self._counter)
+        listed = self._segments() if self._segments is not None else None
+        result = measure(self._dir, self._signal, position, self._head_timestamp(), self._counter, listed)
         self._snapshot = (now, position, result)
         return result
 

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
+from otel_mon.http.hosts import allowed_names, host_allowed
 from otel_mon.http.listener import Listener
 from otel_mon.http.open_connections import OpenConnections, connection_cap
 from otel_mon.http.render import (
@@ -97,6 +98,7 @@ class HttpServer:
         self._public = frozenset(public)
         self._listener: Listener | None = None
         self._closed = {"evicted": 0, "refused": 0}  # the counts of a stopped listener
+        self._hosts = allowed_names(cfg.host, cfg.allowed_hosts)
 
     def add_route(self, path: str, route: Route) -> None:
         """Serve ``route`` at ``path`` (replacing what was there), behind the same auth and limits."""
@@ -225,6 +227,14 @@ class HttpServer:
             except wire.BadRequest as bad:
                 log.debug("http: %s bad request: %d %s", peer, bad.status, bad)
                 response = render_text(bad.status, f"{bad}\n")
+                wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
+                return
+            if not self._cfg.token and not host_allowed(request.header("host"), self._hosts):
+                # DNS rebinding: a browser page pointing its own name at us (otel_mon.http.hosts).
+                log.debug("http: %s refused: Host %r is not ours and no token is set", peer,
+                          request.header("host"))
+                response = render_text(421, "misdirected request: this Host is not served without a token "
+                                       "(http.allowed_hosts)\n")
                 wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
                 return
             response = self.respond(
