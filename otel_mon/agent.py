@@ -23,6 +23,7 @@ from otel_mon.config import Settings
 from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
+from otel_mon.host.process_groups import group_notes  # what each group matches, for its rules' notices
 from otel_mon.host.sampler import HostSampler
 from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
@@ -213,7 +214,8 @@ class Agent:
     def _build_monitor(self, settings: Settings, probes: ProbeRunner) -> HealthMonitor:
         return HealthMonitor(settings.health, sources=[probes.readings, self._agent_readings],
                              host=str(self.resource.attributes.get("host.name", "")) or None,
-                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons)
+                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons,
+                             notes=group_notes(settings.host))
 
     def wait(self) -> None:
         self._stop.wait()
