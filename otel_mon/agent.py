@@ -33,6 +33,7 @@ from otel_mon.status import status_document
 from otel_mon.telemetry import Telemetry, build_logs
 
 if TYPE_CHECKING:
+    from otel_mon.compat.node_exporter import NodeExporterView
     from otel_mon.forward.forwarder import Forwarder
     from otel_mon.web import History
 
@@ -96,6 +97,7 @@ class Agent:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self.http: Any = None
+        self.node_exporter: NodeExporterView | None = None  # /metrics/node_exporter, with compat.node_exporter
         self.history: History | None = None
         if settings.http.enabled:
             from otel_mon.http.server import HttpServer
@@ -108,8 +110,14 @@ class Agent:
                      "service": str(attrs.get("service.name", ""))}
             page = StatusPage(about, self.status, self.history, lambda: self.monitor.recent(),
                               bool(settings.http.token))
+            routes = dict(page.routes())
+            if settings.compat.node_exporter:
+                from otel_mon.compat.node_exporter import NodeExporterView
+
+                self.node_exporter = NodeExporterView(lambda: self.sampler.snapshot, self.paths)
+                routes["/metrics/node_exporter"] = self.node_exporter.render
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
-                                   version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
+                                   version=lambda: self.telemetry.bridge.generation, pages=routes,
                                    public=PUBLIC)
 
     # --- lifecycle -------------------------------------------------------------------------------------

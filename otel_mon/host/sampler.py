@@ -41,6 +41,7 @@ class Snapshot:
     readings: Readings
     domains: Mapping[str, DomainStatus] = field(default_factory=dict)
     sequence: int = 0
+    native: Mapping[str, object] = field(default_factory=dict)  # the domains' parsed sources (Collected.native)
 
 
 class HostSampler:
@@ -64,19 +65,21 @@ class HostSampler:
             now, mono = time.time(), time.monotonic()
             points: dict[str, list[Point]] = {}
             readings: Readings = {}
+            native: dict[str, object] = {}
             domains: dict[str, DomainStatus] = {}
             for collector in self.collectors:
-                status = self._run(collector, now, points, readings)
+                status = self._run(collector, now, points, readings, native)
                 streak = 0 if status.ok else self._streak.get(collector.name, 0) + 1
                 self._streak[collector.name] = streak
                 domains[collector.name] = dataclasses.replace(status, failing_for=streak) if streak else status
             self._seq += 1
-            snap = Snapshot(now, mono, points, readings, domains, self._seq)
+            snap = Snapshot(now, mono, points, readings, domains, self._seq, native)
             self._snapshot = snap
             return snap
 
     def _run(
-        self, collector: Collector, now: float, points: dict[str, list[Point]], readings: Readings
+        self, collector: Collector, now: float, points: dict[str, list[Point]], readings: Readings,
+        native: dict[str, object],
     ) -> DomainStatus:
         name = collector.name
         errors = self._errors[name]
@@ -110,6 +113,7 @@ class HostSampler:
                 points[metric] = pts
         for reading, values in got.readings.items():
             readings.setdefault(reading, {}).update(values)
+        native.update(got.native)
         if errors.get("contract", 0) != broken:
             last_error = "a point broke the metric table (see the log)"
         ok = not got.errors and errors.get("contract", 0) == broken
