@@ -115,7 +115,7 @@ def main() -> None:
         table = [f"{header(node_exporter=False)}: a backlog of {backlog} drained to a receiver in another process.",
                  "", "| protocol | compression | data points/s | lines/s | agent CPU ms per 1k points |",
                  "|---|---|---|---|---|"]
-        for protocol in ("grpc", "http/protobuf"):
+        for protocol in ("grpc", "http/protobuf", "http/json"):
             for compression in ("gzip", "none"):
                 result = run(protocol, compression, lines, points, (grpc_port, http_port))
                 print(f"{protocol:<14} {compression:<11} {result['points_per_s']:>10,.0f} "

@@ -119,6 +119,8 @@ class Agent:
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
                                    version=lambda: self.telemetry.bridge.generation, pages=routes,
                                    public=PUBLIC)
+            self.http.register_metrics(self.telemetry.instruments)
+            self.sections["http"] = self.http.status
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -25,11 +25,11 @@ from otel_mon.schema import ByteSize, Duration, Problem, check, secret
 from otel_mon.urls import redact_url
 
 Signal = Literal["metrics", "logs"]
-Protocol = Literal["grpc", "http/protobuf"]
+Protocol = Literal["grpc", "http/protobuf", "http/json"]
 Compression = Literal["none", "gzip"]
 
 SIGNALS: tuple[Signal, ...] = ("metrics", "logs")
-DEFAULT_PORTS = {"grpc": 4317, "http/protobuf": 4318}
+DEFAULT_PORTS = {"grpc": 4317, "http/protobuf": 4318, "http/json": 4318}
 
 
 @dataclass(frozen=True, repr=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from otel_mon.forward.backlog import SegmentReader
@@ -19,10 +18,8 @@ from otel_mon.forward.checks import Pacing
 from otel_mon.forward.config import Signal
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
-from otel_mon.forward.requests import MalformedLine, Record, parse_line
+from otel_mon.forward.requests import MalformedLine, Parse, Record, parse_line
 from otel_mon.spool.segments import Cursor, cursor_path, list_segments, load_cursor, save_cursor
-
-Parse = Callable[[Signal, bytes], Record]
 
 log = logging.getLogger("otel_mon.forward.signal_forwarder")
 

@@ -61,10 +61,8 @@ def _translated(name: str, suffix: str, raw: str, section: dict[str, Any]) -> Pr
             section["endpoint"] = raw
         return problem
     if suffix == "PROTOCOL":
-        if raw == "http/json":
-            return Problem(name, "http/json is not supported; use grpc or http/protobuf", raw)
-        if raw not in ("grpc", "http/protobuf"):
-            return Problem(name, "expected grpc or http/protobuf", raw)
+        if raw not in ("grpc", "http/protobuf", "http/json"):
+            return Problem(name, "expected grpc, http/protobuf or http/json", raw)
         section["protocol"] = raw
         return None
     if suffix == "HEADERS":

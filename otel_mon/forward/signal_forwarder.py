@@ -24,9 +24,9 @@ from otel_mon.forward.batch import Batch
 from otel_mon.forward.checks import Pacing
 from otel_mon.forward.config import Signal, Target
 from otel_mon.forward.cursor import CONSUMER
-from otel_mon.forward.follower import Parse, SpoolFollower
+from otel_mon.forward.follower import SpoolFollower
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
-from otel_mon.forward.requests import parse_line
+from otel_mon.forward.requests import Frame, Parse, codec
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.spool.segments import Cursor
 
@@ -42,9 +42,14 @@ class SignalForwarder:
     """The forwarding thread of one signal and the counters it keeps."""
 
     def __init__(self, config: Pacing, target: Target, data_dir: Path, *, consumer: str = CONSUMER,
-                 parse: Parse = parse_line, sender: SenderFactory = make_sender) -> None:
-        """``consumer``, ``parse`` and ``sender`` make another destination of the same loop (each with its own
-        cursor and quarantine file): OTLP by default, remote write in ``rw_forwarder``."""
+                 parse: Parse | None = None, frame: Frame | None = None,
+                 sender: SenderFactory = make_sender) -> None:
+        """``consumer``, ``parse``, ``frame`` and ``sender`` make another destination of the same loop (each
+        with its own cursor and quarantine file): OTLP by default (the protocol's codec), remote write in
+        ``rw_forwarder``."""
+        default_parse, default_frame = codec(target.protocol)
+        parse = parse or default_parse
+        self._frame = frame or default_frame
         self._make_sender = sender
         self.signal: Signal = target.signal
         self.target = target
@@ -165,7 +170,7 @@ class SignalForwarder:
         timeout = self.target.timeout
         if stopping:
             timeout = max(0.05, min(timeout, self._deadline - time.monotonic()))
-        self._handle(batch, self._sender.send(batch.body, timeout))
+        self._handle(batch, self._sender.send(self._frame(self.signal, batch.payloads), timeout))
 
     def _handle(self, batch: Batch, result: Result) -> None:
         if result.outcome is Outcome.OK:

@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
@@ -21,7 +21,7 @@ from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
 from otel_mon.http.listener import Listener
-from otel_mon.http.open_connections import connection_cap
+from otel_mon.http.open_connections import OpenConnections, connection_cap
 from otel_mon.http.render import (
     MetricsCache,
     Response,
@@ -33,6 +33,12 @@ from otel_mon.http.render import (
 )
 
 log = logging.getLogger("otel_mon.http")
+
+
+class MetricSink(Protocol):
+    """What :meth:`HttpServer.register_metrics` needs: ``otel_mon.instruments.Instruments`` fits."""
+
+    def provide(self, name: str, provider: Callable[[], Any]) -> None: ...
 
 _ALLOW = "GET, HEAD"
 # A kept-alive connection with no request this long is closed (Prometheus scrapes at least every minute or so).
@@ -91,6 +97,7 @@ class HttpServer:
             self.add_route(path, page)
         self._public = frozenset(public)
         self._listener: Listener | None = None
+        self._closed = {"evicted": 0, "refused": 0}  # the counts of a stopped listener
 
     def add_route(self, path: str, route: Route) -> None:
         """Serve ``route`` at ``path`` (replacing what was there), behind the same auth and limits."""
@@ -137,6 +144,26 @@ class HttpServer:
     def open_connections(self) -> int:
         return len(self._listener.connections) if self._listener is not None else 0
 
+    def connection_counts(self) -> dict[str, int]:
+        """Open connections now; evicted and refused since start (the connection cap at work)."""
+        conns = self._listener.connections if self._listener is not None else None
+        if conns is None:
+            return {"open": 0, "evicted": self._closed["evicted"], "refused": self._closed["refused"]}
+        return {"open": len(conns), "evicted": conns.evicted, "refused": conns.refused}
+
+    def status(self) -> dict[str, Any]:
+        """The ``http`` part of /health: connection counts, so a lockout attempt shows where it is read."""
+        return {"connections": self.connection_counts()}
+
+    def register_metrics(self, instruments: MetricSink) -> None:
+        """Provide ``otel_mon.http.connections.closed`` (semconv.py): connections closed early, by reason."""
+
+        def closed() -> list[tuple[float, dict[str, str]]]:
+            counts = self.connection_counts()
+            return [(float(counts[r]), {"otel_mon.reason": r}) for r in ("evicted", "refused")]
+
+        instruments.provide("otel_mon.http.connections.closed", closed)
+
     def start(self) -> None:
         """Bind, then serve from a daemon thread; raise ``ListenError`` / ``TlsError`` (both ``OSError``)."""
         if self._listener is not None:
@@ -158,7 +185,8 @@ class HttpServer:
                 raise
         except OSError as exc:
             raise ListenError(exc.errno, f"http: cannot listen on {where}: {exc.strerror or exc}") from exc
-        self._listener = Listener(self, sock, context, connection_cap(cfg.max_connections))
+        cap = connection_cap(cfg.max_connections)
+        self._listener = Listener(self, sock, context, cap, min(cfg.max_connections_per_client, cap))
         self._listener.start()
         if cfg.token and not context and not _is_loopback(str(address[0])):
             log.warning("http: a token is set without TLS on %s: it travels in clear text", where)
@@ -167,6 +195,7 @@ class HttpServer:
         """Stop serving, close the socket and every open connection; safe to call twice or before ``start``."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            self._closed = {"evicted": listener.connections.evicted, "refused": listener.connections.refused}
             listener.stop()
 
     def __enter__(self) -> HttpServer:
@@ -182,14 +211,16 @@ class HttpServer:
     def header_timeout(self) -> float:
         return float(self._cfg.header_timeout)
 
-    def serve_connection(self, conn: socket.socket, peer: str) -> None:
-        """Answer requests on ``conn`` until the client closes, idles out, breaks a limit or the server stops."""
+    def serve_connection(self, conn: socket.socket, peer: str, slots: OpenConnections) -> None:
+        """Answer requests on ``conn`` until the client closes, idles out, breaks a limit, is evicted (``slots``
+        marks it busy while a request is answered, idle in between) or the server stops."""
         header_timeout = self.header_timeout
         buffer = bytearray()
         idle = header_timeout  # the first request must come promptly; later ones within the keep-alive time
         while True:
             try:
                 head = wire.read_head(conn, buffer, idle, header_timeout)
+                slots.busy(conn)
                 request = wire.parse_head(head)
             except wire.Closed:
                 return
@@ -205,8 +236,9 @@ class HttpServer:
                 accept=request.header("accept"),
                 accept_encoding=request.header("accept-encoding"),
             )
-            # A request body is never read, so after one the stream cannot be reused.
-            close = request.has_body or not request.keep_alive
+            # A request body is never read, so after one the stream cannot be reused. After a 4xx the client
+            # reconnects: a client without the token must not hold a slot by asking again and again.
+            close = request.has_body or not request.keep_alive or 400 <= response.status < 500
             # Path only: the query string may hold what should not be logged; headers are never logged.
             log.debug('%s "%s %s" %d %d', peer, request.method, urlsplit(request.target).path, response.status,
                       len(response.body))
@@ -216,6 +248,7 @@ class HttpServer:
             wire.send_all(conn, data, _SEND_TIMEOUT)
             if close:
                 return
+            slots.idle(conn)
             idle = _IDLE_TIMEOUT
 
 

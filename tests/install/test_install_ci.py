@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
+
+# Checks the code's shape, not its behaviour (the `shape` marker in pyproject.toml).
+pytestmark = pytest.mark.shape
 
 
 def test_workflow_runs_make_test_and_builds_the_image() -> None:
