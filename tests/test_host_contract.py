@@ -159,7 +159,8 @@ def test_every_domain_of_the_fixture_host_keeps_the_table(fake_root: Callable[[s
     from otel_mon.host.paths import HostPaths
 
     root = fake_root("host1")
-    settings = config.load(env={}, flags={"root_path": str(root), **{f"collectors.{d}": "true" for d in HOST_DOMAINS}})
+    settings = config.load(env={}, flags={"root_path": str(root), **{f"collectors.{d}": "true" for d in HOST_DOMAINS},
+                                          "textfile.directory": str(root / "textfile")})
     sampler = HostSampler(registry.build(settings.host, HostPaths(str(root))))
     sampler.refresh()
     snap = sampler.refresh()

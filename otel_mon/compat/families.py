@@ -165,6 +165,12 @@ FAMILIES: tuple[Family, ...] = (
     F("node_timex_sync_status", "gauge", (), "timex", "otel_mon.host.clock.synchronized",
       "the agent also counts adjtimex's TIME_ERROR as unsynchronised",
       "Is clock synchronized to a reliable server (1 = yes, 0 = no)."),
+    F("node_textfile_mtime_seconds", "gauge", ("file",), "textfile", "otel_mon.textfile.mtime",
+      "each file read successfully; the files' own families follow as written",
+      "Unixtime mtime of textfiles successfully read."),
+    F("node_textfile_scrape_error", "gauge", (), "textfile", "otel_mon.textfile.error",
+      "the largest over the files (1 if any was skipped)",
+      "1 if there was an error opening or reading a file, 0 otherwise"),
     F("node_scrape_collector_duration_seconds", "gauge", ("collector",), "scrape", "otel_mon.collector.duration",
       "the duration of the agent's domain that read the source (cpu and cpufreq share the cpu domain's)",
       "node_exporter: Duration of a collector scrape."),
@@ -181,6 +187,7 @@ COLLECTOR_DOMAINS: dict[str, str | None] = {
     "cpu": "cpu", "cpufreq": "cpu", "diskstats": "disk", "filesystem": "filesystem", "loadavg": "load",
     "meminfo": "memory", "netdev": "network", "stat": "processes", "time": None, "uname": None, "os": None,
     "vmstat": "paging", "pressure": "pressure", "filefd": "filefd", "conntrack": "conntrack", "timex": "clock",
+    "textfile": "textfile",
 }
 
 # The families of node_exporter 1.12.1's default Linux collectors (as it serves them on a typical host) the
@@ -211,7 +218,6 @@ NOT_PRODUCED: dict[str, str] = {
     "time": "node_time_clocksource_*: /sys/devices/system/clocksource is not read",
     "timex": "node_timex_{estimated_error,frequency_adjustment_ratio,loop_time_constant,status,tick,tai_offset}"
              "_* and node_timex_pps_*: the agent keeps offset, max error and sync state of the adjtimex call",
-    "textfile": "node_textfile_* until the textfile domain is on (see textfile:)",
     "exporter": "node_exporter_build_info, go_*, process_*, promhttp_*: node_exporter's own process "
                 "(the agent's are process_* and otel_mon_* on /metrics)",
 }

@@ -262,10 +262,40 @@ def os_samples(release: Mapping[str, str]) -> list[Sample]:
     return out
 
 
+def _textfile(snap: Snapshot) -> Iterator[Sample]:
+    """node_textfile_mtime_seconds per file read, node_textfile_scrape_error (1 if any file was skipped); the
+    files' own families are rendered by ``textfile_text``."""
+    errors = 0.0
+    for value, _attrs in _points(snap, "otel_mon.textfile.error"):
+        errors = max(errors, float(value))
+    for value, attrs in _points(snap, "otel_mon.textfile.mtime"):
+        yield "node_textfile_mtime_seconds", (("file", str(attrs["otel_mon.textfile.file"])),), float(value)
+    yield "node_textfile_scrape_error", (), errors
+
+
+def textfile_text(snap: Snapshot, taken: set[str]) -> str:
+    """The textfiles' families as they were written (types, help, histograms and summaries too), except a name
+    the endpoint already serves or an earlier file declared (node_exporter fails such a scrape; this skips)."""
+    families = snap.native.get("textfile")
+    if not isinstance(families, list):
+        return ""
+    lines: list[str] = []
+    for family in families:
+        if family.name in taken or any(s[0] in taken for s in family.samples):
+            continue
+        taken.add(family.name)
+        taken.update(s[0] for s in family.samples)
+        lines.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n")
+        for sample, labels, value in family.samples:
+            text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+            lines.append(f"{sample}{{{text}}} {go_float(value)}\n" if text else f"{sample} {go_float(value)}\n")
+    return "".join(lines)
+
+
 COLLECTORS: dict[str, Callable[[Snapshot], Iterator[Sample]]] = {
     "cpu": _cpu, "cpufreq": _cpufreq, "diskstats": _diskstats, "filesystem": _filesystem, "loadavg": _loadavg,
     "meminfo": _meminfo, "netdev": _netdev, "stat": _stat, "time": _time, "vmstat": _vmstat,
-    "pressure": _pressure, "filefd": _filefd, "conntrack": _conntrack, "timex": _timex,
+    "pressure": _pressure, "filefd": _filefd, "conntrack": _conntrack, "timex": _timex, "textfile": _textfile,
 }
 
 
@@ -366,7 +396,8 @@ class NodeExporterView:
         items = samples(snap, self._fixed)
         if self._extra is not None:
             items.extend(self._extra(snap))
-        return render_text(items).encode()
+        text = render_text(items)
+        return (text + textfile_text(snap, {name for name, _, _ in items})).encode()
 
     def render(self, accept: str | None, accept_encoding: str | None) -> Response:
         snap = self._snapshot()
