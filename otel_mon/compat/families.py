@@ -171,6 +171,13 @@ FAMILIES: tuple[Family, ...] = (
     F("node_textfile_scrape_error", "gauge", (), "textfile", "otel_mon.textfile.error",
       "the largest over the files (1 if any was skipped)",
       "1 if there was an error opening or reading a file, 0 otherwise"),
+    F("node_systemd_unit_state", "gauge", ("name", "state", "type"), "systemd", "otel_mon.systemd.unit.state",
+      "type is the unit's suffix (service, mount, ...); units chosen by systemd.units (default *.service)",
+      "Systemd unit"),
+    F("node_systemd_service_restart_total", "counter", ("name",), "systemd", "otel_mon.systemd.unit.restarts",
+      "NRestarts of each service", "Service unit count of Restart triggers"),
+    F("node_systemd_system_running", "gauge", (), "systemd", "otel_mon.systemd.system.state",
+      "1 when SystemState is running", "Whether the system is operational (see 'systemctl is-system-running')"),
     F("node_scrape_collector_duration_seconds", "gauge", ("collector",), "scrape", "otel_mon.collector.duration",
       "the duration of the agent's domain that read the source (cpu and cpufreq share the cpu domain's)",
       "node_exporter: Duration of a collector scrape."),
@@ -187,7 +194,7 @@ COLLECTOR_DOMAINS: dict[str, str | None] = {
     "cpu": "cpu", "cpufreq": "cpu", "diskstats": "disk", "filesystem": "filesystem", "loadavg": "load",
     "meminfo": "memory", "netdev": "network", "stat": "processes", "time": None, "uname": None, "os": None,
     "vmstat": "paging", "pressure": "pressure", "filefd": "filefd", "conntrack": "conntrack", "timex": "clock",
-    "textfile": "textfile",
+    "textfile": "textfile", "systemd": "systemd",
 }
 
 # The families of node_exporter 1.12.1's default Linux collectors (as it serves them on a typical host) the

@@ -273,6 +273,21 @@ def _textfile(snap: Snapshot) -> Iterator[Sample]:
     yield "node_textfile_scrape_error", (), errors
 
 
+def _systemd(snap: Snapshot) -> Iterator[Sample]:
+    """node_exporter's systemd collector: unit states by name/state/type, restarts, system running."""
+    units = snap.native.get("systemd")
+    if units is None:
+        return
+    for name, state, restarts in getattr(units, "units", ()):
+        kind = name.rsplit(".", 1)[-1]
+        for s in ("activating", "active", "deactivating", "failed", "inactive"):
+            yield ("node_systemd_unit_state", (("name", name), ("state", s), ("type", kind)),
+                   1.0 if s == state else 0.0)
+        if restarts is not None:
+            yield "node_systemd_service_restart_total", (("name", name),), float(restarts)
+    yield "node_systemd_system_running", (), 1.0 if getattr(units, "system_state", "") == "running" else 0.0
+
+
 def textfile_text(snap: Snapshot, taken: set[str]) -> str:
     """The textfiles' families as they were written (types, help, histograms and summaries too), except a name
     the endpoint already serves or an earlier file declared (node_exporter fails such a scrape; this skips)."""
@@ -296,6 +311,7 @@ COLLECTORS: dict[str, Callable[[Snapshot], Iterator[Sample]]] = {
     "cpu": _cpu, "cpufreq": _cpufreq, "diskstats": _diskstats, "filesystem": _filesystem, "loadavg": _loadavg,
     "meminfo": _meminfo, "netdev": _netdev, "stat": _stat, "time": _time, "vmstat": _vmstat,
     "pressure": _pressure, "filefd": _filefd, "conntrack": _conntrack, "timex": _timex, "textfile": _textfile,
+    "systemd": _systemd,
 }
 
 
