@@ -27,7 +27,7 @@ system-deps:
 	for pair in prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter \
 	            prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
 	            prometheus-blackbox-exporter:prometheus-blackbox-exporter chromium:chromium wrk:wrk \
-	            faketime:faketime systemd-analyze:systemd; do \
+	            faketime:faketime systemd-analyze:systemd dbus-daemon:dbus-daemon; do \
 	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
