@@ -15,8 +15,8 @@ from otel_mon.textsafe import printable
 from tests.conftest import ROOT, AgentProcess, agent_env, wait_until
 
 FORGED = b"a\nFORGED\x1b[31m!"  # 14 bytes: comm holds 15
-HOLD = ("import ctypes, time; ctypes.CDLL(None).prctl(15, %r, 0, 0, 0)\n"
-        "block = b'x' * (800 << 20); print('ready', flush=True); time.sleep(600)") % FORGED
+HOLD = (f"import ctypes, time; ctypes.CDLL(None).prctl(15, {FORGED!r}, 0, 0, 0)\n"
+        "block = b'x' * (800 << 20); print('ready', flush=True); time.sleep(600)")
 
 
 @pytest.fixture
