@@ -50,7 +50,7 @@ lint: deps
 ## the whole test suite: system packages, lint, types, unit and integration tests
 test: deps system-deps lint
 	$(BIN)/python -m otel_mon.docgen --check
-	$(BIN)/pytest -q -n 3 --durations=15 $(ARGS)
+	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=15 $(ARGS)
 
 ## every benchmark; rewrites the README's tables (between <!-- bench:NAME --> markers) with the results
 ## (~15 min; ARGS="--quick" for a shorter smoke run, ARGS="--only steady,core" for some)
