@@ -24,12 +24,12 @@ from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
-from otel_mon.logsetup import REPEATS
+from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import status_document
+from otel_mon.status_document import status_document
 from otel_mon.telemetry import Telemetry, build_logs
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Agent:
             page = StatusPage(about, self.status, self.history, lambda: self.monitor.recent(),
                               bool(settings.http.token))
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
-                                   version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
+                                   version=lambda: self.telemetry.batches.generation, pages=page.routes(),
                                    public=PUBLIC)
             self.http.register_metrics(self.telemetry.instruments)
             self.sections["http"] = self.http.status
@@ -120,6 +120,7 @@ class Agent:
             # Bind first: a busy port or a bad certificate fails the start before anything reaches the spool.
             self.http.start()
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
+        self.log_handler.addFilter(NOT_ABOUT_ITS_OWN_PATH)  # the logs forwarder's records: console only
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:

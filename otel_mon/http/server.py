@@ -25,7 +25,9 @@ from otel_mon.http.listener import Listener
 from otel_mon.http.open_connections import OpenConnections, connection_cap
 from otel_mon.http.render import (
     MetricsCache,
+    Request,
     Response,
+    Route,
     render_health,
     render_index,
     render_json,
@@ -57,9 +59,6 @@ class ListenError(OSError):
         return str(self.strerror)
 
 
-Route = Callable[[str | None, str | None], Response]  # (Accept, Accept-Encoding) -> response
-
-
 class HttpServer:
     """The agent's HTTP endpoints. ``respond`` decides every answer; the socket side only moves bytes.
 
@@ -89,11 +88,11 @@ class HttpServer:
         self._status = status
         self._ready = ready
         self._routes: dict[str, Route] = {}
-        self.add_route("/", lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]))
-        self.add_route("/metrics", cache.render if cache is not None else (
-            lambda accept, encoding: render_metrics(self._registry, accept, encoding)))
-        self.add_route("/health", lambda accept, encoding: render_health(*self._status()))
-        self.add_route("/ready", lambda accept, encoding: self._render_ready())
+        self.add_route("/", lambda request: render_index(["/metrics", "/health", "/ready"]))
+        self.add_route("/metrics", (lambda r: cache.render(r.accept, r.accept_encoding)) if cache is not None else (
+            lambda r: render_metrics(self._registry, r.accept, r.accept_encoding)))
+        self.add_route("/health", lambda r: render_health(*self._status(), r.query))  # ?strict, ?pretty
+        self.add_route("/ready", lambda request: self._render_ready())
         for path, page in (pages or {}).items():
             self.add_route(path, page)
         self._public = frozenset(public)
@@ -115,7 +114,8 @@ class HttpServer:
         accept_encoding: str | None = None,
     ) -> Response:
         """The response to one request; auth comes before routing, so unknown paths reveal nothing either."""
-        path = urlsplit(target).path
+        parts = urlsplit(target)
+        path = parts.path
         if path not in self._public and not authorized(self._cfg.token, authorization):
             return unauthorized(authorization)
         route = self._routes.get(path)
@@ -124,9 +124,7 @@ class HttpServer:
         if method not in ("GET", "HEAD"):
             return render_text(405, "method not allowed\n", [("Allow", _ALLOW)])
         try:
-            if path == "/health":  # the one route that reads its query: ?strict, ?pretty
-                return render_health(*self._status(), urlsplit(target).query)
-            return route(accept, accept_encoding)
+            return route(Request(accept, accept_encoding, parts.query))
         except Exception:
             log.exception("http: %s %s failed", method, path)
             return render_text(500, "internal error\n")
