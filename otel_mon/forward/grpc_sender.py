@@ -75,7 +75,7 @@ def classify_grpc_error(err: grpc.RpcError) -> Result:
     retry_after = _retry_info(err)
     if code in _GRPC_LOCAL and _raised_locally(err):
         return Result(Outcome.HOLD, message)
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _raised_locally(err):
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "CLIENT: Received message larger than max" in (details or ""):
         # Our own receive limit refused the answer (larger than 4 MiB): nothing said against the batch, which
         # must not be quarantined; the attempt failed and is retried.
         return Result(Outcome.RETRY, message)
