@@ -69,7 +69,7 @@ COVERAGE ?= --cov --cov-report=
 ## line coverage (the total printed; below tool.coverage.report's fail_under fails the run)
 test: deps system-deps lint secrets
 	$(BIN)/python -m otel_mon.docgen --check
-	$(BIN)/pytest -q -n 3 --durations=15 $(COVERAGE) $(ARGS)
+	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=15 $(COVERAGE) $(ARGS)
 
 ## the small fleet (10 agents, 2 load balancers, 2-3 backends, Thanos Receive x3, VictoriaLogs) through every fault
 ## (docs/sizing.md); ends with `fleet: agents=N expected=E present=P duplicates=D rejected=R`, non-zero unless all present

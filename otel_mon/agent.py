@@ -198,11 +198,14 @@ class Agent:
             probes.register_metrics(self.telemetry.instruments)
             monitor.register_metrics(self.telemetry.instruments)
             self.probes, self.monitor, self.settings = probes, monitor, settings
-            self.sections["health"] = monitor.status
+            # A new dict, swapped in whole: HTTP threads may be iterating the old one (/health, the page).
+            sections = dict(self.sections)
+            sections["health"] = monitor.status
             if settings.probes:
-                self.sections["probes"] = probes.status
+                sections["probes"] = probes.status
             else:
-                self.sections.pop("probes", None)
+                sections.pop("probes", None)
+            self.sections = sections
             monitor.start()
             probes.start()
         old_probes.stop(2.0)
