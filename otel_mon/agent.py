@@ -23,13 +23,14 @@ from otel_mon.config import Settings
 from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
+from otel_mon.host.process_groups import group_notes  # what each group matches, for its rules' notices
 from otel_mon.host.sampler import HostSampler
-from otel_mon.logsetup import REPEATS
+from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import status_document
+from otel_mon.status_document import status_document
 from otel_mon.telemetry import Telemetry, build_logs
 
 if TYPE_CHECKING:
@@ -115,9 +116,10 @@ class Agent:
                 from otel_mon.compat.node_exporter import NodeExporterView
 
                 self.node_exporter = NodeExporterView(lambda: self.sampler.snapshot, self.paths)
-                routes["/metrics/node_exporter"] = self.node_exporter.render
+                view = self.node_exporter
+                routes["/metrics/node_exporter"] = lambda request: view.render(request.accept, request.accept_encoding)
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
-                                   version=lambda: self.telemetry.bridge.generation, pages=routes,
+                                   version=lambda: self.telemetry.batches.generation, pages=routes,
                                    public=PUBLIC)
             self.http.register_metrics(self.telemetry.instruments)
             self.sections["http"] = self.http.status
@@ -128,6 +130,7 @@ class Agent:
             # Bind first: a busy port or a bad certificate fails the start before anything reaches the spool.
             self.http.start()
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
+        self.log_handler.addFilter(NOT_ABOUT_ITS_OWN_PATH)  # the logs forwarder's records: console only
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:
@@ -204,11 +207,14 @@ class Agent:
             probes.register_metrics(self.telemetry.instruments)
             monitor.register_metrics(self.telemetry.instruments)
             self.probes, self.monitor, self.settings = probes, monitor, settings
-            self.sections["health"] = monitor.status
+            # A new dict, swapped in whole: HTTP threads may be iterating the old one (/health, the page).
+            sections = dict(self.sections)
+            sections["health"] = monitor.status
             if settings.probes:
-                self.sections["probes"] = probes.status
+                sections["probes"] = probes.status
             else:
-                self.sections.pop("probes", None)
+                sections.pop("probes", None)
+            self.sections = sections
             monitor.start()
             probes.start()
         old_probes.stop(2.0)
@@ -220,7 +226,8 @@ class Agent:
     def _build_monitor(self, settings: Settings, probes: ProbeRunner) -> HealthMonitor:
         return HealthMonitor(settings.health, sources=[probes.readings, self._agent_readings],
                              host=str(self.resource.attributes.get("host.name", "")) or None,
-                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons)
+                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons,
+                             notes=group_notes(settings.host))
 
     def wait(self) -> None:
         self._stop.wait()

@@ -61,8 +61,8 @@ def no_exemplar_views() -> list[View]:
             for kind in (ObservableCounter, ObservableGauge, ObservableUpDownCounter)]
 
 
-class PrometheusBridge:
-    """The loop's latest batch for ``/metrics``: the agent collects the SDK once per interval (``PushReader``)
+class LatestBatch:
+    """The loop's latest batch for ``/metrics``: the agent collects the SDK once per interval (``LoopReader``)
     and hands the batch here; ``otel_mon.exposition`` renders it (once per batch, whatever the scrapes). A
     scrape therefore never runs a second SDK aggregation, let alone a psutil read."""
 
@@ -77,21 +77,21 @@ class PrometheusBridge:
             self.generation += 1
 
 
-class PushReader(MetricReader):
-    """Collected by the agent loop once per interval; hands each batch to /metrics and to the exporters."""
+class LoopReader(MetricReader):
+    """The SDK reader the agent loop pulls once per interval; it hands each batch to /metrics and the exporters."""
 
-    def __init__(self, exporters: Sequence[MetricExporter], bridge: PrometheusBridge | None = None) -> None:
+    def __init__(self, exporters: Sequence[MetricExporter], batches: LatestBatch | None = None) -> None:
         # The SDK's default temporality is cumulative for every instrument kind: each batch (a spool line, a
         # /metrics render) then stands on its own for replay, report, a restarted forwarder and Prometheus.
         super().__init__()
         self.exporters = list(exporters)
-        self.bridge = bridge
+        self.batches = batches
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> None:
         if metrics_data is None:
             return
-        if self.bridge is not None:
-            self.bridge.update(metrics_data)
+        if self.batches is not None:
+            self.batches.update(metrics_data)
         for exporter in self.exporters:
             try:
                 exporter.export(metrics_data, timeout_millis=timeout_millis)
@@ -123,15 +123,15 @@ class Telemetry:
                  buckets: Mapping[str, Sequence[float]] | None = None) -> None:
         """``enabled`` picks the metrics to create; ``buckets`` gives histograms their boundaries by name."""
         # /metrics has its own registry: no prometheus_client default process_*/python_* series beside ours.
-        self.bridge = PrometheusBridge()
+        self.batches = LatestBatch()
         # /metrics is rendered from the batch by otel_mon.exposition (names from otel_mon.promnames).
-        self.registry = BatchRegistry(lambda: self.bridge.latest, LABELLED_RESOURCE_ATTRIBUTES.__contains__)
-        self.push = PushReader(exporters, self.bridge)
+        self.registry = BatchRegistry(lambda: self.batches.latest, LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+        self.reader = LoopReader(exporters, self.batches)
         views = [View(instrument_name=name, aggregation=ExplicitBucketHistogramAggregation(bounds))
                  for name, bounds in (buckets or {}).items()]
         # The agent records nothing inside a sampled span, so the default trace-based exemplar filter never
         # samples: switching it off skips its span lookup per measurement; batches are unchanged.
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.push],
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.reader],
                                             views=[*views, *no_exemplar_views()],
                                             exemplar_filter=AlwaysOffExemplarFilter())
         meter = self.meter_provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")
@@ -139,7 +139,7 @@ class Telemetry:
 
     def export(self) -> None:
         """The interval's one SDK collection: to /metrics, the spool and any other exporter."""
-        self.push.collect()
+        self.reader.collect()
 
     def shutdown(self) -> None:
         self.meter_provider.shutdown()

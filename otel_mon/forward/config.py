@@ -20,7 +20,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from otel_mon import schema
-from otel_mon.forward.checks import SCHEME_RE, endpoint_problem, grpc_header_problems, header_problems, pacing_problems
+from otel_mon.forward.config_checks import (
+    SCHEME_RE,
+    endpoint_problem,
+    grpc_header_problems,
+    header_problems,
+    pacing_problems,
+)
 from otel_mon.schema import ByteSize, Duration, Problem, check, secret
 from otel_mon.urls import redact_url
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_mon import schema
-from otel_mon.forward.checks import endpoint_problem
 from otel_mon.forward.config import TRANSPORT_FIELDS, Signal
+from otel_mon.forward.config_checks import endpoint_problem
 from otel_mon.schema import Problem, render
 
 _ENV_PREFIXES: tuple[tuple[str, Signal | None], ...] = (

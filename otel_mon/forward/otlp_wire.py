@@ -477,15 +477,78 @@ def _temporality_field(node: dict[str, Any]) -> list[bytes]:
     return list(field)
 
 
-def _number_data(node: Any, seen: _Counter, with_sum: bool) -> bytes:
+# Per metric: the attribute lists of its points as last seen and their encodings. A host sends the same
+# series every interval, so a point of the usual shape (stamps, a double, string attributes) is its stamps,
+# its value and the attributes' cached bytes; anything else takes ``_number_point``.
+_series_cache: dict[Any, tuple[list[Any], list[bytes], int]] = {}
+_USUAL = frozenset({"attributes", "startTimeUnixNano", "timeUnixNano", "asDouble"})
+
+
+def _usual_points(key: Any, points: list[Any], seen: _Counter) -> list[bytes] | None:
+    """The points of a metric whose series are those of last time, from the cache; None when they are not."""
+    entry = _series_cache.get(key)
+    if entry is None or len(entry[0]) != len(points) or not points:
+        return None
+    first = points[0]
+    if type(first) is not dict:
+        return None
+    start, stamp = first.get("startTimeUnixNano"), first.get("timeUnixNano")
+    if stamp is None:
+        return None
+    keys = entry[2]
+    stamps = _stamps(start, stamp)
+    prefix_size = len(stamps) + 9
+    out = []
+    pack = _pack_double
+    for dp, attrs, tail in zip(points, entry[0], entry[1], strict=True):
+        if type(dp) is not dict or len(dp) != keys:
+            return None
+        get = dp.get
+        value = get("asDouble")
+        if (type(value) is not float or get("attributes") != attrs or get("timeUnixNano") != stamp
+                or get("startTimeUnixNano") != start):
+            return None
+        size = prefix_size + len(tail)
+        out.append(b"\x0a" + (_SMALL[size] if size < 0x80 else varint(size)) + stamps + _T_DOUBLE + pack(value)
+                   + tail)
+    if not seen.first:
+        seen.first = _int(stamp)
+    seen.points += len(points)
+    return out
+
+
+def _remember(key: Any, points: list[Any]) -> None:
+    """Keep the encodings of a metric's attribute lists when every point has the usual shape."""
+    attrs_list, tails = [], []
+    shape = points[0].keys() if points and type(points[0]) is dict else None
+    for dp in points:
+        if (type(dp) is not dict or dp.keys() != shape or not shape <= _USUAL or "timeUnixNano" not in shape
+                or type(dp.get("asDouble")) is not float):
+            _series_cache.pop(key, None)
+            return
+        attrs = dp.get("attributes")
+        attrs_list.append(attrs)
+        tails.append(_attributes(attrs, 7) if attrs else b"")
+    if len(_series_cache) > _CACHE_LIMIT:
+        _series_cache.clear()
+    _series_cache[key] = (attrs_list, tails, len(shape or ()))
+
+
+def _number_data(node: Any, seen: _Counter, with_sum: bool, key: Any = None) -> bytes:
     if not isinstance(node, dict):
         raise WireError("metric data: not an object")
     points = node.get("dataPoints")
-    out = []
+    out: list[bytes] = []
     if points is not None:
         if not isinstance(points, list):
             raise WireError("dataPoints: not a list")
-        out = [_number_point(dp, seen) for dp in points]
+        usual = _usual_points(key, points, seen) if key is not None else None
+        if usual is None:
+            out = [_number_point(dp, seen) for dp in points]
+            if key is not None:
+                _remember(key, points)
+        else:
+            out = usual
     if with_sum:
         out += _temporality_field(node)
         monotonic = node.get("isMonotonic")
@@ -518,7 +581,7 @@ def _metric(node: Any, seen: _Counter) -> bytes:
         if body is None:
             continue
         if kind in ("gauge", "sum"):
-            data = _number_data(body, seen, kind == "sum")
+            data = _number_data(body, seen, kind == "sum", key if isinstance(key[0], str) else None)
         else:
             if not isinstance(body, dict):
                 raise WireError(f"{kind}: not an object")

@@ -20,11 +20,14 @@ from prometheus_client import CollectorRegistry
 from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
+from otel_mon.http.hosts import allowed_names, host_allowed
 from otel_mon.http.listener import Listener
 from otel_mon.http.open_connections import OpenConnections, connection_cap
 from otel_mon.http.render import (
     MetricsCache,
+    Request,
     Response,
+    Route,
     render_health,
     render_index,
     render_json,
@@ -56,9 +59,6 @@ class ListenError(OSError):
         return str(self.strerror)
 
 
-Route = Callable[[str | None, str | None], Response]  # (Accept, Accept-Encoding) -> response
-
-
 class HttpServer:
     """The agent's HTTP endpoints. ``respond`` decides every answer; the socket side only moves bytes.
 
@@ -88,16 +88,17 @@ class HttpServer:
         self._status = status
         self._ready = ready
         self._routes: dict[str, Route] = {}
-        self.add_route("/", lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]))
-        self.add_route("/metrics", cache.render if cache is not None else (
-            lambda accept, encoding: render_metrics(self._registry, accept, encoding)))
-        self.add_route("/health", lambda accept, encoding: render_health(*self._status()))
-        self.add_route("/ready", lambda accept, encoding: self._render_ready())
+        self.add_route("/", lambda request: render_index(["/metrics", "/health", "/ready"]))
+        self.add_route("/metrics", (lambda r: cache.render(r.accept, r.accept_encoding)) if cache is not None else (
+            lambda r: render_metrics(self._registry, r.accept, r.accept_encoding)))
+        self.add_route("/health", lambda r: render_health(*self._status(), r.query))  # ?strict, ?pretty
+        self.add_route("/ready", lambda request: self._render_ready())
         for path, page in (pages or {}).items():
             self.add_route(path, page)
         self._public = frozenset(public)
         self._listener: Listener | None = None
         self._closed = {"evicted": 0, "refused": 0}  # the counts of a stopped listener
+        self._hosts = allowed_names(cfg.host, cfg.allowed_hosts)
 
     def add_route(self, path: str, route: Route) -> None:
         """Serve ``route`` at ``path`` (replacing what was there), behind the same auth and limits."""
@@ -113,7 +114,8 @@ class HttpServer:
         accept_encoding: str | None = None,
     ) -> Response:
         """The response to one request; auth comes before routing, so unknown paths reveal nothing either."""
-        path = urlsplit(target).path
+        parts = urlsplit(target)
+        path = parts.path
         if path not in self._public and not authorized(self._cfg.token, authorization):
             return unauthorized(authorization)
         route = self._routes.get(path)
@@ -122,9 +124,7 @@ class HttpServer:
         if method not in ("GET", "HEAD"):
             return render_text(405, "method not allowed\n", [("Allow", _ALLOW)])
         try:
-            if path == "/health":  # the one route that reads its query: ?strict, ?pretty
-                return render_health(*self._status(), urlsplit(target).query)
-            return route(accept, accept_encoding)
+            return route(Request(accept, accept_encoding, parts.query))
         except Exception:
             log.exception("http: %s %s failed", method, path)
             return render_text(500, "internal error\n")
@@ -227,6 +227,14 @@ class HttpServer:
             except wire.BadRequest as bad:
                 log.debug("http: %s bad request: %d %s", peer, bad.status, bad)
                 response = render_text(bad.status, f"{bad}\n")
+                wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
+                return
+            if not self._cfg.token and not host_allowed(request.header("host"), self._hosts):
+                # DNS rebinding: a browser page pointing its own name at us (otel_mon.http.hosts).
+                log.debug("http: %s refused: Host %r is not ours and no token is set", peer,
+                          request.header("host"))
+                response = render_text(421, "misdirected request: this Host is not served without a token "
+                                       "(http.allowed_hosts)\n")
                 wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
                 return
             response = self.respond(

@@ -317,3 +317,27 @@ def test_the_caches_follow_changing_values() -> None:
         obj["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"][0]["attributes"] = [
             _kv("point", {"stringValue": f"s{seq}"})]
         same(obj)
+
+
+def test_the_series_cache_follows_a_metric_whose_points_change_shape() -> None:
+    # A metric's attribute encodings are reused while its points have the same attribute lists; a point with
+    # another value kind, a flag, a new attribute, fewer points or no start time takes the full encoder.
+    base = json.loads(metrics_line(9, points=3))
+    points = base["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"]
+    for i, point in enumerate(points):  # the usual shape: a double
+        point.pop("asInt", None)
+        point["asDouble"] = i + 0.5
+    variants: list[Callable[[list[dict[str, Any]]], None]] = [
+        lambda p: None,
+        lambda p: p[1].update(asInt="5") or p[1].pop("asDouble"),  # type: ignore[func-returns-value]
+        lambda p: p[2].update(flags=1),  # type: ignore[func-returns-value]
+        lambda p: p[0]["attributes"].append(_kv("new", {"stringValue": "x"})),  # type: ignore[func-returns-value]
+        lambda p: p.pop(),  # type: ignore[func-returns-value]
+        lambda p: [q.update(startTimeUnixNano="7") for q in p],  # type: ignore[func-returns-value]
+        lambda p: p[0].update(asDouble=-0.0),  # type: ignore[func-returns-value]
+    ]
+    for change in variants * 2:
+        obj = copy.deepcopy(base)
+        change(obj["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"])
+        same(obj)
+    assert len(points) == 3
