@@ -4,21 +4,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint bench docs deps system-deps clean screenshots
+.PHONY: run test lint bench docs deps runtime-deps system-deps clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# What running needs (`make run`): the package and its runtime dependencies only (~66 MB).
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip check
+	touch $@
+
+# What the tests and benchmarks add (`make test`, `make lint`, ...): the test and bench extras on top.
+$(VENV)/.installed: $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/pip check
 	touch $@
 
+runtime-deps: $(VENV)/.runtime
 deps: $(VENV)/.installed
 
 ## run the agent with its embedded defaults: JSONL in ./data, /metrics and /health on 127.0.0.1:9464
-run: deps
+## (installs the runtime only; `make test` adds the test and benchmark tools)
+run: runtime-deps
 	$(BIN)/otel-mon run $(ARGS)
 
 ## Debian packages the integration tests drive for real (installed when missing and we are root)
