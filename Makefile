@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint bench docs deps runtime-deps system-deps clean screenshots
+.PHONY: run test lint bench docs deps runtime-deps system-deps clean screenshots fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +55,21 @@ system-deps:
 lint: deps
 	$(BIN)/ruff check otel_mon tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r otel_mon
 
-## the whole test suite: system packages, lint, types, unit and integration tests
+# Line coverage of the whole suite; `make test ARGS=tests/x.py COVERAGE=` runs a part without the floor.
+COVERAGE ?= --cov --cov-report=
+
+## the whole test suite: system packages, lint (ruff, mypy --strict, bandit), unit and integration tests with
+## line coverage (the total printed; below tool.coverage.report's fail_under fails the run)
 test: deps system-deps lint
 	$(BIN)/python -m otel_mon.docgen --check
-	$(BIN)/pytest -q -n 3 --durations=15 $(ARGS)
+	$(BIN)/pytest -q -n 3 --durations=15 $(COVERAGE) $(ARGS)
+
+## the small fleet (10 agents, 2 load balancers, 2-3 backends, Thanos Receive x3, VictoriaLogs) through every fault
+## (docs/sizing.md); ends with `fleet: agents=N expected=E present=P duplicates=D rejected=R`, non-zero unless all present
+fleet: deps
+	$(BIN)/python benchmarks/fleet_run.py $(ARGS)
 
 ## every benchmark; rewrites the README's tables (between <!-- bench:NAME --> markers) with the results
 ## (~15 min; ARGS="--quick" for a shorter smoke run, ARGS="--only steady,core" for some)

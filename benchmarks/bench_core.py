@@ -137,7 +137,7 @@ def ours_full() -> tuple[Callable[[], object], Callable[[], int]]:
     def collect() -> object:
         sampler.refresh()
         telemetry.export()
-        return telemetry.bridge.latest
+        return telemetry.batches.latest
 
     return collect, lambda: count_points(collect())
 

@@ -46,7 +46,10 @@ from servers import CONTRIB_SERVER, SCRAPE_HEADERS, free_port, node_exporter_bin
 from stamp import header, version_of  # noqa: E402
 
 NODE_EXPORTER = "node_exporter"
-SCENARIOS = ("node_exporter", "control", "defaults", "spool-off", "defaults-10s", "spool-off-10s", "otlp", "contrib")
+SCENARIOS = ("node_exporter", "control", "defaults", "spool-off", "defaults-10s", "spool-off-10s", "otlp", "otlp-grpc",
+             "otlp-json", "remote-write", "contrib")
+# The forwarding scenarios: the protocol each pushes with (remote write to a sink that answers 204).
+PUSH = {"otlp": "http/protobuf", "otlp-grpc": "grpc", "otlp-json": "http/json"}
 LABELS = {
     "node_exporter": "node_exporter {ne} (Debian)",
     "control": "node_exporter, second instance (noise control)",
@@ -54,7 +57,10 @@ LABELS = {
     "spool-off": "otel-mon, spool off (Prometheus role)",
     "defaults-10s": "otel-mon, defaults but `interval: 10s` (the old default)",
     "spool-off-10s": "otel-mon, spool off, `interval: 10s`",
-    "otlp": "otel-mon, spool + OTLP/HTTP forwarding",
+    "otlp": "otel-mon, spool + OTLP push, http/protobuf (the default protocol)",
+    "otlp-grpc": "otel-mon, spool + OTLP push, grpc",
+    "otlp-json": "otel-mon, spool + OTLP push, http/json",
+    "remote-write": "otel-mon, spool + Prometheus remote write",
     "contrib": "contrib system-metrics + Prometheus reader",
 }
 
@@ -133,7 +139,7 @@ class Server:
                 self.proc.wait()
 
 
-def build_servers(keys: list[str], work: Path, otlp_endpoint: str | None, agent_args: list[str]) -> list[Server]:
+def build_servers(keys: list[str], work: Path, endpoints: dict[str, str], agent_args: list[str]) -> list[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["PYTHONPATH"] = str(ROOT)
     servers = []
@@ -152,13 +158,45 @@ def build_servers(keys: list[str], work: Path, otlp_endpoint: str | None, agent_
                 extra = ["--set", "spool.enabled=false"]
             if key.endswith("-10s"):
                 extra += ["--interval", "10s"]
-            elif key == "otlp":
-                assert otlp_endpoint is not None
-                extra = ["--set", f"otlp.endpoint={otlp_endpoint}", "--set", "otlp.protocol=http/protobuf"]
+            elif key in PUSH:
+                extra = ["--set", f"otlp.endpoint={endpoints[PUSH[key]]}", "--set", f"otlp.protocol={PUSH[key]}"]
+            elif key == "remote-write":
+                extra = ["--set", f"remote_write.url={endpoints['remote-write']}"]
             data = work / key
             servers.append(Server(key, [sys.executable, "-m", "otel_mon", "run", "--listen", f"127.0.0.1:{port}",
                                         "--data-dir", str(data), *extra, *agent_args], port, env=env, cwd=work))
     return servers
+
+
+class RemoteWriteSink:
+    """A remote write endpoint that reads each request and answers 204 (the benchmark measures the agent)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        sink = self
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.requests += 1
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/v1/write"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
 
 
 def sleep_until(t: float) -> None:
@@ -241,13 +279,18 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
         raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
     work = Path(tempfile.mkdtemp(prefix="otel-mon-steady-"))
     receiver: object | None = None
-    otlp_endpoint = None
-    if "otlp" in keys:
+    sink: RemoteWriteSink | None = None
+    endpoints: dict[str, str] = {}
+    if set(keys) & set(PUSH):
         from tests.otlp_receiver import OtlpReceiver
 
-        rx = OtlpReceiver().start()
-        receiver, otlp_endpoint = rx, rx.endpoint("http/protobuf")
-    servers = build_servers(keys, work, otlp_endpoint, args.agent_arg)
+        rx = OtlpReceiver().start()  # in this process: its CPU is not the agent's
+        receiver = rx
+        endpoints = {protocol: rx.endpoint(protocol) for protocol in PUSH.values()}
+    if "remote-write" in keys:
+        sink = RemoteWriteSink()
+        endpoints["remote-write"] = sink.url
+    servers = build_servers(keys, work, endpoints, args.agent_arg)
     report: list[str] = []
     try:
         for s in servers:
@@ -279,6 +322,9 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
             s.stop()
         if receiver is not None:
             receiver.stop()  # type: ignore[attr-defined]
+        if sink is not None:
+            report.append(f"  remote write sink: {sink.requests} requests received")
+            sink.stop()
         shutil.rmtree(work, ignore_errors=True)
     by_key = {s.key: s for s in servers}
     base = by_key.get("node_exporter")

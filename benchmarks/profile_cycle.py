@@ -58,7 +58,7 @@ def main() -> int:
         gc.freeze()  # as the agent does after start-up
         gc.set_threshold(10_000, 20, 20)
         consumer = agent.telemetry.meter_provider._measurement_consumer  # the SDK collection alone
-        push = agent.telemetry.push
+        push = agent.telemetry.reader
         data = consumer.collect(push)
         assert data is not None
         points = sum(len(m.data.data_points) for rm in data.resource_metrics for sm in rm.scope_metrics

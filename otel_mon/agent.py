@@ -26,12 +26,12 @@ from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
-from otel_mon.logsetup import REPEATS
+from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import status_document
+from otel_mon.status_document import status_document
 from otel_mon.telemetry import Telemetry, build_logs
 from otel_mon.urls import redact_url
 
@@ -143,8 +143,10 @@ class Agent:
             page = StatusPage(about, self.status, self.history, lambda: self.monitor.recent(),
                               bool(settings.http.token))
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
-                                   version=lambda: self.telemetry.bridge.generation, pages=page.routes(),
+                                   version=lambda: self.telemetry.batches.generation, pages=page.routes(),
                                    public=PUBLIC)
+            self.http.register_metrics(self.telemetry.instruments)
+            self.sections["http"] = self.http.status
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -153,6 +155,7 @@ class Agent:
             self.http.start()
         self._started = True
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
+        self.log_handler.addFilter(NOT_ABOUT_ITS_OWN_PATH)  # the logs forwarder's records: console only
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:

@@ -1,20 +1,17 @@
 """``/metrics`` text straight from the collection batch: Prometheus text 0.0.4 and OpenMetrics 1.0.
 
-What opentelemetry-exporter-prometheus' translator and prometheus_client's encoders produce together, byte for
-byte (tests/http/test_exposition.py holds them side by side), at a fraction of the cost: their path re-derives
-every label name and escapes every label value of every sample on every render (~80 µs a series here), while
-series are the same from one collection to the next. Here a series' label text is built once, on first
-sight, and each render only formats the values. Naming follows the OTel-to-Prometheus compatibility rules:
-names and label keys sanitised, the unit mapped to a suffix (``s`` -> ``seconds``, ``By`` -> ``bytes``,
-``1`` -> none, ``{...}`` dropped, ``a/b`` -> ``a_per_b``), monotonic sums as counters (``_total``),
-cumulative non-monotonic sums as gauges, ``target_info`` from the resource and ``otel_scope_*`` labels.
+What opentelemetry-exporter-prometheus' translator and prometheus_client's encoders produce together
+(tests/http/test_exposition.py holds them side by side; two deliberate differences: empty scope version and
+schema URL labels are left out, and values are printed at 15 significant digits), at a fraction of the cost:
+their path re-derives every label name and escapes every label value of every sample on every render (~80 µs
+a series here), while series are the same from one collection to the next. Here a series' label text is
+built once, on first sight, and each render only formats the values. Names, kinds and labels come from
+``otel_mon.promnames`` (remote write's namer too); this module only lays them out as text.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,56 +30,29 @@ from opentelemetry.sdk.metrics.export import (
 from prometheus_client import CollectorRegistry
 from prometheus_client import utils as _prom_utils
 
+from otel_mon import promnames
+from otel_mon.promnames import attribute_text, label_name, le_text, scope_labels
+
 log = logging.getLogger(__name__)
 
 # prometheus_client's float formatting (Go's, as Prometheus prints numbers), typed.
 go_float = cast(Callable[[float], str], _prom_utils.floatToGoString)
-
-_NAME_INVALID = re.compile(r"[^a-zA-Z0-9:]+")
-_LABEL_INVALID = re.compile(r"[^a-zA-Z0-9]+")
-_ANNOTATION = re.compile(r"{.*}")
-# UCUM / SI units and their Prometheus suffixes (the compatibility specification's table).
-_UNITS = {
-    "d": "days", "h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds", "us": "microseconds",
-    "ns": "nanoseconds", "By": "bytes", "KiBy": "kibibytes", "MiBy": "mebibytes", "GiBy": "gibibytes",
-    "TiBy": "tibibytes", "KBy": "kilobytes", "MBy": "megabytes", "GBy": "gigabytes", "TBy": "terabytes",
-    "m": "meters", "V": "volts", "A": "amperes", "J": "joules", "W": "watts", "g": "grams", "Cel": "celsius",
-    "Hz": "hertz", "1": "", "%": "percent",
-}
-_PER_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month", "y": "year"}
+_INF = float("inf")
 
 
-def metric_name(name: str) -> str:
-    if name and name[0].isdigit():
-        name = "_" + name[1:]
-    return _NAME_INVALID.sub("_", name)
-
-
-def label_name(key: str) -> str:
-    if key and key[0].isdigit():
-        key = "_" + key[1:]
-    return _LABEL_INVALID.sub("_", key)
-
-
-def unit_suffix(unit: str) -> str:
-    unit = _ANNOTATION.sub("", unit)
-    if unit in _UNITS:
-        return _UNITS[unit]
-    top, slash, bottom = unit.partition("/")
-    if slash:
-        bottom = _NAME_INVALID.sub("_", bottom)
-        if bottom:
-            top = _NAME_INVALID.sub("_", top)
-            top = _UNITS.get(top, top)
-            bottom = _PER_UNITS.get(bottom, bottom)
-            return f"{top}_per_{bottom}" if top else f"per_{bottom}"
-    return _NAME_INVALID.sub("_", unit).strip("_")
+def sample_value(value: float) -> str:
+    """A sample's value as node_exporter prints it: the shortest text that reads back as the number, after
+    rounding to 15 significant digits (all a double holds exactly), so a sum like 309.9 + 0.01 reads 309.91
+    and not 309.90999999999997. Go's exponent rules (prometheus_client's ``floatToGoString``)."""
+    if value != value or value in (_INF, -_INF):
+        return go_float(value)
+    rounded = float(f"{value:.15g}")
+    return go_float(rounded if rounded not in (_INF, -_INF) else value)  # the largest doubles round up to inf
 
 
 def label_value(value: Any) -> str:
-    """A label value as text, escaped: strings as they are, anything else as JSON."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    """A label value as text, escaped for the exposition formats."""
+    return attribute_text(value).replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 def _help(doc: str, openmetrics: bool) -> str:
@@ -104,22 +74,18 @@ class _Family:
 def _family(metric: Metric) -> _Family | None:
     data = metric.data
     if isinstance(data, Sum):
-        as_gauge = not data.is_monotonic and data.aggregation_temporality == AggregationTemporality.CUMULATIVE
-        kind = "gauge" if as_gauge else "counter"
+        named = promnames.family(metric.name, metric.unit or "", "sum", data.is_monotonic,
+                       data.aggregation_temporality == AggregationTemporality.CUMULATIVE)
     elif isinstance(data, Gauge):
-        kind = "gauge"
+        named = promnames.family(metric.name, metric.unit or "", "gauge")
     elif isinstance(data, Histogram):
-        kind = "histogram"
+        named = promnames.family(metric.name, metric.unit or "", "histogram")
     else:
         return None
-    name = metric_name(metric.name)
-    unit = unit_suffix(metric.unit or "")
-    if kind == "counter" and name.endswith("_total"):
-        name = name[:-6]
-    if unit and not name.endswith("_" + unit):
-        name += "_" + unit
+    if named is None:  # not reached for these three kinds; a kind without a family is not exposed
+        return None
+    name, kind, unit, exposed = named.name, named.kind, named.unit, named.sample
     doc = metric.description or ""
-    exposed = name + "_total" if kind == "counter" else name
     text_header = f"# HELP {exposed} {_help(doc, False)}\n# TYPE {exposed} {kind}\n"
     om_header = f"# HELP {name} {_help(doc, True)}\n# TYPE {name} {kind}\n"
     if unit:
@@ -180,12 +146,8 @@ class Exposition:
                              if self._resource_labels(k))
             for sm in rm.scope_metrics:
                 scope = sm.scope
-                scope_attrs = chain(
-                    ((label_name("otel_scope_" + k), label_value(v)) for k, v in (scope.attributes or {}).items()),
-                    (("otel_scope_name", label_value(scope.name or "")),
-                     ("otel_scope_version", label_value(scope.version or "")),
-                     ("otel_scope_schema_url", label_value(scope.schema_url or ""))))
-                fixed = resource + tuple(scope_attrs)
+                scope_attrs = scope_labels(scope.name, scope.version, scope.schema_url, scope.attributes)
+                fixed = resource + tuple((k, label_value(v)) for k, v in scope_attrs)
                 for metric in sm.metrics:
                     self._metric(metric, fixed, merged)
         result = list(merged.values())
@@ -209,13 +171,13 @@ class Exposition:
         sample = family.sample
         if family.kind != "histogram":
             texts = self._series_texts(metric.name, fixed, points)
-            lines.extend([f"{sample}{text} {go_float(point.value)}\n"  # type: ignore[attr-defined]
+            lines.extend([f"{sample}{text} {sample_value(point.value)}\n"  # type: ignore[attr-defined]
                           for text, point in zip(texts, points, strict=True)])
             return
         labelled = [self._point_labels(fixed, point.attributes) for point in points]
         label_keys = _union(labelled)
         for (labels, _), point in zip(labelled, points, strict=True):
-            assert isinstance(point, HistogramDataPoint)
+            assert isinstance(point, HistogramDataPoint)  # nosec B101  # narrows the type; histograms only reach here
             full = {k: labels.get(k, "") for k in label_keys}
             total = 0
             bounds: Iterable[Any] = chain(point.explicit_bounds, ["+Inf"])
@@ -223,11 +185,11 @@ class Exposition:
             for bound, count in zip(bounds, point.bucket_counts, strict=False):
                 total += count
                 first = f"{bound}" if first is None else first
-                lines.append(f"{sample}_bucket{_braces({**full, 'le': f'{bound}'})} {go_float(total)}\n")
+                lines.append(f"{sample}_bucket{_braces({**full, 'le': le_text(bound)})} {go_float(total)}\n")
             if first is not None and float(first) >= 0 and point.sum is not None:
                 plain = _braces(full)
                 lines.append(f"{sample}_count{plain} {go_float(total)}\n")
-                lines.append(f"{sample}_sum{plain} {go_float(point.sum)}\n")
+                lines.append(f"{sample}_sum{plain} {sample_value(point.sum)}\n")
 
     def _series_texts(self, name: str, fixed: tuple[tuple[str, str], ...], points: Any) -> list[str]:
         """The label text of each point of metric ``name``, reused while its points carry the same attribute
@@ -295,9 +257,8 @@ def _braces(labels: dict[str, str]) -> str:
 
 
 class BatchRegistry(CollectorRegistry):
-    """The /metrics registry: ``render`` is the fast path (``http.render`` takes it); prometheus_client's own
-    encoders still work on it through whatever collectors are registered (the translator, kept as the oracle).
-    """
+    """The /metrics registry: ``http.render`` calls ``render``; it holds no prometheus_client collectors
+    (its own ``process_*`` / ``python_*`` series would collide with our ``process.*``)."""
 
     def __init__(self, batch: Callable[[], MetricsData | None], resource_labels: Callable[[str], bool]) -> None:
         super().__init__(auto_describe=False)

@@ -36,7 +36,7 @@ class Instruments:
         self._known: frozenset[str] = frozenset()
         for spec in table:
             self._known |= {spec.name}
-            if not enabled(spec):
+            if spec.name in self.specs or not enabled(spec):  # a name two domains share: one instrument
                 continue
             self.specs[spec.name] = spec
             self._create(meter, spec)

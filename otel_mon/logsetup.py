@@ -125,6 +125,26 @@ class RepeatFilter(logging.Filter):
 
 REPEATS = RepeatFilter()
 
+# The thread of the logs signal's forwarder (``forward/signal_forwarder.py`` names it after its signal).
+LOGS_FORWARDER_THREAD = "otel-mon-forward-logs"
+
+
+class NotAboutItsOwnPath(logging.Filter):
+    """Keeps the logs forwarder's own records out of the logs spool: each path is one-way.
+
+    The logs bridge writes records into the spool the logs forwarder sends. What that forwarder says about its
+    own sending (an endpoint down, a line rejected) would take the very road that just failed: fail the same
+    way, log again, and so on, a loop fed by its own output. Those records go to the console (and the
+    forwarder's metrics count them); everything else, the metrics forwarder's records included, still
+    reaches the logs spool.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != LOGS_FORWARDER_THREAD
+
+
+NOT_ABOUT_ITS_OWN_PATH = NotAboutItsOwnPath()
+
 
 def configure_console(level: str, fmt: str) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)

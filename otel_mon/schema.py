@@ -172,8 +172,8 @@ def keys(cls: type) -> dict[str, tuple[tuple[str, ...], Any]]:
 def secret(default: Any = None, default_factory: Any = None) -> Any:
     """A field whose value is never logged or written: redacted by :func:`redacted`."""
     if default_factory is not None:
-        return dataclasses.field(default_factory=default_factory, metadata={"secret": True})
-    return dataclasses.field(default=default, metadata={"secret": True})
+        return dataclasses.field(default_factory=default_factory, metadata={"secret": True})  # nosec B105  # a flag, not a password
+    return dataclasses.field(default=default, metadata={"secret": True})  # nosec B105  # a flag, not a password
 
 
 def parse_duration(raw: Any) -> float:

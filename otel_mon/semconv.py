@@ -1,7 +1,7 @@
 """The metric spec type, the agent's own rows and the documented departures from semconv.
 
-A host domain declares its rows next to the code that reads them (``otel_mon/host/<domain>.py``,
-``METRICS``); ``otel_mon/host/table.py`` assembles those and ``AGENT_METRICS`` into the one table that
+A host domain declares its rows next to the code that reads them (``otel_mon/host/<domain>.py``, in its
+``DOMAIN``); ``otel_mon/host/table.py`` assembles those and ``AGENT_METRICS`` into the one table that
 instruments, the ``metrics:`` check, the sampler's contract and ``docs/metrics.md`` (``python -m
 otel_mon.docgen``) are built from. This module sits in the bottom layer: it imports nothing of ours. Names,
 units and attribute keys follow OpenTelemetry semantic conventions v1.44; load average follows the Collector's
@@ -108,6 +108,10 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
     M("otel_mon.notify.sent", "counter", "{message}", ("otel_mon.notifier",), "Notifications delivered.", "health"),
     M("otel_mon.notify.failed", "counter", "{message}", ("otel_mon.notifier",),
       "Notifications given up after retries or dropped from a full queue.", "health"),
+    M("otel_mon.http.connections.closed", "counter", "{connection}", ("otel_mon.reason",),
+      "HTTP connections closed early so that one client cannot lock others out: evicted (the longest-idle one, "
+      "for a new client at the cap or over its share) or refused (a client's share all busy, or no thread).",
+      "http", values=(("otel_mon.reason", ("evicted", "refused")),)),
     M("otel_mon.action.runs", "counter", "{run}", ("otel_mon.rule", "otel_mon.outcome"),
       "Actions run on sustained critical states, by outcome.", "health"),
 )
@@ -137,6 +141,9 @@ EXCEPTIONS: dict[str, str] = {
     "otel_mon.host.clock.synchronized": "no semconv clock metric; node_exporter's node_timex_sync_status",
     "otel_mon.host.clock.offset": "as otel_mon.host.clock.synchronized (node_timex_offset_seconds)",
     "otel_mon.host.clock.max_error": "as otel_mon.host.clock.synchronized (node_timex_maxerror_seconds)",
+    "otel_mon.process.group": "attribute added to semconv's process.* metrics: a process group's rows carry the "
+                              "sums over its processes (host/process_groups.py); semconv's describe one process "
+                              "(process.pid on the resource). process-exporter's groupname",
     "system.filesystem.type": "attribute values: the kernel's type names (xfs, btrfs, tmpfs, ...); semconv's "
                               "list of well-known values is open and lacks most of them",
 }

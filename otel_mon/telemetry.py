@@ -1,9 +1,8 @@
 """Build the MeterProvider, its readers and the LoggerProvider from the settings; flush and shut down.
 
 One reader, collected by the agent's loop right after each host refresh, so every batch holds exactly one
-fresh snapshot; the batch feeds the spool exporter and /metrics (translated by opentelemetry-exporter-
-prometheus on its own registry, so prometheus_client's python ``process_*`` series never collide with our
-``process.*``).
+fresh snapshot; the batch feeds the spool exporter and /metrics (rendered by ``otel_mon.exposition`` on its
+own registry, so prometheus_client's python ``process_*`` series never collide with our ``process.*``).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, MetricsData
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
-from prometheus_client.metrics_core import Metric
 
 from otel_mon.exposition import BatchRegistry
 from otel_mon.host.table import METRICS
@@ -63,63 +61,37 @@ def no_exemplar_views() -> list[View]:
             for kind in (ObservableCounter, ObservableGauge, ObservableUpDownCounter)]
 
 
-class PrometheusBridge:
-    """``/metrics`` from the loop's one collection per interval, translated by the Prometheus exporter.
-
-    The agent loop collects the SDK once per interval (``PushReader``) and hands the batch here; the first
-    scrape after it translates it into Prometheus families with opentelemetry-exporter-prometheus' own
-    translator (the one its ``PrometheusMetricReader`` uses, pinned with the package) and later scrapes of
-    the interval reuse them. A scrape therefore never runs a second SDK aggregation, let alone a psutil read.
-    """
+class LatestBatch:
+    """The loop's latest batch for ``/metrics``: the agent collects the SDK once per interval (``LoopReader``)
+    and hands the batch here; ``otel_mon.exposition`` renders it (once per batch, whatever the scrapes). A
+    scrape therefore never runs a second SDK aggregation, let alone a psutil read."""
 
     def __init__(self) -> None:
-        # Private name, kept on purpose (the package is pinned exactly in pyproject.toml). The public
-        # PrometheusMetricReader(registry=..., resource_attribute_filter=...) wraps this same translator but
-        # calls reader.collect() on every render: registered on the MeterProvider, that is a second SDK
-        # collection per interval (measured here: +4.3 ms per render, every observable callback run twice, on
-        # top of the 1.8 ms the translation of the loop's batch costs) and /metrics would no longer show the
-        # batch the spool wrote; unregistered, it logs a warning on every render. One collection wins.
-        from opentelemetry.exporter.prometheus import _CustomCollector
-
-        # Reader-less: its callback stays unset, so it only translates. host.name and service.name become
-        # labels on every series, as the Collector's resource_to_telemetry_conversion makes them, so the same
-        # dashboards (filtering on host_name) work whether Prometheus scrapes the agent or the collector.
-        self._translator = _CustomCollector(resource_attribute_filter=LABELLED_RESOURCE_ATTRIBUTES.__contains__)
         self._lock = threading.Lock()
-        self._pending: MetricsData | None = None
-        self._families: list[Metric] = []
         self.latest: MetricsData | None = None  # what otel_mon.exposition renders /metrics from
         self.generation = 0  # collections received: what /metrics bodies are cached against
 
     def update(self, data: MetricsData) -> None:
         with self._lock:
-            self._pending = self.latest = data
+            self.latest = data
             self.generation += 1
 
-    def collect(self) -> list[Metric]:
-        with self._lock:
-            if self._pending is not None:
-                self._translator.add_metrics_data(self._pending)
-                self._pending = None
-                self._families = list(self._translator.collect())
-            return self._families
 
+class LoopReader(MetricReader):
+    """The SDK reader the agent loop pulls once per interval; it hands each batch to /metrics and the exporters."""
 
-class PushReader(MetricReader):
-    """Collected by the agent loop once per interval; hands each batch to /metrics and to the exporters."""
-
-    def __init__(self, exporters: Sequence[MetricExporter], bridge: PrometheusBridge | None = None) -> None:
+    def __init__(self, exporters: Sequence[MetricExporter], batches: LatestBatch | None = None) -> None:
         # The SDK's default temporality is cumulative for every instrument kind: each batch (a spool line, a
         # /metrics render) then stands on its own for replay, report, a restarted forwarder and Prometheus.
         super().__init__()
         self.exporters = list(exporters)
-        self.bridge = bridge
+        self.batches = batches
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> None:
         if metrics_data is None:
             return
-        if self.bridge is not None:
-            self.bridge.update(metrics_data)
+        if self.batches is not None:
+            self.batches.update(metrics_data)
         for exporter in self.exporters:
             try:
                 exporter.export(metrics_data, timeout_millis=timeout_millis)
@@ -151,17 +123,15 @@ class Telemetry:
                  buckets: Mapping[str, Sequence[float]] | None = None) -> None:
         """``enabled`` picks the metrics to create; ``buckets`` gives histograms their boundaries by name."""
         # /metrics has its own registry: no prometheus_client default process_*/python_* series beside ours.
-        self.bridge = PrometheusBridge()
-        # /metrics is rendered from the batch by otel_mon.exposition; the translator stays registered so
-        # prometheus_client's encoders give the same text (the exposition tests compare the two).
-        self.registry = BatchRegistry(lambda: self.bridge.latest, LABELLED_RESOURCE_ATTRIBUTES.__contains__)
-        self.registry.register(self.bridge)  # type: ignore[arg-type]
-        self.push = PushReader(exporters, self.bridge)
+        self.batches = LatestBatch()
+        # /metrics is rendered from the batch by otel_mon.exposition (names from otel_mon.promnames).
+        self.registry = BatchRegistry(lambda: self.batches.latest, LABELLED_RESOURCE_ATTRIBUTES.__contains__)
+        self.reader = LoopReader(exporters, self.batches)
         views = [View(instrument_name=name, aggregation=ExplicitBucketHistogramAggregation(bounds))
                  for name, bounds in (buckets or {}).items()]
         # The agent records nothing inside a sampled span, so the default trace-based exemplar filter never
         # samples: switching it off skips its span lookup per measurement; batches are unchanged.
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.push],
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.reader],
                                             views=[*views, *no_exemplar_views()],
                                             exemplar_filter=AlwaysOffExemplarFilter())
         meter = self.meter_provider.get_meter("otel_mon", schema_url="https://opentelemetry.io/schemas/1.44.0")
@@ -169,7 +139,7 @@ class Telemetry:
 
     def export(self) -> None:
         """The interval's one SDK collection: to /metrics, the spool and any other exporter."""
-        self.push.collect()
+        self.reader.collect()
 
     def shutdown(self) -> None:
         self.meter_provider.shutdown()

@@ -79,7 +79,7 @@ def agent_batches(root: Path, count: int = 2) -> Iterator[tuple[Telemetry, Metri
         for _ in range(count):
             sampler.refresh()
             telemetry.export()
-            batch = telemetry.bridge.latest
+            batch = telemetry.batches.latest
             assert batch is not None
             yield telemetry, batch
     finally:

@@ -67,6 +67,24 @@ def need_binary(name: str) -> str:
     pytest.skip(msg)
 
 
+STACK_BIN = ROOT / "build" / "stack" / "bin"
+
+
+def stack_binary(name: str) -> str:
+    """A peer `make stack-bin` built from its pinned Go module (deploy/stack/pins.txt) into build/stack/bin/.
+
+    ``make test`` builds them first, so a missing one is a broken checkout: it fails when integration is
+    required and skips (with the command that fixes it) otherwise.
+    """
+    path = STACK_BIN / name
+    if path.is_file() and os.access(path, os.X_OK):
+        return str(path)
+    msg = f"{path} is missing: run `make stack-bin` (builds the peers pinned in deploy/stack/pins.txt)"
+    if os.environ.get("OTEL_MON_REQUIRE_INTEGRATION") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 @pytest.fixture
 def fake_root() -> Iterator[Callable[[str], Path]]:
     """Point psutil at a fixture tree (``tests/fixtures/<name>``) and put the real /proc back afterwards."""

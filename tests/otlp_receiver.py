@@ -1,16 +1,18 @@
 """A real OTLP receiver for tests: OTLP/gRPC and OTLP/HTTP servers on 127.0.0.1 with scriptable failures.
 
-Built from opentelemetry-proto's servicers (gRPC) and ``http.server`` (HTTP/protobuf, gzip bodies); optional
-TLS and required headers. Scripts: ``fail_next(n)`` answers UNAVAILABLE / 503 (optionally with RetryInfo /
-Retry-After), ``reject_when(pred)`` answers INVALID_ARGUMENT / 400 for matching requests, ``down()`` / ``up()``
-close the listeners and reopen them on the same ports. Every accepted request is kept decoded; tests wait with
-``wait_for(predicate, timeout)`` on a Condition, never with sleeps.
+Built from opentelemetry-proto's servicers (gRPC) and ``http.server`` (HTTP/protobuf and HTTP/JSON, gzip
+bodies); optional TLS and required headers. Scripts: ``fail_next(n)`` answers UNAVAILABLE / 503 (optionally
+with RetryInfo / Retry-After), ``reject_when(pred)`` answers INVALID_ARGUMENT / 400 for matching requests,
+``down()`` / ``up()`` close the listeners and reopen them on the same ports. Every accepted request is kept
+decoded; tests wait with ``wait_for(predicate, timeout)`` on a Condition, never with sleeps.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import http.server
+import json
 import ssl
 import subprocess
 import threading
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -348,34 +351,63 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
         if signal is None:
             return self._answer(404, "unknown path")
         gzipped = (self.headers.get("Content-Encoding") or "").lower() == "gzip"
-        if self.headers.get("Content-Type") != "application/x-protobuf":
-            return self._answer(415, "expected application/x-protobuf")
+        content_type = self.headers.get("Content-Type")
+        if content_type not in ("application/x-protobuf", "application/json"):
+            return self._answer(415, "expected application/x-protobuf or application/json")
+        self._json = content_type == "application/json"  # OTLP/HTTP answers in the request's encoding
         try:
-            request = REQUEST_TYPES[signal].FromString(gzip.decompress(body) if gzipped else body)
-        except (DecodeError, OSError, EOFError):
+            raw = gzip.decompress(body) if gzipped else body
+            request = _from_json(signal, raw) if self._json else REQUEST_TYPES[signal].FromString(raw)
+        except (DecodeError, OSError, EOFError, ValueError, json_format.ParseError):
             return self._answer(400, "undecodable body")
         headers = {key.lower(): value for key, value in self.headers.items()}
         verdict, message, retry_after = self.server.receiver._decide(signal, "http", request, headers, gzipped)
         if verdict == "ok":
-            return self._send(200, RESPONSE_TYPES[signal]().SerializeToString())
+            return self._send(200, self._encode(RESPONSE_TYPES[signal]()))
         if verdict == "partial":
-            return self._send(200, partial_response(signal, int(retry_after or 0), message).SerializeToString())
+            return self._send(200, self._encode(partial_response(signal, int(retry_after or 0), message)))
         status = {"unauthenticated": 401, "unavailable": 503, "throttle": 429, "reject": 400, "internal": 500,
                   "unknown": 502}[verdict]
         extra = {"Retry-After": str(max(0, round(retry_after)))} if retry_after is not None else {}
         self._answer(status, message, extra)
 
+    _json = False
+
+    def _encode(self, message: Message) -> bytes:
+        if self._json:
+            return str(json_format.MessageToJson(message)).encode()
+        return bytes(message.SerializeToString())
+
     def _answer(self, status: int, message: str, extra: Mapping[str, str] | None = None) -> None:
-        self._send(status, status_pb2.Status(message=message).SerializeToString(), extra)
+        self._send(status, self._encode(status_pb2.Status(message=message)), extra)
 
     def _send(self, status: int, payload: bytes, extra: Mapping[str, str] | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Type", "application/json" if self._json else "application/x-protobuf")
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (extra or {}).items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _from_json(signal: str, raw: bytes) -> Message:
+    """An OTLP/HTTP JSON body: protobuf JSON, except that trace and span ids are hex (OTLP's one change)."""
+    data = json.loads(raw)
+
+    def fix(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("traceId", "spanId"):
+                if isinstance(node.get(key), str):
+                    node[key] = base64.b64encode(bytes.fromhex(node[key])).decode()
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+
+    fix(data)
+    return json_format.ParseDict(data, REQUEST_TYPES[signal](), ignore_unknown_fields=True)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -36,6 +36,10 @@ def collect(flags: dict[str, str]) -> dict[str, object]:
 
 def conditional(name: str) -> bool:
     """Metrics the host may legitimately lack: no sensors, no swap, no cpufreq in a VM."""
+    if any(m.name == name and m.domain == "process_groups" for m in METRICS):
+        return True  # only with process_groups (or top_processes) configured: tests/workload holds them
+    if name.startswith("otel_mon.cgroup.") and name not in ("otel_mon.cgroup.count", "otel_mon.cgroup.dropped"):
+        return True  # only where services or containers run (none on a bare test VM): tests/workload holds them
     if name == "hw.temperature":
         from otel_mon.host.sensors import read_temperatures
 
@@ -70,7 +74,7 @@ def test_every_default_host_metric_is_emitted_as_declared() -> None:
             continue
         metric = emitted[spec.name]
         assert metric.unit == spec.unit, spec.name
-        assert metric.description == spec.description
+        assert metric.description == BY_NAME[spec.name].description  # a name two domains share: the first row
         data = metric.data
         if spec.instrument == "gauge":
             assert isinstance(data, Gauge), spec.name
@@ -79,7 +83,8 @@ def test_every_default_host_metric_is_emitted_as_declared() -> None:
             assert data.is_monotonic == (spec.instrument == "counter"), spec.name
         for point in data.data_points:
             keys = set(point.attributes or {})
-            assert set(spec.attributes) <= keys <= set(spec.attributes) | set(spec.optional_attributes), (
+            rows = [m for m in METRICS if m.name == spec.name]  # each domain's points keep their own row
+            assert any(set(m.attributes) <= keys <= set(m.attributes) | set(m.optional_attributes) for m in rows), (
                 spec.name, keys)
     assert set(emitted) <= set(BY_NAME)
 

@@ -1,14 +1,17 @@
-"""A host domain is one room: its config section is declared in its module and nowhere else (issue 9).
+"""A host domain is one room: one typed registration in its module and nowhere else (issues 9 and 25).
 
-The host part of the settings is assembled from the domains' registrations (``SECTION`` in
-``otel_mon/host/<domain>.py``); no other module of the package names a domain's config class, and a new
-domain with options needs only its module (and its line in ``host/table.py``, the one list of domains).
+Each ``otel_mon/host/<domain>.py`` declares ``DOMAIN = Domain(...)``; ``host/table.py`` finds those modules by
+that line, the host part of the settings is assembled from the registrations' sections, and no other module of
+the package names a domain's config class. A new domain is its file alone: the first test drops one into a copy
+of the package and touches nothing else.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import re
 import shutil
 import site
@@ -16,13 +19,15 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+import otel_mon.host
 from otel_mon.host import table
 from otel_mon.host.config import HOST_CONFIG, assemble
+from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
+from otel_mon.semconv import MetricSpec
 
 PACKAGE = Path(__file__).resolve().parents[1] / "otel_mon"
 
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected
+from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
 from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec
@@ -56,9 +62,6 @@ class FakeConfig:
         check(self, [Problem("depth", "must be above 0", self.depth)] if self.depth <= 0 else [])
 
 
-SECTION = Section("fake", FakeConfig)
-
-
 class FakeCollector:
     name = "fake"
 
@@ -73,6 +76,9 @@ class FakeCollector:
 
 def build(host: HostConfig, paths: HostPaths) -> FakeCollector:
     return FakeCollector(host.section(FakeConfig))
+
+
+DOMAIN = Domain("fake", position=10_000, metrics=METRICS, section=Section("fake", FakeConfig), build=build)
 '''
 
 SCRIPT = '''
@@ -82,6 +88,7 @@ from otel_mon.host import registry
 from otel_mon.host.fake import FakeConfig
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sampler import HostSampler
+from otel_mon.host.table import HOST_DOMAINS
 
 assert config.__file__.startswith(sys.argv[1]), config.__file__  # the copy, not the checkout
 good, bad = sys.argv[2], sys.argv[3]
@@ -89,28 +96,16 @@ settings = config.load(good, env={"OTEL_MON_FAKE__NAMES": "a,b"}, flags={"fake.e
 collectors = [c for c in registry.build(settings.host, HostPaths("/")) if c.name == "fake"]
 snap = HostSampler(collectors).refresh()
 cfg = settings.host.section(FakeConfig)
-print(json.dumps({"depth": cfg.depth, "names": cfg.names, "every": cfg.every,
+print(json.dumps({"last": HOST_DOMAINS[-1], "depth": cfg.depth, "names": cfg.names, "every": cfg.every,
                   "point": snap.points["otel_mon.fake.depth"][0][0], "ok": snap.domains["fake"].ok,
                   "rc_bad": cli.main(["check-config", bad]), "rc_good": cli.main(["check-config", good])}))
 '''
 
 
-def _add_fake_domain(root: Path) -> None:
-    """The copied package plus the fake domain's module and its one line in the list of domains."""
-    host = root / "otel_mon" / "host"
-    (host / "fake.py").write_text(FAKE_DOMAIN, encoding="utf-8")
-    source = (host / "table.py").read_text(encoding="utf-8")
-    head, listing = "from __future__ import annotations\n", "MODULES: dict[str, ModuleType] = {\n"
-    assert head in source and listing in source, "host/table.py changed shape: update this test"
-    source = source.replace(head, head + "\nfrom otel_mon.host import fake\n", 1)
-    source = source.replace(listing, listing + '    "fake": fake,\n', 1)
-    (host / "table.py").write_text(source, encoding="utf-8")
-
-
 def test_a_new_domain_with_options_needs_only_its_own_module(tmp_path: Path) -> None:
     root = tmp_path / "pkg"
     shutil.copytree(PACKAGE, root / "otel_mon", ignore=shutil.ignore_patterns("__pycache__"))
-    _add_fake_domain(root)
+    (root / "otel_mon" / "host" / "fake.py").write_text(FAKE_DOMAIN, encoding="utf-8")  # and nothing else
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text("fake:\n  depth: 7\n", encoding="utf-8")
     bad.write_text("fake:\n  depth: 0\n", encoding="utf-8")
@@ -121,18 +116,19 @@ def test_a_new_domain_with_options_needs_only_its_own_module(tmp_path: Path) -> 
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    # YAML, environment and --set reach the section; the collector gets it; bad values exit 2 with one line
-    assert got == {"depth": 7, "names": ["a", "b"], "every": 120.0, "point": 7, "ok": True, "rc_bad": 2,
-                   "rc_good": 0}
+    # found, placed by its position; YAML, environment and --set reach the section; the collector gets it; bad
+    # values exit 2 with one line
+    assert got == {"last": "fake", "depth": 7, "names": ["a", "b"], "every": 120.0, "point": 7, "ok": True,
+                   "rc_bad": 2, "rc_good": 0}
     assert "otel-mon: config error: fake.depth: invalid value 0: must be above 0" in proc.stderr.splitlines()
 
 
 def _config_classes() -> dict[str, str]:
     """Each registered section's class name -> the module that owns it."""
-    return {module.SECTION.cls.__name__: module.__name__ for module in table.MODULES.values()
-            if hasattr(module, "SECTION")}
+    return {d.section.cls.__name__: d.section.cls.__module__ for d in table.DOMAINS if d.section is not None}
 
 
+@pytest.mark.shape
 def test_no_module_outside_its_domain_names_a_domains_config_class() -> None:
     owners = _config_classes()
     assert {"CpuConfig", "FilesystemConfig", "DisksConfig", "InterfacesConfig"} <= set(owners)  # the test sees
@@ -150,18 +146,16 @@ def test_each_registered_section_is_a_field_of_the_host_config_under_its_key() -
     from dataclasses import fields
 
     names = [f.name for f in fields(HOST_CONFIG)]
-    expected = [m.SECTION.key for m in table.MODULES.values() if hasattr(m, "SECTION")]
-    assert names == ["collectors", *expected]
+    registered = [d.section for d in table.DOMAINS if d.section is not None]
+    assert names == ["collectors", *(s.key for s in registered)]
     host = HOST_CONFIG()
-    for module in table.MODULES.values():
-        if hasattr(module, "SECTION"):
-            assert host.section(module.SECTION.cls) == module.SECTION.cls()  # the class's defaults apply
+    for section in registered:
+        assert host.section(section.cls) == section.cls()  # the class's defaults apply
 
 
-def _module(name: str, section: Section[object]) -> ModuleType:
-    module = ModuleType(name)
-    module.SECTION = section  # type: ignore[attr-defined]
-    return module
+def _domain(key: str, position: int = 1, section: Section[object] | None = None) -> Domain:
+    row = MetricSpec(f"otel_mon.{key}.x", "gauge", "1", (), "A row.", key)
+    return Domain(key, position=position, metrics=(row,), section=section, build=lambda host, paths: NotImplemented)
 
 
 @dataclass(frozen=True)
@@ -181,7 +175,7 @@ class _Two:
 ])
 def test_clashing_sections_are_refused_at_assembly(sections: tuple[Section[object], ...]) -> None:
     with pytest.raises(TypeError, match="clashing sections"):
-        assemble({f"d{i}": _module(f"d{i}", s) for i, s in enumerate(sections)})
+        assemble([_domain(f"d{i}", i, s) for i, s in enumerate(sections)])
 
 
 def test_asking_for_a_class_no_domain_registers_fails() -> None:
@@ -206,13 +200,56 @@ def test_every_registered_section_is_a_top_level_key_an_env_variable_and_a_flag(
 
     top = schema.keys(config.Settings)
     env = set(config.env_names(config.Settings))
-    for module in table.MODULES.values():
-        if not hasattr(module, "SECTION"):
+    for section in (d.section for d in table.DOMAINS if d.section is not None):
+        key, cls = section.key, section.cls
+        if section.inline:  # its own keys sit at the top level (process_groups: a list)
+            for f in fields(cls):
+                assert top[f.name][0] == ("host", key, f.name), f.name
             continue
-        key, cls = module.SECTION.key, module.SECTION.cls
         assert top[key][0] == ("host", key), key  # the YAML key sits at the top level
         first = fields(cls)[0].name
         assert any(n.startswith(f"{key.upper()}__{first.upper()}") for n in env), key  # OTEL_MON_<KEY>__<FIELD>
         with pytest.raises(config.ConfigError) as err:
             config.load(env={}, flags={f"{key}.no_such_option": "1"})
         assert err.value.problems == [f"{key}.no_such_option: unknown key"], err.value.problems
+
+
+@pytest.mark.shape
+def test_the_discovery_rule_finds_exactly_the_modules_that_register_a_domain() -> None:
+    declared = {}
+    for info in pkgutil.iter_modules(otel_mon.host.__path__):
+        module = importlib.import_module(f"otel_mon.host.{info.name}")
+        if hasattr(module, "DOMAIN"):
+            declared[info.name] = module.DOMAIN
+    assert sorted(table.domain_modules()) == sorted(declared)
+    assert set(table.DOMAINS) == set(declared.values())
+    assert [d.position for d in table.DOMAINS] == sorted(d.position for d in table.DOMAINS)
+    assert {"cpu", "selfproc"} <= set(declared) and not {"config", "sampler", "table"} & set(declared)
+
+
+def test_a_module_whose_domain_line_holds_something_else_is_refused(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = tmp_path / "roomtest"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "odd.py").write_text("Domain = dict\nDOMAIN = Domain(key='odd')\n", encoding="utf-8")
+    (pkg / "plain.py").write_text("X = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert table.domain_modules(pkg) == ["odd"]
+    with pytest.raises(TypeError, match=re.escape("roomtest.odd: DOMAIN is dict, not a Domain")):
+        table.discover("roomtest", pkg)
+
+
+@pytest.mark.parametrize(("key_b", "position_b", "message"), [
+    ("a", 2, "share a key: a"),
+    ("b", 1, "share a position: 1"),
+])
+def test_two_domains_with_one_key_or_one_position_are_refused(key_b: str, position_b: int, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        table.ordered([_domain("a", 1), _domain(key_b, position_b)])
+
+
+def test_a_domain_declaring_another_domains_rows_is_refused() -> None:
+    row = MetricSpec("system.cpu.time", "counter", "s", (), "Not ours.", "cpu")
+    with pytest.raises(TypeError, match=re.escape("'memory' declares rows of another domain: system.cpu.time")):
+        Domain("memory", position=1, metrics=(row,), build=lambda host, paths: NotImplemented)

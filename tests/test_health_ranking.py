@@ -8,7 +8,7 @@ from pathlib import Path
 from otel_mon.host.base import Collected
 from otel_mon.host.sampler import HostSampler
 from otel_mon.spool.writer import SpoolWriter
-from otel_mon.status import COLLECTOR_FAILING_INTERVALS, status_document
+from otel_mon.status_document import COLLECTOR_FAILING_INTERVALS, status_document
 from tests.spool.spoolkit import config
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "otel_mon"
+
+# Checks the code's shape, not its behaviour (the `shape` marker in pyproject.toml).
+pytestmark = pytest.mark.shape
 
 # Only the wiring may know the whole Settings, the agent, or the commands.
 WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cli", "otel_mon.__main__")
@@ -17,7 +22,8 @@ WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cl
 BOTTOM = ("otel_mon.schema", "otel_mon.semconv", "otel_mon.instruments", "otel_mon.lazy", "otel_mon.host.filters",
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",
-          "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil")
+          "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil",
+          "otel_mon.bounded_response", "otel_mon.promnames")
 
 
 def module_name(path: Path) -> str:

@@ -21,7 +21,7 @@ from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
 from otel_mon.report.analysis import build_report
 from otel_mon.spool.summary import render_metrics
-from otel_mon.status import status_document
+from otel_mon.status_document import status_document
 
 
 def one_collection() -> tuple[Any, dict[str, Any]]:

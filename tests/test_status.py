@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from otel_mon.host.sampler import DomainStatus, Snapshot
-from otel_mon.status import status_document
+from otel_mon.status_document import status_document
 
 
 def snap(at: float) -> Snapshot:

@@ -45,8 +45,8 @@ def _batches(root: Path) -> list[dict[str, Any]]:
         tel.instruments.record("otel_mon.probe.duration", value, {"otel_mon.probe.name": "web"})
         sampler.refresh()
         tel.export()
-        assert tel.bridge.latest is not None
-        out.append(_shape(encode_metrics(tel.bridge.latest).to_dict()))
+        assert tel.batches.latest is not None
+        out.append(_shape(encode_metrics(tel.batches.latest).to_dict()))
     tel.shutdown()
     return out
 

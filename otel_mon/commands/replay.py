@@ -28,7 +28,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="spool files, plain .jsonl or .jsonl.gz")
     p.add_argument("--endpoint", help="OTLP endpoint (base URL for http/protobuf: /v1/<signal> is appended; "
                                       "default OTEL_EXPORTER_OTLP_ENDPOINT)")
-    p.add_argument("--protocol", choices=["grpc", "http/protobuf"], help="default http/protobuf")
+    p.add_argument("--protocol", choices=["grpc", "http/protobuf", "http/json"], help="default http/protobuf")
     p.add_argument("--header", action="append", default=[], metavar="KEY=VALUE",
                    help="request header (repeatable); prefer OTEL_EXPORTER_OTLP_HEADERS for secrets")
     p.add_argument("--insecure", action="store_true", help="no TLS for an endpoint given without a scheme")

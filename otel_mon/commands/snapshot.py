@@ -45,7 +45,8 @@ def main(args: argparse.Namespace) -> int:
         threading.Event().wait(wait)
         sampler.refresh()
     snap = sampler.snapshot
-    assert snap is not None
+    if snap is None:  # refresh() above always leaves one
+        raise RuntimeError("the sampler holds no snapshot after a refresh")
     from otel_mon.host.table import BY_NAME
 
     doc = {

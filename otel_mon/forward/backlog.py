@@ -6,6 +6,7 @@ and counting the lines of the backlog without rereading a growing segment from t
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,42 @@ def iter_lines(path: Path) -> Iterator[bytes]:
     with LineReader(path, max_line=MAX_LINE) as reader:
         while (line := reader.read_line()) is not None:
             yield line
+
+
+class SegmentList:
+    """``list_segments`` of one signal's directory, listed again only when the directory changed.
+
+    Listing stats every segment (~40 µs each: a week of hourly segments is ~7 ms), and the forwarder asks on
+    every batch, every idle poll and every backlog sample. A segment is created, compressed (a rename) or
+    deleted only by changing the directory, so its mtime says when to list again; ``max_age`` bounds what a
+    coarse-mtime filesystem could hide, and ``invalidate`` drops the list when a listed file was gone.
+    """
+
+    def __init__(self, signal_dir: Path, signal: str, max_age: float = 30.0) -> None:
+        self._dir = signal_dir
+        self._signal = signal
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._cached: tuple[int, float, list[Segment]] | None = None
+
+    def get(self) -> list[Segment]:
+        try:
+            mtime = os.stat(self._dir).st_mtime_ns  # before listing: a change after it lists again next time
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cached
+            if cached is not None and cached[0] == mtime and now - cached[1] < self._max_age:
+                return list(cached[2])
+        segments = list_segments(self._dir, self._signal)
+        with self._lock:
+            self._cached = (mtime, now, segments)
+        return list(segments)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cached = None
 
 
 class LineCounter:
@@ -77,12 +114,12 @@ class Backlog:
 
 
 def measure(signal_dir: Path, signal: str, position: Cursor | None, head_ts: float | None,
-            counter: LineCounter) -> Backlog:
+            counter: LineCounter, listed: list[Segment] | None = None) -> Backlog:
     """Undelivered lines after ``position`` and their bytes on disk (pro rata for the current segment), and
     the lag: the age of ``head_ts`` (the oldest line in flight), else of the oldest undelivered segment."""
     records = size = 0
     oldest_mtime: float | None = None
-    segments = list_segments(signal_dir, signal)
+    segments = list_segments(signal_dir, signal) if listed is None else listed
     for segment in segments:
         if position is not None and segment.stem < position.segment:
             continue

@@ -21,7 +21,12 @@ class Batch:
     items: list[tuple[int, Record]] = field(default_factory=list)
 
     @property
+    def payloads(self) -> list[bytes]:
+        return [record.payload for _, record in self.items]
+
+    @property
     def body(self) -> bytes:
+        """The protobuf body (remote write's and OTLP's): the payloads joined."""
         return b"".join(record.payload for _, record in self.items)
 
     @property

@@ -20,16 +20,22 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from otel_mon import schema
-from otel_mon.forward.checks import SCHEME_RE, endpoint_problem, grpc_header_problems, header_problems, pacing_problems
+from otel_mon.forward.config_checks import (
+    SCHEME_RE,
+    endpoint_problem,
+    grpc_header_problems,
+    header_problems,
+    pacing_problems,
+)
 from otel_mon.schema import ByteSize, Duration, Problem, check, secret
 from otel_mon.urls import redact_url
 
 Signal = Literal["metrics", "logs"]
-Protocol = Literal["grpc", "http/protobuf"]
+Protocol = Literal["grpc", "http/protobuf", "http/json"]
 Compression = Literal["none", "gzip"]
 
 SIGNALS: tuple[Signal, ...] = ("metrics", "logs")
-DEFAULT_PORTS = {"grpc": 4317, "http/protobuf": 4318}
+DEFAULT_PORTS = {"grpc": 4317, "http/protobuf": 4318, "http/json": 4318}
 
 
 @dataclass(frozen=True, repr=False)

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
-from otel_mon.forward.backlog import SegmentReader
+from otel_mon.forward.backlog import SegmentList, SegmentReader
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.checks import Pacing
 from otel_mon.forward.config import Signal
+from otel_mon.forward.config_checks import Pacing
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
-from otel_mon.forward.requests import MalformedLine, Record, parse_line
-from otel_mon.spool.segments import Cursor, cursor_path, list_segments, load_cursor, save_cursor
-
-Parse = Callable[[Signal, bytes], Record]
+from otel_mon.forward.requests import MalformedLine, Parse, Record, parse_line
+from otel_mon.spool.segments import Cursor, cursor_path, load_cursor, save_cursor
 
 log = logging.getLogger("otel_mon.forward.signal_forwarder")
 
@@ -37,6 +34,7 @@ class SpoolFollower:
         self._config = config
         self._cursor_file = cursor_path(signal_dir, consumer)
         self._parse = parse
+        self.segments = SegmentList(signal_dir, signal)
         self._lock = threading.Lock()
         self._reader: SegmentReader | None = None
         self._carry: tuple[int, Record] | None = None
@@ -104,7 +102,7 @@ class SpoolFollower:
             rotated_to = later[0]
 
     def _later_than(self, stem: str) -> list[str]:
-        return [s.stem for s in list_segments(self.dir, self.signal) if s.stem > stem]
+        return [s.stem for s in self.segments.get() if s.stem > stem]
 
     def _fill(self, reader: SegmentReader) -> Batch | None:
         start = reader.line
@@ -162,7 +160,7 @@ class SpoolFollower:
         if self._reader is not None:
             return self._reader
         for _attempt in range(3):  # a segment may be compressed (renamed) between listing and opening
-            segments = list_segments(self.dir, self.signal)
+            segments = self.segments.get()
             if not segments:
                 return None
             position = self.position
@@ -182,6 +180,7 @@ class SpoolFollower:
             try:
                 self._reader = SegmentReader(segment, line)
             except FileNotFoundError:
+                self.segments.invalidate()  # compressed or deleted since it was listed
                 continue
             if (segment.stem, line) != ((position.segment, position.line) if position else None):
                 self.save(Cursor(segment.stem, line))

@@ -1,6 +1,8 @@
 """OTLP/gRPC sender: one long-lived channel per signal; status codes mapped to the forwarder's outcomes.
 
-Apart from the HTTP sender so that grpc is only imported by an agent forwarding over gRPC.
+Apart from the HTTP sender so that grpc is only imported by an agent forwarding over gRPC. The request is
+the bytes ``otlp_wire`` wrote and the answer is read by ``outcome``: the call carries bytes both ways (no
+serializer), so neither generated stubs nor the protobuf runtime are loaded.
 """
 
 from __future__ import annotations
@@ -8,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError
-from google.rpc import error_details_pb2, status_pb2
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
 from otel_mon.forward.config import Target
-from otel_mon.forward.outcome import USER_AGENT, Outcome, Result, _clip, _partial, _read
-from otel_mon.forward.requests import request_type
+from otel_mon.forward.outcome import USER_AGENT, Outcome, Result, _clip, _read, partial_success, retry_delay
+
+# The services' method paths (opentelemetry/proto/collector/*/v1/*_service.proto).
+METHODS = {"metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+           "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export"}
 
 _GRPC_RETRY = {
     grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
@@ -52,19 +53,15 @@ class GrpcSender:
             self._channel = grpc.secure_channel(target.address, credentials, options, compression)
         else:
             self._channel = grpc.insecure_channel(target.address, options, compression)
-        stub_type: Any = MetricsServiceStub if target.signal == "metrics" else LogsServiceStub
-        stub = stub_type(self._channel)
-        self._export = stub.Export
-        self._request_type = request_type(target.signal)
+        self._export = self._channel.unary_unary(METHODS[target.signal])  # bytes in, bytes out
         self._metadata = tuple((key.lower(), value) for key, value in target.headers.items())
 
     def send(self, body: bytes, timeout: float | None = None) -> Result:
-        request = self._request_type.FromString(body)
         try:
-            response = self._export(request, timeout=timeout or self.target.timeout, metadata=self._metadata)
+            response = self._export(body, timeout=timeout or self.target.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             return classify_grpc_error(err)
-        rejected, message = _partial(response)
+        rejected, message = partial_success(response if isinstance(response, bytes) else b"")
         return Result(Outcome.OK, _clip(message), rejected_items=rejected)
 
     def close(self) -> None:
@@ -97,14 +94,6 @@ def _retry_info(err: grpc.RpcError) -> float | None:
     """The RetryInfo delay from the ``grpc-status-details-bin`` trailer (a google.rpc.Status), if any."""
     trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
     for key, value in trailers or ():
-        if key != "grpc-status-details-bin" or not isinstance(value, bytes):
-            continue
-        try:
-            status = status_pb2.Status.FromString(value)
-        except DecodeError:
-            return None
-        for detail in status.details:
-            info = error_details_pb2.RetryInfo()
-            if detail.Unpack(info):
-                return float(info.retry_delay.seconds + info.retry_delay.nanos / 1e9)
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            return retry_delay(value)
     return None

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_mon import schema
-from otel_mon.forward.checks import endpoint_problem
 from otel_mon.forward.config import TRANSPORT_FIELDS, Signal
+from otel_mon.forward.config_checks import endpoint_problem
 from otel_mon.schema import Problem, render
 
 _ENV_PREFIXES: tuple[tuple[str, Signal | None], ...] = (
@@ -61,10 +61,8 @@ def _translated(name: str, suffix: str, raw: str, section: dict[str, Any]) -> Pr
             section["endpoint"] = raw
         return problem
     if suffix == "PROTOCOL":
-        if raw == "http/json":
-            return Problem(name, "http/json is not supported; use grpc or http/protobuf", raw)
-        if raw not in ("grpc", "http/protobuf"):
-            return Problem(name, "expected grpc or http/protobuf", raw)
+        if raw not in ("grpc", "http/protobuf", "http/json"):
+            return Problem(name, "expected grpc, http/protobuf or http/json", raw)
         section["protocol"] = raw
         return None
     if suffix == "HEADERS":

@@ -14,8 +14,16 @@ from pathlib import Path
 from otel_mon.forward.backlog import iter_lines
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.config import OtlpConfig, Signal, resolve
-from otel_mon.forward.requests import MalformedLine, decode_line, detect_signal, parse_record
+from otel_mon.forward.config import SIGNALS, OtlpConfig, Signal, resolve
+from otel_mon.forward.requests import (
+    MalformedLine,
+    Record,
+    codec,
+    decode_line,
+    detect_signal,
+    parse_line,
+    parse_record,
+)
 from otel_mon.forward.senders import Outcome, Sender, make_sender
 
 Report = Callable[[str], None]
@@ -46,6 +54,8 @@ class Replayer:
         self._limiter = RateLimiter(rate, config.max_batch_records)
         self._senders: dict[Signal, Sender] = {}
         self._report = report
+        targets = {signal: resolve(config, signal) for signal in SIGNALS}
+        self._codecs = {s: codec(t.protocol if t else "http/protobuf") for s, t in targets.items()}
 
     def run(self, paths: Sequence[Path]) -> ReplayStats:
         try:
@@ -72,7 +82,7 @@ class Replayer:
                 signal = detect_signal(obj)
                 if signal is None:
                     raise MalformedLine("neither resourceMetrics nor resourceLogs")
-                record = parse_record(signal, obj)
+                record = self._record(signal, obj, line)
             except MalformedLine as exc:
                 self.stats.malformed += 1
                 self._report(f"{path} line {index + 1}: skipped: {exc}")  # counted from 1, like editors
@@ -93,6 +103,10 @@ class Replayer:
         if current is not None:
             yield current
 
+    def _record(self, signal: Signal, obj: object, line: bytes) -> Record:
+        parse = self._codecs[signal][0]
+        return parse_record(signal, obj) if parse is parse_line else parse(signal, line)
+
     def _sender(self, signal: Signal) -> Sender:
         if signal not in self._senders:
             target = resolve(self.config, signal)
@@ -103,6 +117,9 @@ class Replayer:
             except (OSError, ValueError) as exc:  # unreadable certificate or key
                 raise Unreachable(f"cannot set up the {signal} connection: {exc}") from None
         return self._senders[signal]
+
+    def _frame(self, signal: Signal, batch: Batch) -> bytes:
+        return self._codecs[signal][1](signal, batch.payloads)
 
     def _deliver(self, signal: Signal, batch: Batch, path: Path) -> None:
         try:
@@ -118,7 +135,7 @@ class Replayer:
                 time.sleep(delay)
             self._limiter.take(len(current.items))
             for attempt in range(self._attempts):
-                result = sender.send(current.body)
+                result = sender.send(self._frame(signal, current))
                 if result.outcome not in (Outcome.RETRY, Outcome.HOLD):
                     break
                 if attempt + 1 == self._attempts:

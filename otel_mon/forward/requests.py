@@ -1,27 +1,26 @@
-"""Spool lines (OTLP-JSON ``MetricsData`` / ``LogsData``) to OTLP export requests (protobuf).
+"""Spool lines (OTLP-JSON ``MetricsData`` / ``LogsData``) to the bodies of OTLP export requests.
 
-The JSON is field-compatible with ``Export{Metrics,Logs}ServiceRequest``. One difference from protobuf's
-canonical JSON: OTLP-JSON writes trace and span ids as hex, protobuf expects base64, so ids are converted
-before parsing. Unknown fields are ignored, as OTLP receivers must (a newer writer may add some).
+Each line is decoded once (``json.loads``) and then either encoded as protobuf by ``otlp_wire`` (gRPC,
+``http/protobuf``; no protobuf runtime, no ``json_format``: that walk was ~90 % of forwarding's CPU) or sent as
+the JSON text it already is (``http/json``: OTLP-JSON is that protocol's body, hex ids and all). Unknown
+fields are ignored, as OTLP receivers must (a newer writer may add some); snake_case field names, which
+protobuf's JSON parser accepts too, are read as their lowerCamelCase forms.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import json_format
-from google.protobuf.message import Message
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-
 from otel_mon.forward.config import Signal
-from otel_mon.spool.format import items, iter_log_records, walk_points
+from otel_mon.forward.otlp_wire import WireError, encode_logs, encode_metrics
+from otel_mon.spool.format import iter_log_records, log_time_ns, walk_points
 
-_HEX_ID = re.compile(r"^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{32})$")
+_KEYS: dict[Signal, str] = {"metrics": "resourceMetrics", "logs": "resourceLogs"}
+_SNAKE = re.compile(r"_([a-z])")
 
 
 class MalformedLine(ValueError):
@@ -30,16 +29,12 @@ class MalformedLine(ValueError):
 
 @dataclass(frozen=True)
 class Record:
-    """One spool line, ready to send: its serialized request and the time of its first data point."""
+    """One spool line, ready to send: its part of a request body and the time of its first data point."""
 
     payload: bytes
     timestamp: float | None
     points: int
     raw: bytes = b""  # the spool line itself, kept for the quarantine should the collector refuse it
-
-
-def request_type(signal: Signal) -> type[Message]:
-    return ExportMetricsServiceRequest if signal == "metrics" else ExportLogsServiceRequest
 
 
 def detect_signal(obj: Any) -> Signal | None:
@@ -59,59 +54,96 @@ def decode_line(line: bytes) -> Any:
         raise MalformedLine(f"not JSON: {exc}") from None
 
 
-def parse_record(signal: Signal, obj: Any) -> Record:
-    """Validate and serialize one decoded line of ``signal``."""
+def _checked(signal: Signal, obj: Any) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise MalformedLine("not a JSON object")
     found = detect_signal(obj)
     if found is not None and found != signal:
         raise MalformedLine(f"a {found} line in the {signal} spool")
-    timestamp, points = _walk(signal, obj)
-    message = request_type(signal)()
+    if any("_" in key for key in obj):
+        obj = _camel(obj)
+    return dict(obj)
+
+
+def _camel(node: Any) -> Any:
+    """Field names as lowerCamelCase (every key of an OTLP-JSON object is a field name, never data)."""
+    if isinstance(node, dict):
+        return {_SNAKE.sub(lambda m: m.group(1).upper(), k) if "_" in k else k: _camel(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_camel(v) for v in node]
+    return node
+
+
+def parse_record(signal: Signal, obj: Any) -> Record:
+    """The protobuf request of one decoded line of ``signal``."""
+    obj = _checked(signal, obj)
     try:
-        json_format.ParseDict(obj, message, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
+        body, points, first = (encode_metrics if signal == "metrics" else encode_logs)(obj)
+    except (WireError, RecursionError) as exc:
         raise MalformedLine(f"not OTLP-JSON: {str(exc)[:200]}") from None
-    return Record(message.SerializeToString(), timestamp, points)
+    return Record(body, first / 1e9 if first > 0 else None, points)
 
 
 def parse_line(signal: Signal, line: bytes) -> Record:
+    """A spool line as protobuf (``Export{Metrics,Logs}ServiceRequest`` bytes; such requests concatenate)."""
     record = parse_record(signal, decode_line(line))
     return Record(record.payload, record.timestamp, record.points, line)
 
 
-def _walk(signal: Signal, obj: dict[str, Any]) -> tuple[float | None, int]:
-    """Fix hex ids in place; return the first timestamp seen (seconds) and the data point / record count."""
-    first: float | None = None
-    count = 0
+def parse_json_line(signal: Signal, line: bytes) -> Record:
+    """A spool line for ``http/json``: its resource blocks as JSON text, cut from the line as written."""
+    obj = _checked(signal, decode_line(line))
+    key = _KEYS[signal]
+    blocks = obj.get(key)
+    if blocks is not None and not isinstance(blocks, list):
+        raise MalformedLine(f"not OTLP-JSON: {key} is not a list")
+    text = line.strip()
+    prefix = b'{"' + key.encode() + b'":['
+    if len(obj) == 1 and blocks is not None and text.startswith(prefix) and text.endswith(b"]}"):
+        inner = text[len(prefix):-2]  # one key, so the text between is exactly the list's items
+    else:
+        inner = json.dumps(blocks or [], separators=(",", ":"))[1:-1].encode()
+    points, first = _count(signal, obj)
+    return Record(inner, first / 1e9 if first > 0 else None, points, line)
+
+
+def frame_json(signal: Signal, payloads: Sequence[bytes]) -> bytes:
+    """The ``http/json`` body of a batch: one object holding every line's resource blocks, in order."""
+    return b'{"' + _KEYS[signal].encode() + b'":[' + b",".join(p for p in payloads if p) + b"]}"
+
+
+def frame_protobuf(_signal: Signal, payloads: Sequence[bytes]) -> bytes:
+    """Serialized messages of one type concatenate into their merge: the requests joined are one request."""
+    return b"".join(payloads)
+
+
+def _count(signal: Signal, obj: dict[str, Any]) -> tuple[int, int]:
+    """Data points (log records) of a line and the first one's time in nanoseconds (0 if none)."""
+    count = first = 0
     if signal == "logs":
         for record in iter_log_records(obj):
             count += 1
-            _fix_ids(record)
-            first = first if first is not None else _nanos(record, "timeUnixNano", "observedTimeUnixNano")
-        return first, count
+            first = first or _nanos(log_time_ns, record)
+        return count, first
     for _metric, _kind, point in walk_points(obj):
         count += 1
-        first = first if first is not None else _nanos(point, "timeUnixNano")
-        for exemplar in items(point, "exemplars"):
-            _fix_ids(exemplar)
-    return first, count
+        first = first or _nanos(lambda p: int(p.get("timeUnixNano", 0) or 0), point)
+    return count, first
 
 
-def _fix_ids(node: dict[str, Any]) -> None:
-    for key in ("traceId", "spanId"):
-        value = node.get(key)
-        if isinstance(value, str) and _HEX_ID.match(value):
-            node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
+def _nanos(read: Any, node: dict[str, Any]) -> int:
+    try:
+        return max(0, int(read(node)))
+    except (TypeError, ValueError):
+        return 0
 
 
-def _nanos(node: dict[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = node.get(key)
-        try:
-            nanos = int(value) if value is not None else 0
-        except (TypeError, ValueError):
-            continue
-        if nanos > 0:
-            return nanos / 1e9
-    return None
+Parse = Callable[[Signal, bytes], Record]
+Frame = Callable[[Signal, Sequence[bytes]], bytes]
+
+
+def codec(protocol: str) -> tuple[Parse, Frame]:
+    """How a line becomes part of a request and how a batch's parts become its body, for ``protocol``."""
+    if protocol == "http/json":
+        return parse_json_line, frame_json
+    return parse_line, frame_protobuf

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from otel_mon import schema
-from otel_mon.forward.checks import endpoint_problem, header_problems, pacing_problems
 from otel_mon.forward.config import Target
+from otel_mon.forward.config_checks import endpoint_problem, header_problems, pacing_problems
 from otel_mon.schema import ByteSize, Duration, Problem, check, secret
 
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")

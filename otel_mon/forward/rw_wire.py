@@ -1,51 +1,58 @@
 """The Prometheus remote write 1.0 wire format: a ``prometheus.WriteRequest`` protobuf, snappy block-compressed.
 
-The message schema (``prompb/remote.proto`` and ``types.proto``, the fields remote write 1.0 sends: labels and
-float samples) is declared here as a descriptor, and protobuf's own runtime builds and serializes the message
-class from it: no hand-rolled encoder, and no generated module to vendor (the
-``opentelemetry-exporter-prometheus-remote-write`` package ships one, but it pins protobuf below 7 and brings
-``requests``). Snappy's block format comes from ``cramjam``. This module is imported only when remote write
-is configured, so the agent without it never loads either.
+The fields remote write 1.0 sends (``prompb/remote.proto`` and ``types.proto``): ``WriteRequest.timeseries``
+(1), each ``TimeSeries`` with ``labels`` (1: ``Label`` name 1, value 2) and ``samples`` (2: ``Sample`` value 1
+as a double, timestamp 2 as an int64 varint). Written with ``otlp_wire``'s primitives, so remote write loads
+no protobuf runtime; ``tests/stack/test_stack_rw_units.py`` holds the bytes to protobuf's own encoding of the
+same schema. A label's encoding is cached (a host sends the same label pairs every interval). Snappy's block
+format comes from ``cramjam``, imported only when remote write is configured.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import cramjam
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from otel_mon.forward.otlp_wire import WireError, as_int64, read_fields, varint
 
 Labels = Sequence[tuple[str, str]]
 Series = tuple[Labels, float, int]  # labels (sorted, __name__ included), value, timestamp in milliseconds
 
-_F = descriptor_pb2.FieldDescriptorProto
+_pack_double = struct.Struct("<d").pack
+_unpack_double = struct.Struct("<d").unpack
+_label_cache: dict[tuple[str, str], bytes] = {}
+_CACHE_LIMIT = 50_000
 
 
-def _message(file: descriptor_pb2.FileDescriptorProto, name: str,
-             fields: Iterable[tuple[str, int, int, int, str]]) -> None:
-    msg = file.message_type.add(name=name)
-    for field_name, number, kind, label, type_name in fields:
-        field = msg.field.add(name=field_name, number=number, type=kind, label=label)  # type: ignore[arg-type]
-        if type_name:
-            field.type_name = type_name
+def _field(tag: bytes, payload: bytes) -> bytes:
+    return tag + varint(len(payload)) + payload
 
 
-def _build() -> Any:
-    file = descriptor_pb2.FileDescriptorProto(name="otel_mon/prompb_remote_write.proto", package="prometheus",
-                                              syntax="proto3")
-    rep, opt = _F.LABEL_REPEATED, _F.LABEL_OPTIONAL
-    _message(file, "Label", [("name", 1, _F.TYPE_STRING, opt, ""), ("value", 2, _F.TYPE_STRING, opt, "")])
-    _message(file, "Sample", [("value", 1, _F.TYPE_DOUBLE, opt, ""), ("timestamp", 2, _F.TYPE_INT64, opt, "")])
-    _message(file, "TimeSeries", [("labels", 1, _F.TYPE_MESSAGE, rep, ".prometheus.Label"),
-                                  ("samples", 2, _F.TYPE_MESSAGE, rep, ".prometheus.Sample")])
-    _message(file, "WriteRequest", [("timeseries", 1, _F.TYPE_MESSAGE, rep, ".prometheus.TimeSeries")])
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("prometheus.WriteRequest"))
+def _label(name: str, value: str) -> bytes:
+    """One ``labels`` field (tag 1) of a TimeSeries; proto3 leaves an empty string out."""
+    key = (name, value)
+    hit = _label_cache.get(key)
+    if hit is None:
+        body = b""
+        if name:
+            body += _field(b"\x0a", name.encode())
+        if value:
+            body += _field(b"\x12", value.encode())
+        hit = _field(b"\x0a", body)
+        if len(_label_cache) > _CACHE_LIMIT:
+            _label_cache.clear()
+        _label_cache[key] = hit
+    return hit
 
 
-WriteRequest: Any = _build()
+def _sample(value: float, timestamp: int) -> bytes:
+    body = b"" if _pack_double(value) == b"\0" * 8 else b"\x09" + _pack_double(value)
+    if timestamp:
+        body += b"\x10" + varint(timestamp)
+    return _field(b"\x12", body)
+
 
 # The headers remote write 1.0 requires on every request.
 HEADERS = {
@@ -57,20 +64,27 @@ HEADERS = {
 
 def encode(series: Iterable[Series]) -> bytes:
     """One serialized (uncompressed) ``WriteRequest``; serialized requests concatenate into their merge."""
-    request = WriteRequest()
-    for labels, value, timestamp in series:
-        ts = request.timeseries.add()
-        for name, label_value in labels:
-            ts.labels.add(name=name, value=label_value)
-        ts.samples.add(value=value, timestamp=timestamp)
-    return bytes(request.SerializeToString())
+    return b"".join(_field(b"\x0a", b"".join(_label(n, v) for n, v in labels) + _sample(value, timestamp))
+                    for labels, value, timestamp in series)
 
 
 def decode(body: bytes) -> list[Series]:
     """The series of a serialized request (tests and diagnostics)."""
-    request = WriteRequest.FromString(body)
-    return [(tuple((lb.name, lb.value) for lb in ts.labels), s.value, s.timestamp)
-            for ts in request.timeseries for s in ts.samples]
+    out: list[Series] = []
+    try:
+        for ts in read_fields(body).get(1, []):
+            fields = read_fields(ts)
+            labels = []
+            for label in fields.get(1, []):
+                pair = read_fields(label)
+                labels.append((pair.get(1, [b""])[-1].decode(), pair.get(2, [b""])[-1].decode()))
+            for sample in fields.get(2, []):
+                parts = read_fields(sample)
+                value = _unpack_double(int(parts.get(1, [0])[-1]).to_bytes(8, "little"))[0]
+                out.append((tuple(labels), value, as_int64(int(parts.get(2, [0])[-1]))))
+    except (WireError, AttributeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a WriteRequest: {exc}") from None
+    return out
 
 
 def compress(body: bytes) -> bytes:

@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import json
 import socket
 import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from google.protobuf.message import DecodeError
-from google.rpc import status_pb2
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
-
+from otel_mon.bounded_response import BoundedResponse, read_body
 from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.forward.config import Target
-from otel_mon.forward.outcome import _MAX_MESSAGE, USER_AGENT, _clip, _partial
+from otel_mon.forward.outcome import _MAX_MESSAGE, USER_AGENT, _clip, partial_success, status_message
 from otel_mon.forward.outcome import Outcome as Outcome  # re-exported: callers know them from here
 from otel_mon.forward.outcome import Result as Result
 from otel_mon.retry_after import parse_retry_after
@@ -64,6 +61,8 @@ _HTTP_HOLD_5XX = {501, 505}  # the endpoint cannot serve this protocol: no batch
 # The only answers about the batch itself (malformed, too large, semantically refused); any other status
 # says nothing against the data and holds it.
 _HTTP_REJECT = {400, 413, 422}
+# An export answer is a few hundred bytes (partial_success); a larger one is a failed attempt, never buffered.
+MAX_RESPONSE_BODY = 1024 * 1024
 
 
 class HttpSender:
@@ -83,14 +82,13 @@ class HttpSender:
             if target.client_certificate:
                 self._context.load_cert_chain(target.client_certificate, target.client_key)
         self._headers = {
-            "Content-Type": "application/x-protobuf",
+            "Content-Type": "application/json" if target.protocol == "http/json" else "application/x-protobuf",
             "User-Agent": USER_AGENT,
             **dict(target.headers),
         }
         if target.compression == "gzip":
             self._headers["Content-Encoding"] = "gzip"
         self._conn: http.client.HTTPConnection | None = None
-        self._response_type = ExportMetricsServiceResponse if target.signal == "metrics" else ExportLogsServiceResponse
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self._conn is None:
@@ -99,6 +97,7 @@ class HttpSender:
                                                          context=self._context)
             else:
                 self._conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            self._conn.response_class = BoundedResponse  # a hostile endpoint's head cannot fill memory
         self._conn.timeout = timeout
         return self._conn
 
@@ -121,7 +120,7 @@ class HttpSender:
             try:
                 conn.request("POST", self._path, body=data, headers=self._headers)
                 response = conn.getresponse()
-                payload = response.read()
+                payload = read_body(response, MAX_RESPONSE_BODY)
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 if expired.is_set():
@@ -131,7 +130,12 @@ class HttpSender:
                 return Result(Outcome.RETRY, _clip(f"{type(exc).__name__}: {exc}"))
             finally:
                 watchdog.cancel()
-            if response.will_close or expired.is_set():
+            if expired.is_set():
+                # The watchdog cut the answer short (a head or body trickled past the deadline): what arrived
+                # may look complete to http.client, but it is not an answer.
+                self.close()
+                break
+            if response.will_close:
                 self.close()
             return self._classify(response.status, response.reason, response.getheader("Retry-After"),
                                   response.getheader("Content-Type") or "", payload)
@@ -141,13 +145,7 @@ class HttpSender:
     def _classify(self, status: int, reason: str, retry_after: str | None, content_type: str,
                   payload: bytes) -> Result:
         if 200 <= status < 300:
-            response = self._response_type()
-            try:
-                if payload and "protobuf" in content_type:
-                    response.ParseFromString(payload)
-            except DecodeError:
-                pass
-            rejected, message = _partial(response)
+            rejected, message = partial_success(payload, content_type)
             return Result(Outcome.OK, _clip(message), rejected_items=rejected)
         message = _clip(f"HTTP {status} {reason}: {_status_message(payload, content_type)}")
         if status in _HTTP_RETRY or (500 <= status < 600 and status not in _HTTP_HOLD_5XX):
@@ -167,10 +165,14 @@ def _socket_of(conn: http.client.HTTPConnection) -> Callable[[], socket.socket |
 
 
 def _status_message(payload: bytes, content_type: str) -> str:
-    """The server's reason: a google.rpc.Status message for protobuf bodies, else the text itself."""
+    """The server's reason: a google.rpc.Status message for protobuf bodies (or its JSON form), else the text."""
     if "protobuf" in content_type:
+        return status_message(payload)
+    if "json" in content_type:
         try:
-            return str(status_pb2.Status.FromString(payload).message)
-        except DecodeError:
-            return ""
+            message = json.loads(payload).get("message")
+            if isinstance(message, str):
+                return message
+        except (ValueError, AttributeError):
+            pass
     return payload[:_MAX_MESSAGE].decode("utf-8", "replace")

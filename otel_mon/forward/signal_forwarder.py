@@ -1,7 +1,8 @@
 """One signal's forwarding loop: send what the follower reads, in order; ack by moving the cursor.
 
-Reading the spool is ``follower.py``'s job, counting the backlog ``backlog.py``'s; this module paces,
-sends, sorts the answers (ok, retry, reject into quarantine) and keeps the counters.
+Reading the spool is ``follower.py``'s job, measuring the backlog and judging ``degraded``
+``signal_health.py``'s, the wire ``requests.py``'s and ``senders.py``'s; this module paces, sends, sorts the
+answers (ok, retry, reject into quarantine) and keeps the counters.
 
 At-least-once: the cursor moves only after the endpoint acknowledged (or permanently rejected) a batch, so a
 crash resends at most the batch in flight. One thread per signal: a slow logs endpoint never delays metrics.
@@ -10,7 +11,6 @@ Pacing uses ``Event.wait``: new data (``notify``) wakes an idle loop, ``stop`` w
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -18,33 +18,37 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from otel_mon.forward.backlog import Backlog, LineCounter, measure
+from otel_mon.forward.backlog import Backlog
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.checks import Pacing
 from otel_mon.forward.config import Signal, Target
+from otel_mon.forward.config_checks import Pacing
 from otel_mon.forward.cursor import CONSUMER
-from otel_mon.forward.follower import Parse, SpoolFollower
+from otel_mon.forward.follower import SpoolFollower
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
-from otel_mon.forward.requests import parse_line
+from otel_mon.forward.requests import Frame, Parse, codec
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
+from otel_mon.forward.signal_health import SignalHealth
 from otel_mon.spool.segments import Cursor
 
 log = logging.getLogger(__name__)
 
 SenderFactory = Callable[[Target, tuple[float, float]], Sender]
 
-_SNAPSHOT_TTL = 1.0  # the three backlog metrics of one collection share one directory scan
-_GROWTH_CHECKS = 3
 
 
 class SignalForwarder:
     """The forwarding thread of one signal and the counters it keeps."""
 
     def __init__(self, config: Pacing, target: Target, data_dir: Path, *, consumer: str = CONSUMER,
-                 parse: Parse = parse_line, sender: SenderFactory = make_sender) -> None:
-        """``consumer``, ``parse`` and ``sender`` make another destination of the same loop (each with its own
-        cursor and quarantine file): OTLP by default, remote write in ``rw_forwarder``."""
+                 parse: Parse | None = None, frame: Frame | None = None,
+                 sender: SenderFactory = make_sender) -> None:
+        """``consumer``, ``parse``, ``frame`` and ``sender`` make another destination of the same loop (each
+        with its own cursor and quarantine file): OTLP by default (the protocol's codec), remote write in
+        ``rw_forwarder``."""
+        default_parse, default_frame = codec(target.protocol)
+        parse = parse or default_parse
+        self._frame = frame or default_frame
         self._make_sender = sender
         self.signal: Signal = target.signal
         self.target = target
@@ -61,14 +65,11 @@ class SignalForwarder:
         self._backoff = Backoff(config.backoff_initial, config.backoff_max)
         self._limiter = RateLimiter(config.drain_rate, config.max_batch_records)
         self._failures = 0
-        self._counter = LineCounter()
-        self._snapshot: tuple[float, Cursor | None, Backlog] | None = None
-        self._history: deque[int] = deque(maxlen=_GROWTH_CHECKS)
-        self._scheduled = False  # check() runs on the agent's schedule; else /health samples the growth itself
-        self._degraded = False
         self._last_turn = time.monotonic()  # the loop's last iteration: a loop stuck far longer is wedged
         self.quarantine = Quarantine(self._dir) if consumer == CONSUMER else Quarantine(self._dir, name=consumer)
         self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine, consumer=consumer, parse=parse)
+        self.health = SignalHealth(self._dir, self.signal, config.lag_threshold, lambda: self.follower.position,
+                                   self._head_timestamp, self.follower.segments.get)
         # Counters read by metrics and /health.
         self.sent = 0
         self.rejected = 0
@@ -165,7 +166,7 @@ class SignalForwarder:
         timeout = self.target.timeout
         if stopping:
             timeout = max(0.05, min(timeout, self._deadline - time.monotonic()))
-        self._handle(batch, self._sender.send(batch.body, timeout))
+        self._handle(batch, self._sender.send(self._frame(self.signal, batch.payloads), timeout))
 
     def _handle(self, batch: Batch, result: Result) -> None:
         if result.outcome is Outcome.OK:
@@ -246,36 +247,23 @@ class SignalForwarder:
         self.follower.save(Cursor(batch.segment, batch.end_line))
         self._update_head()
 
+    def _head_timestamp(self) -> float | None:
+        with self._lock:
+            return self._head_ts
+
     def _update_head(self) -> None:
         with self._lock:
             self._head_ts = self._pending[0].first_timestamp if self._pending else None
 
     # ------------------------------------------------------------------------------------------ reporting
 
-    def backlog(self, max_age: float = _SNAPSHOT_TTL) -> Backlog:
-        """Undelivered lines, their bytes and the lag; scans at most once per ``max_age`` seconds (one
-        collection reads three metrics from one scan) unless the cursor moved."""
-        now = time.monotonic()
-        position = self.follower.position
-        cached = self._snapshot
-        if cached is not None and now - cached[0] < max_age and cached[1] == position:
-            return cached[2]
-        with self._lock:
-            head_ts = self._head_ts
-        result = measure(self._dir, self.signal, position, head_ts, self._counter)
-        self._snapshot = (now, position, result)
-        return result
+    def backlog(self, max_age: float = 1.0) -> Backlog:
+        """Undelivered lines, their bytes and the lag (``SignalHealth.backlog``)."""
+        return self.health.backlog(max_age)
 
     def check(self, scheduled: bool = True) -> bool:
-        """Sample the backlog and decide ``degraded`` (growing for three samples, or lagging past the
-        threshold). The agent calls this once per interval, so the state does not depend on who polls /health."""
-        self._scheduled = self._scheduled or scheduled
-        backlog = self.backlog(max_age=0.0)
-        self._history.append(backlog.records)
-        history = list(self._history)
-        growing = len(history) == _GROWTH_CHECKS and all(a < b for a, b in itertools.pairwise(history))
-        self._degraded = growing or backlog.lag > self._config.lag_threshold
-        return self._degraded
+        """Decide ``degraded`` (``SignalHealth.check``); the agent calls it once per interval."""
+        return self.health.check(scheduled)
 
     def wedged(self) -> bool:
         """The thread died, or one loop turn has lasted far longer than a send, a backoff and a poll can."""
@@ -288,7 +276,7 @@ class SignalForwarder:
         return time.monotonic() - self._last_turn > limit
 
     def status(self) -> dict[str, object]:
-        if not self._scheduled:
+        if not self.health.scheduled:
             self.check(scheduled=False)
         backlog = self.backlog(max_age=0.0)
         with self._lock:
@@ -309,7 +297,7 @@ class SignalForwarder:
             "backlog_records": backlog.records,
             "backlog_bytes": backlog.size,
             "lag_seconds": round(backlog.lag, 3),
-            "degraded": self._degraded,
+            "degraded": self.health.degraded,
             "wedged": self.wedged(),
         })
         return out

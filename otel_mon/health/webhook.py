@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from otel_mon import __version__
+from otel_mon.bounded_response import BoundedResponse
 from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.netutil import connect, resolve
 from otel_mon.retry_after import parse_retry_after
@@ -46,6 +47,7 @@ def post_json(url: str, body: bytes, timeout: float, token: str | None = None) -
         conn = http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=ssl.create_default_context())
     else:
         conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    conn.response_class = BoundedResponse  # the head is capped too; the body read below stops at its limit
     headers = {"Content-Type": "application/json", "User-Agent": f"otel-mon/{__version__}"}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -14,6 +14,7 @@ import functools
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from otel_mon.host.base import Collected
+from otel_mon.host.domain import Domain
 from otel_mon.semconv import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
@@ -107,5 +108,9 @@ class ClockCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> ClockCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return ClockCollector()
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("clock", position=150, metrics=METRICS, readings=READINGS, build=build)

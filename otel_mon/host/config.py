@@ -1,9 +1,9 @@
 """The host domains' part of the settings, assembled from the domains' own registrations.
 
 ``collectors`` (which domains run) is this module's own key; every other key is a domain's section, declared in
-its module (``SECTION = Section(key, cls)``, ``host/section.py``) and added here as a field of the assembled
-dataclass ``HOST_CONFIG``, so ``schema`` coerces and checks it like any section, and the YAML key, the
-``OTEL_MON_<KEY>__...`` variables and ``--set <key>....`` need no more code. Nothing here names a domain.
+its registration (``DOMAIN = Domain(..., section=Section(key, cls))``, ``host/domain.py``) and added here as a
+field of the assembled dataclass ``HOST_CONFIG``, so ``schema`` coerces and checks it like any section, and the
+YAML key, the ``OTEL_MON_<KEY>__...`` variables and ``--set <key>....`` need no more code. Nothing here names a domain.
 ``Settings`` holds the section inline (its keys sit at the top level of the file). Code reads a domain's
 options through the typed accessor ``host.section(cls)`` (``cls``: the domain's own class). See
 docs/architecture.md, "Adding a config section".
@@ -12,13 +12,13 @@ docs/architecture.md, "Adding a config section".
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, ClassVar, TypeVar, cast
 
+from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
-from otel_mon.host.table import HOST_DOMAINS, MODULES, OFF_BY_DEFAULT
+from otel_mon.host.table import DOMAINS, HOST_DOMAINS, OFF_BY_DEFAULT
 from otel_mon.schema import Problem, check, did_you_mean
 
 T = TypeVar("T")
@@ -58,9 +58,9 @@ class HostConfig:
         return value
 
 
-def sections(modules: Mapping[str, ModuleType]) -> tuple[Section[Any], ...]:
-    """The sections the domain modules register (``SECTION``), in domain order; a clash is a programming error."""
-    found = tuple(module.SECTION for module in modules.values() if hasattr(module, "SECTION"))
+def sections(domains: Sequence[Domain]) -> tuple[Section[Any], ...]:
+    """The sections the domains register, in domain order; a clash is a programming error."""
+    found = tuple(d.section for d in domains if d.section is not None)
     keys = [s.key for s in found]
     classes = [s.cls for s in found]
     clash = {k for k in keys if keys.count(k) > 1} | {"collectors"} & set(keys)
@@ -72,12 +72,13 @@ def sections(modules: Mapping[str, ModuleType]) -> tuple[Section[Any], ...]:
     return found
 
 
-def assemble(modules: Mapping[str, ModuleType]) -> type[HostConfig]:
+def assemble(domains: Sequence[Domain]) -> type[HostConfig]:
     """:class:`HostConfig` plus one field per registered section (its key, its class, the class's defaults)."""
-    found = sections(modules)
+    found = sections(domains)
     cls = dataclasses.make_dataclass(
         "HostConfig",
-        [(s.key, s.cls, field(default_factory=s.cls)) for s in found],
+        [(s.key, s.cls, field(default_factory=s.cls, metadata={"inline": s.cls} if s.inline else {}))
+         for s in found],
         bases=(HostConfig,),
         frozen=True,
         namespace={"__module__": __name__, "_sections": {s.cls: s.key for s in found}},
@@ -85,4 +86,4 @@ def assemble(modules: Mapping[str, ModuleType]) -> type[HostConfig]:
     return cast("type[HostConfig]", cls)
 
 
-HOST_CONFIG: type[HostConfig] = assemble(MODULES)
+HOST_CONFIG: type[HostConfig] = assemble(DOMAINS)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs
+from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
 from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec
@@ -24,9 +25,6 @@ from otel_mon.semconv import MetricSpec
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig
     from otel_mon.host.paths import HostPaths
-
-# Off unless switched on (collectors.connections): psutil.net_connections costs 10-30 ms a call.
-ON_BY_DEFAULT = False
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 TCP_STATES = ("closed", "close_wait", "closing", "established", "fin_wait_1", "fin_wait_2", "last_ack", "listen",
@@ -66,9 +64,6 @@ class ConnectionsConfig:
         check(self, [Problem("interval", "must be above 0", self.interval)] if self.interval <= 0 else [])
 
 
-SECTION = Section("connections", ConnectionsConfig)  # this domain's options, under ``connections``
-
-
 class ConnectionsCollector:
     name = "connections"
 
@@ -102,5 +97,11 @@ class ConnectionsCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> ConnectionsCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return ConnectionsCollector(host.section(ConnectionsConfig))
+
+
+# The registration (host/table.py finds it). Off unless switched on (collectors.connections):
+# psutil.net_connections costs 10-30 ms a call.
+DOMAIN = Domain("connections", position=80, metrics=METRICS,
+                section=Section("connections", ConnectionsConfig), build=build, on_by_default=False)

@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.semconv import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig
-
-# Off unless switched on (collectors.conntrack): it needs nf_conntrack loaded.
-ON_BY_DEFAULT = False
 
 # This domain's rows of the metric table (host/table.py assembles them; docs/metrics.md is generated).
 M = MetricSpec
@@ -56,5 +54,10 @@ class ConntrackCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> ConntrackCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return ConntrackCollector(paths)
+
+
+# The registration (host/table.py finds it). Off unless switched on (collectors.conntrack): it needs
+# nf_conntrack loaded.
+DOMAIN = Domain("conntrack", position=140, metrics=METRICS, readings=READINGS, build=build, on_by_default=False)

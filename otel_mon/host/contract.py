@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from otel_mon.host.table import BY_NAME
+from otel_mon.host.table import BY_NAME, ROWS
 from otel_mon.semconv import MetricSpec
 
 
@@ -37,18 +37,23 @@ def problem(spec: MetricSpec | None, domain: str, name: str, attrs: Mapping[str,
 class Contract:
     """Remembers the attribute sets already found valid, per metric."""
 
-    def __init__(self, specs: Mapping[str, MetricSpec] = BY_NAME) -> None:
+    def __init__(self, specs: Mapping[str, MetricSpec] = BY_NAME,
+                 rows: Mapping[tuple[str, str], MetricSpec] = ROWS) -> None:
         self.specs = specs
+        self.rows = rows  # (domain, name) -> that domain's row, for a name more than one domain emits
         # metric -> {id of a shared attribute mapping: the mapping (kept alive so its id is never reused)}
         self._shared: dict[str, dict[int, Mapping[str, Any]]] = {}
         self._plain: dict[str, set[tuple[tuple[str, Any], ...]]] = {}
+
+    def _spec(self, domain: str, name: str) -> MetricSpec | None:
+        return self.rows.get((domain, name)) or self.specs.get(name)
 
     def check(self, domain: str, name: str, attrs: Mapping[str, Any]) -> str | None:
         if type(attrs) is MappingProxyType:
             shared = self._shared.setdefault(name, {})
             if id(attrs) in shared:
                 return None
-            why = problem(self.specs.get(name), domain, name, attrs)
+            why = problem(self._spec(domain, name), domain, name, attrs)
             if why is None:
                 shared[id(attrs)] = attrs
             return why
@@ -56,7 +61,7 @@ class Contract:
         key = tuple(attrs.items())
         if key in plain:
             return None
-        why = problem(self.specs.get(name), domain, name, attrs)
+        why = problem(self._spec(domain, name), domain, name, attrs)
         if why is None:
             plain.add(key)
         return why

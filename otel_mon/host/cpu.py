@@ -17,6 +17,7 @@ import psutil
 
 from otel_mon import readings
 from otel_mon.host.base import Collected
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.section import Section
 from otel_mon.host.sysfs import frequencies, physical_cores
@@ -71,9 +72,6 @@ class CpuConfig:
     """The ``cpu`` section."""
 
     per_logical: bool = False  # add cpu.logical_number to system.cpu.time / utilization (semconv opt-in)
-
-
-SECTION = Section("cpu", CpuConfig)  # this domain's options, under the top-level key ``cpu``
 
 
 class CpuCollector:
@@ -145,5 +143,9 @@ def _per_cpu_attrs(cpu: int) -> tuple[Mapping[str, str | int], ...]:
 
 
 def build(host: HostConfig, paths: HostPaths) -> CpuCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return CpuCollector(paths, host.section(CpuConfig))
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("cpu", position=10, metrics=METRICS, readings=READINGS, section=Section("cpu", CpuConfig), build=build)

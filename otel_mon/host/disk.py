@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_diskstats
@@ -56,9 +57,6 @@ class DisksConfig(Filter):
                                 "sd*[0-9]", "nvme*n*p*", "vd*[0-9]", "xvd*[0-9]", "mmcblk*p*")
 
 
-SECTION = Section("disks", DisksConfig)  # this domain's options, under ``disks``
-
-
 class DiskCollector:
     name = "disk"
 
@@ -85,5 +83,9 @@ class DiskCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> DiskCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return DiskCollector(paths, host.section(DisksConfig))
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("disk", position=50, metrics=METRICS, section=Section("disks", DisksConfig), build=build)

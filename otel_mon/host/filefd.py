@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.semconv import MetricSpec, ReadingSpec
 
@@ -50,5 +51,9 @@ class FilefdCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> FilefdCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return FilefdCollector(paths)
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("filefd", position=130, metrics=METRICS, readings=READINGS, build=build)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
@@ -89,8 +90,6 @@ class FilesystemConfig:
     def __post_init__(self) -> None:
         check(self, [Problem("timeout", "must be above 0", self.timeout)] if self.timeout <= 0 else [])
 
-
-SECTION = Section("filesystem", FilesystemConfig)  # this domain's options, under ``filesystem``
 
 log = logging.getLogger(__name__)
 
@@ -194,5 +193,10 @@ class FilesystemCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> FilesystemCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return FilesystemCollector(paths, host.section(FilesystemConfig))
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("filesystem", position=60, metrics=METRICS,
+                readings=READINGS, section=Section("filesystem", FilesystemConfig), build=build)

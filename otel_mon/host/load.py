@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_loadavg
 from otel_mon.host.sysfs import online_cpus
@@ -62,5 +63,9 @@ def _stat_cpus(text: str) -> int:
 
 
 def build(host: HostConfig, paths: HostPaths) -> LoadCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return LoadCollector(paths)
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("load", position=20, metrics=METRICS, readings=READINGS, build=build)

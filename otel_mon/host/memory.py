@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from otel_mon import readings
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_meminfo
 from otel_mon.semconv import MetricSpec, ReadingSpec
@@ -108,5 +109,9 @@ class MemoryCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> MemoryCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return MemoryCollector(paths)
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("memory", position=30, metrics=METRICS, readings=READINGS, build=build)

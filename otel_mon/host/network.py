@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from otel_mon.host.base import Collected, frozen_attrs, rate
+from otel_mon.host.domain import Domain
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.section import Section
 from otel_mon.semconv import MetricSpec, ReadingSpec
@@ -56,8 +57,6 @@ class InterfacesConfig(Filter):
 # What each direction's counters of an interface feed, in order (bytes, errors, drops).
 _BY_DIRECTION = ("system.network.io", "system.network.errors", "system.network.packet.dropped")
 
-SECTION = Section("interfaces", InterfacesConfig)  # this domain's options, under ``interfaces``
-
 
 class NetworkCollector:
     name = "network"
@@ -95,5 +94,10 @@ class NetworkCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> NetworkCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return NetworkCollector(host.section(InterfacesConfig))
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("network", position=70, metrics=METRICS,
+                readings=READINGS, section=Section("interfaces", InterfacesConfig), build=build)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_pressure
 from otel_mon.semconv import MetricSpec, ReadingSpec
@@ -64,5 +65,9 @@ class PressureCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> PressureCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return PressureCollector(paths)
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("pressure", position=120, metrics=METRICS, readings=READINGS, build=build)

@@ -6,7 +6,8 @@ a third of a whole collection; 1.9-2.4 ms with a Python file object per process)
 counts are therefore refreshed at most every ``processes.interval`` (30 s) and reused between;
 ``system.process.created`` (one line of /proc/stat) is read every collection. semconv's four states take every
 letter: D (uninterruptible) and I (idle kernel thread) are sleeping, t (traced) is stopped; X (dead) is not
-counted.
+counted. When process groups are configured, their domain (listed before this one) walks /proc every collection
+anyway: the counts then come from that pass (host/proc_pass.py), fresh each collection and at no cost.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
+from otel_mon.host.proc_pass import shared
 from otel_mon.host.procfs import parse_key_int
 from otel_mon.host.section import Section
 from otel_mon.schema import Duration, Problem, check
@@ -85,9 +88,6 @@ class ProcessesConfig:
         check(self, [Problem("interval", "must not be negative", self.interval)] if self.interval < 0 else [])
 
 
-SECTION = Section("processes", ProcessesConfig)  # this domain's options, under ``processes``
-
-
 class ProcessesCollector:
     name = "processes"
 
@@ -101,7 +101,10 @@ class ProcessesCollector:
         out = Collected()
         # Collection ticks jitter by milliseconds: without the slack, 30 s at a 15 s interval would mean every
         # second collection or every third, by chance.
-        if now - self._at >= self.every - _SLACK or now < self._at:
+        fresh = shared(self.paths.proc()).states_at(now)  # the process groups' pass of this collection
+        if fresh is not None:
+            self._counts, self._at = fresh, now
+        elif now - self._at >= self.every - _SLACK or now < self._at:
             self._counts, self._at = count_states(self.paths.proc()), now
         for state, n in self._counts.items():
             out.add("system.process.count", n, _ATTRS[state])
@@ -112,5 +115,9 @@ class ProcessesCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> ProcessesCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return ProcessesCollector(paths, host.section(ProcessesConfig))
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("processes", position=90, metrics=METRICS, section=Section("processes", ProcessesConfig), build=build)

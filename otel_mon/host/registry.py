@@ -1,22 +1,20 @@
 """The host domains' collectors, built from the host section: each domain registers itself in its module.
 
-A domain module's ``build(host, paths)`` hands its collector only the options it needs (node_exporter's
-one-line registration); ``host/table.py`` is the one list of domain modules.
+A domain's ``build(host, paths)`` (its ``DOMAIN``'s factory) hands its collector only the options it needs
+(node_exporter's one-line registration); ``host/table.py`` finds the domains.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from otel_mon.host.base import Collector
 from otel_mon.host.config import HostConfig
+from otel_mon.host.domain import Factory
 from otel_mon.host.paths import HostPaths
-from otel_mon.host.table import MODULES
+from otel_mon.host.table import DOMAINS as _DOMAINS
 
-# Each factory gets the host section and the paths, and hands its collector only the options it needs.
-Factory = Callable[[HostConfig, HostPaths], Collector]
+__all__ = ["DOMAINS", "Factory", "build"]
 
-DOMAINS: dict[str, Factory] = {name: module.build for name, module in MODULES.items()}
+DOMAINS: dict[str, Factory] = {d.key: d.build for d in _DOMAINS}
 
 
 def build(cfg: HostConfig, paths: HostPaths) -> list[Collector]:

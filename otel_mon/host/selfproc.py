@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.procfs import parse_statm, parse_status_threads
 from otel_mon.semconv import MetricSpec
 
@@ -79,5 +80,9 @@ class SelfCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> SelfCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return SelfCollector()
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("self", position=160, metrics=METRICS, build=build)

@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import read_value as _read
 from otel_mon.semconv import MetricSpec, ReadingSpec
@@ -97,5 +98,9 @@ class SensorsCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> SensorsCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return SensorsCollector(paths)
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("sensors", position=110, metrics=METRICS, readings=READINGS, build=build)

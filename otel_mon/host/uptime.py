@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, read_text
+from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_uptime
 from otel_mon.semconv import MetricSpec, ReadingSpec
@@ -40,5 +41,9 @@ class UptimeCollector:
 
 
 def build(host: HostConfig, paths: HostPaths) -> UptimeCollector:
-    """This domain's registration (host/table.py lists the module): its collector, given only its options."""
+    """This domain's collector, given only its options."""
     return UptimeCollector(paths)
+
+
+# The registration: everything the agent knows of this domain (host/table.py finds it).
+DOMAIN = Domain("uptime", position=100, metrics=METRICS, readings=READINGS, build=build)

@@ -20,7 +20,11 @@ class HttpConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     # Open connections at most (each holds a thread and a file descriptor); more wait in the listen backlog.
+    # Host names answered without a token beside IP literals, localhost and this host's name (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
     max_connections: int = 64
+    # Connections one client address may hold; a new one beyond it closes that client's longest-idle one.
+    max_connections_per_client: int = 16
     # The whole request head (TLS handshake included) must arrive within this time of its first byte.
     header_timeout: Duration = Duration(5.0)
 
@@ -33,6 +37,8 @@ class HttpConfig:
             out.append(Problem("token", f"the token {why}", "***"))
         if not 1 <= self.max_connections <= 10_000:
             out.append(Problem("max_connections", "expected 1-10000", self.max_connections))
+        if not 1 <= self.max_connections_per_client <= 10_000:
+            out.append(Problem("max_connections_per_client", "expected 1-10000", self.max_connections_per_client))
         if not 0.1 <= self.header_timeout <= 300:
             out.append(Problem("header_timeout", "expected 100ms to 5m", self.header_timeout))
         if bool(self.tls_cert) != bool(self.tls_key):

@@ -1,5 +1,9 @@
 """The accept thread of the HTTP server: one thread per accepted connection, up to the cap.
 
+At the cap a waiting client takes the slot of the longest-idle connection (``OpenConnections.make_room``), and a
+client over its share gives up its own (``admit``): a kept-alive, silent or trickling crowd cannot lock a
+scraper out. Each kind of early close is counted and logged once.
+
 It blocks in ``select`` without a timeout (an idle agent never wakes for HTTP); ``stop`` and freed connection
 slots wake it through a pipe. When accept fails for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM) it
 pauses, doubling up to a second, instead of spinning, and says so once a minute at most.
@@ -31,13 +35,14 @@ class Serving(typing.Protocol):
     @property
     def header_timeout(self) -> float: ...
 
-    def serve_connection(self, conn: socket.socket, peer: str) -> None: ...
+    def serve_connection(self, conn: socket.socket, peer: str, slots: OpenConnections) -> None: ...
 
 
 class Listener:
     """The accept thread; ``open_connections`` keeps the open ones (a closing one wakes a loop waiting for a slot)."""
 
-    def __init__(self, app: Serving, sock: socket.socket, context: ssl.SSLContext | None, cap: int) -> None:
+    def __init__(self, app: Serving, sock: socket.socket, context: ssl.SSLContext | None, cap: int,
+                 per_client: int | None = None) -> None:
         self.app = app
         self.sock = sock
         self.context = context
@@ -45,7 +50,8 @@ class Listener:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._pipe_lock = threading.Lock()  # a connection ending after stop() must not write to a reused fd
         self._pipe_open = True
-        self.connections = OpenConnections(cap, self._wake)
+        self.connections = OpenConnections(cap, self._wake, per_client)
+        self._told: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="otel-mon-http", daemon=True)
         self._accept_failures = 0
         self._accept_logged = -1e9
@@ -118,20 +124,39 @@ class Listener:
             selector.close()
 
     def _accept_ready(self) -> None:
-        """Accept what is queued, up to the cap (the rest waits in the kernel's backlog)."""
-        while self.connections.has_room():
+        """Accept what is queued, up to the cap; at the cap make room by evicting the longest-idle connection."""
+        while True:
+            if not self.connections.has_room():
+                if not self.connections.make_room():
+                    return
+                self._tell("evicted", "http: at the connection cap (%d): closing the longest-idle connection "
+                           "for each new client (counted in otel_mon.http.connections.closed and /health)",
+                           self.connections.cap)
+                continue
             try:
                 conn, address = self.sock.accept()
             except BlockingIOError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # head and body go out in one write anyway
-            self.connections.add(conn)
             peer = str(address[0]) if isinstance(address, tuple) else str(address)
+            self.connections.add(conn, peer)
+            if not self.connections.admit(conn, peer):
+                self._tell("refused", "http: %s holds %d connections, all busy: refusing more from it (counted "
+                           "in otel_mon.http.connections.closed and /health)", peer, self.connections.per_client)
+                self._finish(conn)
+                continue
             try:
                 threading.Thread(target=self._serve, args=(conn, peer), name="otel-mon-http-conn",
                                  daemon=True).start()
             except RuntimeError:  # cannot start a thread: refuse this one
+                self.connections.refuse()
                 self._finish(conn)
+
+    def _tell(self, kind: str, message: str, *args: object) -> None:
+        """Log the first early close of each kind; later ones are only counted."""
+        if kind not in self._told:
+            self._told.add(kind)
+            log.warning(message, *args)
 
     def _serve(self, conn: socket.socket, peer: str) -> None:
         sock = conn
@@ -143,7 +168,7 @@ class Listener:
                 sock = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
                 self.connections.swap(conn, sock)  # wrapping detached the plain socket: stop() must reach this one
                 sock.do_handshake()
-            self.app.serve_connection(sock, peer)
+            self.app.serve_connection(sock, peer, self.connections)
         except (OSError, ValueError) as exc:  # resets, TLS failures, timeouts: routine, not errors
             log.debug("http: connection from %s failed: %r", peer, exc)
         except Exception:

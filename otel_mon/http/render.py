@@ -22,6 +22,15 @@ _NO_STORE = ("Cache-Control", "no-store")
 
 
 @dataclass(frozen=True)
+class Request:
+    """What a route may read of a request: the negotiation headers and the query string (auth is done)."""
+
+    accept: str | None = None
+    accept_encoding: str | None = None
+    query: str = ""
+
+
+@dataclass(frozen=True)
 class Response:
     """What the server writes: a status, header pairs in order (Content-Length is the server's job), a body."""
 
@@ -33,6 +42,10 @@ class Response:
         """The first value of header ``name`` (case-insensitive), or None."""
         wanted = name.lower()
         return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+
+# Every route is this one shape, so the server has no per-path branch: it hands each route the request.
+Route = Callable[[Request], Response]
 
 
 OPENMETRICS = "openmetrics"

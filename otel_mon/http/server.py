@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
@@ -20,11 +20,14 @@ from prometheus_client import CollectorRegistry
 from otel_mon.http import wire
 from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
+from otel_mon.http.hosts import allowed_names, host_allowed
 from otel_mon.http.listener import Listener
-from otel_mon.http.open_connections import connection_cap
+from otel_mon.http.open_connections import OpenConnections, connection_cap
 from otel_mon.http.render import (
     MetricsCache,
+    Request,
     Response,
+    Route,
     render_health,
     render_index,
     render_json,
@@ -33,6 +36,12 @@ from otel_mon.http.render import (
 )
 
 log = logging.getLogger("otel_mon.http")
+
+
+class MetricSink(Protocol):
+    """What :meth:`HttpServer.register_metrics` needs: ``otel_mon.instruments.Instruments`` fits."""
+
+    def provide(self, name: str, provider: Callable[[], Any]) -> None: ...
 
 _ALLOW = "GET, HEAD"
 # A kept-alive connection with no request this long is closed (Prometheus scrapes at least every minute or so).
@@ -48,9 +57,6 @@ class ListenError(OSError):
 
     def __str__(self) -> str:
         return str(self.strerror)
-
-
-Route = Callable[[str | None, str | None], Response]  # (Accept, Accept-Encoding) -> response
 
 
 class HttpServer:
@@ -82,15 +88,17 @@ class HttpServer:
         self._status = status
         self._ready = ready
         self._routes: dict[str, Route] = {}
-        self.add_route("/", lambda accept, encoding: render_index(["/metrics", "/health", "/ready"]))
-        self.add_route("/metrics", cache.render if cache is not None else (
-            lambda accept, encoding: render_metrics(self._registry, accept, encoding)))
-        self.add_route("/health", lambda accept, encoding: render_health(*self._status()))
-        self.add_route("/ready", lambda accept, encoding: self._render_ready())
+        self.add_route("/", lambda request: render_index(["/metrics", "/health", "/ready"]))
+        self.add_route("/metrics", (lambda r: cache.render(r.accept, r.accept_encoding)) if cache is not None else (
+            lambda r: render_metrics(self._registry, r.accept, r.accept_encoding)))
+        self.add_route("/health", lambda r: render_health(*self._status(), r.query))  # ?strict, ?pretty
+        self.add_route("/ready", lambda request: self._render_ready())
         for path, page in (pages or {}).items():
             self.add_route(path, page)
         self._public = frozenset(public)
         self._listener: Listener | None = None
+        self._closed = {"evicted": 0, "refused": 0}  # the counts of a stopped listener
+        self._hosts = allowed_names(cfg.host, cfg.allowed_hosts)
 
     def add_route(self, path: str, route: Route) -> None:
         """Serve ``route`` at ``path`` (replacing what was there), behind the same auth and limits."""
@@ -106,7 +114,8 @@ class HttpServer:
         accept_encoding: str | None = None,
     ) -> Response:
         """The response to one request; auth comes before routing, so unknown paths reveal nothing either."""
-        path = urlsplit(target).path
+        parts = urlsplit(target)
+        path = parts.path
         if path not in self._public and not authorized(self._cfg.token, authorization):
             return unauthorized(authorization)
         route = self._routes.get(path)
@@ -115,9 +124,7 @@ class HttpServer:
         if method not in ("GET", "HEAD"):
             return render_text(405, "method not allowed\n", [("Allow", _ALLOW)])
         try:
-            if path == "/health":  # the one route that reads its query: ?strict, ?pretty
-                return render_health(*self._status(), urlsplit(target).query)
-            return route(accept, accept_encoding)
+            return route(Request(accept, accept_encoding, parts.query))
         except Exception:
             log.exception("http: %s %s failed", method, path)
             return render_text(500, "internal error\n")
@@ -136,6 +143,26 @@ class HttpServer:
     @property
     def open_connections(self) -> int:
         return len(self._listener.connections) if self._listener is not None else 0
+
+    def connection_counts(self) -> dict[str, int]:
+        """Open connections now; evicted and refused since start (the connection cap at work)."""
+        conns = self._listener.connections if self._listener is not None else None
+        if conns is None:
+            return {"open": 0, "evicted": self._closed["evicted"], "refused": self._closed["refused"]}
+        return {"open": len(conns), "evicted": conns.evicted, "refused": conns.refused}
+
+    def status(self) -> dict[str, Any]:
+        """The ``http`` part of /health: connection counts, so a lockout attempt shows where it is read."""
+        return {"connections": self.connection_counts()}
+
+    def register_metrics(self, instruments: MetricSink) -> None:
+        """Provide ``otel_mon.http.connections.closed`` (semconv.py): connections closed early, by reason."""
+
+        def closed() -> list[tuple[float, dict[str, str]]]:
+            counts = self.connection_counts()
+            return [(float(counts[r]), {"otel_mon.reason": r}) for r in ("evicted", "refused")]
+
+        instruments.provide("otel_mon.http.connections.closed", closed)
 
     def start(self) -> None:
         """Bind, then serve from a daemon thread; raise ``ListenError`` / ``TlsError`` (both ``OSError``)."""
@@ -158,7 +185,8 @@ class HttpServer:
                 raise
         except OSError as exc:
             raise ListenError(exc.errno, f"http: cannot listen on {where}: {exc.strerror or exc}") from exc
-        self._listener = Listener(self, sock, context, connection_cap(cfg.max_connections))
+        cap = connection_cap(cfg.max_connections)
+        self._listener = Listener(self, sock, context, cap, min(cfg.max_connections_per_client, cap))
         self._listener.start()
         if cfg.token and not context and not _is_loopback(str(address[0])):
             log.warning("http: a token is set without TLS on %s: it travels in clear text", where)
@@ -167,6 +195,7 @@ class HttpServer:
         """Stop serving, close the socket and every open connection; safe to call twice or before ``start``."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            self._closed = {"evicted": listener.connections.evicted, "refused": listener.connections.refused}
             listener.stop()
 
     def __enter__(self) -> HttpServer:
@@ -182,20 +211,30 @@ class HttpServer:
     def header_timeout(self) -> float:
         return float(self._cfg.header_timeout)
 
-    def serve_connection(self, conn: socket.socket, peer: str) -> None:
-        """Answer requests on ``conn`` until the client closes, idles out, breaks a limit or the server stops."""
+    def serve_connection(self, conn: socket.socket, peer: str, slots: OpenConnections) -> None:
+        """Answer requests on ``conn`` until the client closes, idles out, breaks a limit, is evicted (``slots``
+        marks it busy while a request is answered, idle in between) or the server stops."""
         header_timeout = self.header_timeout
         buffer = bytearray()
         idle = header_timeout  # the first request must come promptly; later ones within the keep-alive time
         while True:
             try:
                 head = wire.read_head(conn, buffer, idle, header_timeout)
+                slots.busy(conn)
                 request = wire.parse_head(head)
             except wire.Closed:
                 return
             except wire.BadRequest as bad:
                 log.debug("http: %s bad request: %d %s", peer, bad.status, bad)
                 response = render_text(bad.status, f"{bad}\n")
+                wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
+                return
+            if not self._cfg.token and not host_allowed(request.header("host"), self._hosts):
+                # DNS rebinding: a browser page pointing its own name at us (otel_mon.http.hosts).
+                log.debug("http: %s refused: Host %r is not ours and no token is set", peer,
+                          request.header("host"))
+                response = render_text(421, "misdirected request: this Host is not served without a token "
+                                       "(http.allowed_hosts)\n")
                 wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
                 return
             response = self.respond(
@@ -205,8 +244,9 @@ class HttpServer:
                 accept=request.header("accept"),
                 accept_encoding=request.header("accept-encoding"),
             )
-            # A request body is never read, so after one the stream cannot be reused.
-            close = request.has_body or not request.keep_alive
+            # A request body is never read, so after one the stream cannot be reused. After a 4xx the client
+            # reconnects: a client without the token must not hold a slot by asking again and again.
+            close = request.has_body or not request.keep_alive or 400 <= response.status < 500
             # Path only: the query string may hold what should not be logged; headers are never logged.
             log.debug('%s "%s %s" %d %d', peer, request.method, urlsplit(request.target).path, response.status,
                       len(response.body))
@@ -216,6 +256,7 @@ class HttpServer:
             wire.send_all(conn, data, _SEND_TIMEOUT)
             if close:
                 return
+            slots.idle(conn)
             idle = _IDLE_TIMEOUT
 
 

@@ -19,8 +19,8 @@ MAX_HEADERS = 64
 _RECV = 4096
 _TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            408: "Request Timeout", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-            503: "Service Unavailable", 505: "HTTP Version Not Supported"}
+            408: "Request Timeout", 421: "Misdirected Request", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error", 503: "Service Unavailable", 505: "HTTP Version Not Supported"}
 
 
 class BadRequest(Exception):
@@ -129,7 +129,17 @@ def parse_head(head: bytes) -> Request:
         name, sep, value = line.partition(b":")
         if not sep or not name or not set(name) <= _TOKEN:  # also refuses obsolete line folding
             raise BadRequest(400, "bad header field")
-        headers.setdefault(name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1"))
+        key, text = name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")
+        if key == "content-length" and headers.get(key, text) != text:
+            # Two lengths: a proxy in front may frame by the other one (request smuggling).
+            raise BadRequest(400, "conflicting Content-Length fields")
+        headers.setdefault(key, text)
+    if "content-length" in headers:
+        if "transfer-encoding" in headers:  # RFC 9112 6.1: a server ought to treat it as an error
+            raise BadRequest(400, "Content-Length together with Transfer-Encoding")
+        if not all(part.strip().isdigit() for part in headers["content-length"].split(",")) or len(
+                {part.strip() for part in headers["content-length"].split(",")}) != 1:
+            raise BadRequest(400, "bad Content-Length")
     return Request(method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), headers)
 
 

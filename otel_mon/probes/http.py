@@ -6,7 +6,6 @@ deadline; a watchdog shuts the socket down at the deadline, which also bounds a 
 
 from __future__ import annotations
 
-import http.client
 import re
 import socket
 import ssl
@@ -14,6 +13,7 @@ import time
 from urllib.parse import urlsplit
 
 from otel_mon import __version__
+from otel_mon.bounded_response import BoundedResponse
 from otel_mon.deadline import Deadline, Watchdog
 from otel_mon.netutil import connect, describe_error, resolve
 from otel_mon.probes.config import ProbeConfig
@@ -81,7 +81,7 @@ def run(cfg: ProbeConfig) -> ProbeResult:
             mark("tls")
         sock.settimeout(deadline.remaining())
         sock.sendall(_request(cfg, host, port, default_port))
-        response = http.client.HTTPResponse(sock, method=cfg.method)
+        response = BoundedResponse(sock, method=cfg.method)  # a head over 64 KiB fails the probe
         response.begin()
         mark("first_byte")
         body = bytearray()

@@ -1,19 +1,11 @@
 """The ``spool`` config section: where the write-ahead log lives, how it rotates and what it keeps.
 
-Sizing of the defaults, measured with ``benchmarks/bench_spool.py`` (a 381-point collection built from the
-metric table for an 8-CPU server with 6 disks, 6 filesystems and 5 interfaces; benchmarks/results/spool.md):
-one metrics line is 105 KB raw (276 B per point, descriptions and resource included) and 11.3 KB once its
-segment is gzipped (30 B per point, ratio 9.3).
-
-* metrics every 15 s (the default interval): 5,760 lines a day = 65 MB/day gzipped, 454 MB for 7 days;
-* plus the active segment, plain: 1 h = 25.2 MB raw (below ``max_file_size``, so it rotates by age);
-* plus logs: a chatty agent (~1 record/s of ~1 KB) adds ~10 MB/day gzipped, 70 MB a week.
-
-A week of a normal host is therefore ~0.55 GB: ``max_bytes = 1GiB`` keeps ``max_age = 7d`` with room for a
-collection about 1.8 times larger (a 10 s interval, ~0.8 GB a week, still fits). ``max_files = 512``: a week of
-hourly segments for both signals is 336 files, plus room for size rotations of a noisy log. A limit set to 0
-is off. Limits are applied after each rotation and at least once a minute while writing, so the active
-segments may pass ``max_bytes`` by up to ``max_file_size`` in between.
+Why the defaults: ``max_bytes = 1GiB`` holds ``max_age = 7d`` of a mid-size server's metrics and logs with
+room for a larger collection; the sizes behind that are measured by ``benchmarks/bench_spool.py`` and kept
+with the run they come from in the README (its spool section and the ``bench:spool`` table), not here.
+``max_files = 512``: a week of hourly segments for both signals is 336 files, plus room for size rotations
+of a noisy log. A limit set to 0 is off. Limits are applied after each rotation and at least once a minute
+while writing, so the active segments may pass ``max_bytes`` by up to ``max_file_size`` in between.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """OTel SDK exporters that append to the spool: the MeterProvider's and LoggerProvider's only sink.
 
-Encoding is the official ``opentelemetry-exporter-otlp-json-common`` one, so a line is exactly what the
-Collector's file exporter writes and its ``otlpjsonfile`` receiver reads. The exporters never own the
-spool: the agent closes the :class:`SpoolWriter` after shutting the providers down.
+A metrics batch is written by ``spool/encoder.py`` from cached fragments, byte for byte what the official
+``opentelemetry-exporter-otlp-json-common`` encoder gives (so a line is exactly what the Collector's file
+exporter writes and its ``otlpjsonfile`` receiver reads); the official encoder and ``spool/lines.py`` take a
+batch the fast encoder does not cover or one over the line limit, and every log batch. The exporters never
+own the spool: the agent closes the :class:`SpoolWriter` after shutting the providers down.
 """
 
 from __future__ import annotations

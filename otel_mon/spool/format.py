@@ -3,8 +3,8 @@
 Everything that looks inside a spool line goes through here: the reader (a line's time for windows),
 ``report`` and ``tail`` (points and log records with their attributes as dicts), the line splitter
 (``spool/lines.py``), the forwarder and replay (``forward/requests.py``: ids fixed, points counted). Writing
-goes through the official encoder, never through here. Malformed parts (a list where an object belongs)
-are skipped, never fatal.
+goes through ``spool/encoder.py`` (or the official encoder), never through here. Malformed parts (a list
+where an object belongs) are skipped, never fatal.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from otel_mon.spool import housekeeping
+from otel_mon.spool import closed_files
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.segments import PLAIN, TMP, Signal, fsync_dir, list_segments, stem_for, stem_micros
 
@@ -100,7 +100,7 @@ class SignalLog:
         segments = list_segments(self.dir, self.signal)
         for seg in segments:
             if seg.plain is not None:
-                cut = housekeeping.truncate_torn_tail(seg.plain)
+                cut = closed_files.truncate_torn_tail(seg.plain)
                 if cut:
                     self.recovered.append((seg.plain.name, cut))
         if not segments:

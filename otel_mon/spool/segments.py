@@ -62,7 +62,8 @@ class Segment:
     def path(self) -> Path:
         """The file to read: the gzip one when both exist (the plain one is about to be unlinked)."""
         path = self.gz or self.plain
-        assert path is not None
+        if path is None:  # a Segment is made from at least one file
+            raise FileNotFoundError(f"segment {self.stem}: neither file exists")
         return path
 
     @property

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from otel_mon.spool.config import SpoolConfig
-from otel_mon.spool.retention import REASON_EVICTED, REASON_RETENTION, Housekeeper, elapsed_clock
+from otel_mon.spool.housekeeper import REASON_EVICTED, REASON_RETENTION, Housekeeper, elapsed_clock
 from otel_mon.spool.segment_log import DIR_MODE, Appended, Clock, DirLock, SignalLog, SpoolLockedError, identity
 from otel_mon.spool.segments import SIGNALS, Segment, Signal, list_segments
 from otel_mon.timefmt import iso

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any
 
-from otel_mon.http.render import Response, gzip_allowed
+from otel_mon.http.render import Response, Route, gzip_allowed
 from otel_mon.web.history import History
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -30,16 +30,13 @@ _ASSETS = {"/": ("index.html", "text/html; charset=utf-8"),
 PUBLIC = frozenset(_ASSETS)
 API = "/api/status"
 
-Route = Callable[[str | None, str | None], Response]
-
-
 def asset(name: str) -> bytes:
     """One file of the page as shipped in the package (``otel_mon/web/assets``)."""
     return resources.files("otel_mon.web").joinpath("assets").joinpath(name).read_bytes()
 
 
 def _constant(response: Response) -> Route:
-    return lambda accept, encoding: response
+    return lambda request: response
 
 
 def finite(value: Any) -> Any:
@@ -78,7 +75,7 @@ class StatusPage:
 
     def routes(self) -> dict[str, Route]:
         out: dict[str, Route] = {path: _constant(response) for path, response in self._files.items()}
-        out[API] = self.render_status
+        out[API] = lambda request: self.render_status(request.accept, request.accept_encoding)
         return out
 
     def document(self) -> dict[str, Any]:

@@ -44,7 +44,7 @@ BASE_NS = time.time_ns() // 10**9 * 10**9  # recent, so lag figures are realisti
 RESOURCE = Resource.create({"service.name": "otel-mon-test", "host.name": "test-host"})
 SCOPE = InstrumentationScope("otel_mon.test", "1")
 SEQ_METRIC = "test.sequence"
-PROTOCOLS = ["grpc", "http/protobuf"]
+PROTOCOLS = ["grpc", "http/protobuf", "http/json"]
 
 
 def metrics_line(seq: int, points: int = 1) -> str:

@@ -109,7 +109,7 @@ def test_env_translation() -> None:
 def test_env_problems_name_the_variable_and_never_echo_headers() -> None:
     raw, problems = otlp_from_env({
         "OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://x",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/xml",
         "OTEL_EXPORTER_OTLP_HEADERS": "authorization",
         "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "good=1,Bearer-secret-token",
         "OTEL_EXPORTER_OTLP_COMPRESSION": "zstd",

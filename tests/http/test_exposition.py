@@ -1,4 +1,5 @@
-"""/metrics rendered from the batch is byte for byte what the exporter's translator + prometheus_client give."""
+"""/metrics rendered from the batch is byte for byte what the official exporter + prometheus_client give (with
+the two deliberate differences tests/promoracle.py applies)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from opentelemetry.exporter.prometheus import _CustomCollector
 from opentelemetry.sdk.metrics.export import (
     MetricsData,
 )
-from prometheus_client import CollectorRegistry
-from prometheus_client import exposition as text_format
-from prometheus_client.openmetrics import exposition as om_format
 
-from otel_mon.exposition import BatchRegistry, Exposition
+from otel_mon.exposition import BatchRegistry, Exposition, sample_value
 from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES
 from tests.batches import agent_batches, odd_batch, point
-
-
-def oracle(data: MetricsData) -> tuple[bytes, bytes]:
-    """(text, OpenMetrics) from opentelemetry-exporter-prometheus' translator and prometheus_client's encoders."""
-    translator = _CustomCollector(resource_attribute_filter=LABELLED_RESOURCE_ATTRIBUTES.__contains__)
-    translator.add_metrics_data(data)
-    families = list(translator.collect())
-
-    class Fixed:
-        def collect(self) -> list[object]:
-            return families
-
-    reg = CollectorRegistry(auto_describe=False)
-    reg.register(Fixed())  # type: ignore[arg-type]
-    return text_format.generate_latest(reg), om_format.generate_latest(reg)
+from tests.promoracle import oracle
 
 
 def ours(data: MetricsData, exposition: Exposition | None = None) -> tuple[bytes, bytes]:
@@ -101,3 +84,24 @@ def test_render_metrics_takes_the_fast_path(openmetrics: bool) -> None:
     accept = "application/openmetrics-text; version=1.0.0" if openmetrics else "text/plain"
     body = render_metrics(reg, accept, None).body
     assert body == oracle(data)[1 if openmetrics else 0]
+
+
+def test_values_print_as_node_exporter_prints_them() -> None:
+    # 309.9 + 0.01 is 309.90999999999997 in binary; a double holds 15 significant digits exactly, so the value
+    # prints as the number it stands for (Go's strconv, which node_exporter uses, prints 309.91 for 309.91).
+    assert sample_value(309.9 + 0.01) == "309.91"
+    assert sample_value(0.1 + 0.2) == "0.3"
+    assert sample_value(1e21) == "1e+21" and sample_value(123456789.0) == "1.23456789e+08"
+    assert sample_value(-2.0) == "-2.0" and sample_value(7) == "7.0"
+    assert [sample_value(v) for v in (float("nan"), float("inf"), -float("inf"))] == ["NaN", "+Inf", "-Inf"]
+    for value in (1 / 3, 2**53 + 1.0, 5e-324, 1.7976931348623157e308, 0.1 + 0.7):
+        assert float(sample_value(value)) == pytest.approx(value, rel=1e-15, abs=0)
+
+
+def test_empty_scope_version_and_schema_url_are_no_labels() -> None:
+    text = Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__).render(odd_batch(), False).decode()
+    other = [line for line in text.splitlines() if line.startswith("other_thing")]
+    assert other and all('otel_scope_name="other"' in line for line in other)
+    assert not any("otel_scope_version" in line or "otel_scope_schema_url" in line for line in other)
+    assert 'otel_scope_version="0.1"' in text
+    assert 'otel_scope_schema_url="https://opentelemetry.io/schemas/1.44.0"' in text

@@ -49,7 +49,7 @@ def test_emfile_pauses_accept_without_spinning_and_recovers() -> None:
         assert rate < 0.2, f"accept loop used {rate:.2f} cores at EMFILE"
         replies = []
         for sock in clients:  # each answered request frees a descriptor for the next accept
-            sock.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            sock.sendall(b"GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             replies.append(sock.makefile("rb").read())
             sock.close()
         assert all(r.startswith(b"HTTP/1.1 200") for r in replies), [r[:40] for r in replies]

@@ -23,6 +23,9 @@ def test_cap_and_release_wake_only_a_waiting_loop() -> None:
         assert woken == []  # nobody waits: no wake-up
         conns.add(a)
         conns.add(b)
+        assert not conns.full() and not conns.has_room()  # at the cap, but an idle one can make room
+        conns.busy(a)
+        conns.busy(b)
         assert conns.full() and not conns.has_room() and len(conns) == 2
         conns.release(b)
         assert woken == [1] and len(conns) == 1  # the loop waiting for a slot is woken
@@ -69,3 +72,53 @@ def test_shutdown_all_ends_every_connection_including_a_swapped_one() -> None:
     finally:
         for s in (a, a_peer, b, b_peer, c, c_peer):
             s.close()
+
+
+def test_at_the_cap_the_longest_idle_connection_of_the_busiest_client_makes_room() -> None:
+    woken: list[int] = []
+    conns = OpenConnections(cap=3, wake=lambda: woken.append(1))
+    pairs = [_pair() for _ in range(3)]
+    (a, _a_peer), (b, b_peer), (c, _c_peer) = pairs
+    try:
+        conns.add(a, "10.0.0.1")
+        conns.add(b, "10.0.0.1")
+        conns.add(c, "10.0.0.2")
+        conns.busy(a)
+        assert conns.make_room()  # b: idle, and its client holds the most
+        b_peer.settimeout(5)
+        assert b_peer.recv(1) == b""  # shut down: its reader returns at once
+        assert conns.evicted == 1 and conns.has_room()  # b's slot is free while its thread closes it
+        d, d_peer = _pair()
+        pairs.append((d, d_peer))
+        conns.add(d, "10.0.0.3")
+        conns.busy(c)
+        # 3 live + 1 closing: the slack above the cap (a quarter of it, at least 1) is used up
+        assert not conns.has_room() and conns.full() and not conns.make_room()
+        conns.release(b)
+        assert woken and len(conns) == 3 and not conns.has_room()
+    finally:
+        for mine, peer in pairs:
+            mine.close()
+            peer.close()
+
+
+def test_a_client_over_its_share_gives_up_its_own_idle_connection_or_is_refused() -> None:
+    conns = OpenConnections(cap=10, per_client=2)
+    pairs = [_pair() for _ in range(4)]
+    socks = [mine for mine, _ in pairs]
+    try:
+        conns.add(socks[0], "10.0.0.1")
+        conns.add(socks[1], "10.0.0.1")
+        conns.add(socks[2], "10.0.0.1")
+        assert conns.admit(socks[2], "10.0.0.1") and conns.evicted == 1  # socks[0], the longest idle, went
+        pairs[0][1].settimeout(5)
+        assert pairs[0][1].recv(1) == b""
+        conns.release(socks[0])
+        conns.busy(socks[1])
+        conns.busy(socks[2])
+        conns.add(socks[3], "10.0.0.1")
+        assert not conns.admit(socks[3], "10.0.0.1") and conns.refused == 1  # both of its others are busy
+    finally:
+        for mine, peer in pairs:
+            mine.close()
+            peer.close()

@@ -115,3 +115,27 @@ def test_auth_precedes_routing(registry: CollectorRegistry) -> None:
     assert app.respond("GET", "/nope").status == 401
     assert app.respond("POST", "/metrics").status == 401
     assert app.respond("GET", "/nope", authorization="Bearer s3cret").status == 404
+
+
+def test_every_path_is_served_by_its_registered_route_with_the_request(app: HttpServer) -> None:
+    """One way in: /health is a route like the others (no branch in the server bypasses the table)."""
+    from otel_mon.http.render import Request
+
+    seen: list[Request] = []
+
+    def echo(request: Request) -> Response:
+        seen.append(request)
+        return render_json(200, {"query": request.query})
+
+    app.add_route("/health", echo)
+    reply = app.respond("GET", "/health?strict&pretty", accept="application/json", accept_encoding="gzip")
+    assert json.loads(reply.body) == {"query": "strict&pretty"}
+    assert seen == [Request("application/json", "gzip", "strict&pretty")]
+
+
+def test_health_reads_strict_and_pretty_from_its_request(registry: CollectorRegistry) -> None:
+    doc = {"status": "critical", "health": {"status": "critical"}}
+    app = HttpServer(HttpConfig(port=0), registry, lambda: (200, doc), lambda: True)
+    assert app.respond("GET", "/health").status == 200
+    assert app.respond("GET", "/health?strict").status == 503
+    assert app.respond("GET", "/health?pretty").body.startswith(b'{\n  "health"')

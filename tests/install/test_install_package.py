@@ -11,6 +11,7 @@ import ast
 import importlib.metadata as md
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -93,11 +94,25 @@ def test_license_file_and_spdx_expression() -> None:
     assert "Apache License" in text and "Version 2.0, January 2004" in text
 
 
+def _tracked_copy(dest: Path) -> Path:
+    """The checkout's tracked files copied to ``dest``: setuptools builds in ``<source>/build/``, and a
+    ``build/lib`` left by an earlier build of another tree would otherwise go into the wheel."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, timeout=60)
+    if listed.returncode != 0:
+        return ROOT  # not a git checkout (an unpacked sdist): build it as it is
+    for name in listed.stdout.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 def test_built_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
+    source = _tracked_copy(tmp_path / "src")
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--wheel-dir", str(wheels), str(ROOT)],
+         "--wheel-dir", str(wheels), str(source)],
         capture_output=True, text=True, timeout=180, cwd=tmp_path,
     )
     assert build.returncode == 0, build.stderr

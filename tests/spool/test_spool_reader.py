@@ -9,7 +9,7 @@ from pathlib import Path
 from spoolkit import Clock, LineBuilder, config
 
 from otel_mon.schema import Duration
-from otel_mon.spool.housekeeping import compress
+from otel_mon.spool.closed_files import compress
 from otel_mon.spool.reader import SpoolReader
 from otel_mon.spool.segments import list_segments
 from otel_mon.spool.writer import SpoolWriter

@@ -324,7 +324,7 @@ def test_a_failed_write_ends_the_segment_so_a_reader_that_read_the_cut_line_stay
 
 def test_compress_fsyncs_the_gzip_before_unlinking_the_plain_file_even_without_durability(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_mon.spool import housekeeping
+    from otel_mon.spool import closed_files
 
     plain = tmp_path / "metrics-20261125T031643123456Z.jsonl"
     plain.write_bytes(line(0) + line(1))
@@ -336,7 +336,7 @@ def test_compress_fsyncs_the_gzip_before_unlinking_the_plain_file_even_without_d
         real(fd)
 
     monkeypatch.setattr(os, "fsync", recording)
-    final = housekeeping.compress(plain, durable=False)
+    final = closed_files.compress(plain, durable=False)
     monkeypatch.setattr(os, "fsync", real)
     assert any(path.endswith(".jsonl.gz.tmp") and plain_there for path, plain_there in synced)
     assert not plain.exists() and gzip.decompress(final.read_bytes()) == line(0) + line(1)

@@ -16,15 +16,19 @@ from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricsData
 from opentelemetry.sdk.resources import Resource
+from prometheus_client.parser import text_string_to_metric_families
 
 from otel_mon import config, schema
+from otel_mon.exposition import Exposition
 from otel_mon.forward import rw_wire
 from otel_mon.forward.rw_config import RemoteWriteConfig
 from otel_mon.forward.rw_forwarder import RemoteWriteSender, make_parser
 from otel_mon.forward.rw_series import series_of_line
 from otel_mon.forward.senders import Outcome
+from otel_mon.promnames import le_stored
 from otel_mon.resource import instance_id
-from otel_mon.telemetry import PrometheusBridge
+from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES
+from tests.promoracle import official_families
 
 RESOURCE = Resource.create({"service.name": "otel-mon", "host.name": "h1", "service.instance.id": "i-1",
                             "host.id": "abc"})
@@ -57,11 +61,24 @@ def _collect() -> MetricsData:
     return data
 
 
+def _stored(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Non-empty labels, ``le`` as Prometheus stores it from OTLP and remote write (10, not the text's 10.0)."""
+    return tuple(sorted((k, le_stored(float(v)) if k == "le" else v) for k, v in labels.items() if v))
+
+
+def _official(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The official exporter's samples (name, non-empty labels) -> value."""
+    return {(s.name, _stored(s.labels)): s.value for family in official_families(data) for s in family.samples}
+
+
 def _metrics_endpoint(data: MetricsData) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    bridge = PrometheusBridge()
-    bridge.update(data)
-    return {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v))): s.value
-            for family in bridge.collect() for s in family.samples}
+    """What the agent's /metrics serves for the batch (parsed back from its text)."""
+    text = Exposition(LABELLED_RESOURCE_ATTRIBUTES.__contains__).render(data, False).decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, _stored(s.labels))] = s.value
+    return out
 
 
 def test_series_have_the_names_labels_and_values_of_the_metrics_endpoint() -> None:
@@ -73,11 +90,14 @@ def test_series_have_the_names_labels_and_values_of_the_metrics_endpoint() -> No
         as_dict = dict(labels)
         assert list(labels) == sorted(labels), "labels must be sorted"
         assert as_dict.pop("job") == "otel-mon"
-        assert as_dict.pop("instance") == "i-1"
+        assert as_dict.pop("instance") == "h1"  # the host name; service.instance.id stays in target_info
         assert as_dict.pop("region") == "eu"
         name = as_dict.pop("__name__")
         got[(name, tuple(sorted(as_dict.items())))] = value
-    assert got == _metrics_endpoint(data)
+    assert got == _official(data)  # the official translation, name for name, label set for label set
+    assert got == _metrics_endpoint(data)  # and what /metrics serves
+    assert dict(next(labels for labels, _, _ in series if dict(labels)["__name__"] == "target_info"))[
+        "service_instance_id"] == "i-1"
     names = {n for n, _ in got}
     assert {"system_cpu_time_seconds_total", "system_memory_usage_bytes", "otel_mon_probe_duration_seconds_bucket",
             "otel_mon_collector_success", "target_info"} <= names
@@ -97,6 +117,49 @@ def test_job_includes_the_service_namespace() -> None:
     line["resourceMetrics"][0]["resource"]["attributes"].append(
         {"key": "service.namespace", "value": {"stringValue": "infra"}})
     assert {dict(labels)["job"] for labels, _, _ in series_of_line(line)} == {"infra/otel-mon"}
+
+
+def _protobuf_write_request() -> Any:
+    """``prometheus.WriteRequest`` (remote write 1.0's fields of prompb/remote.proto and types.proto) as a
+    protobuf class built from a descriptor: the oracle of rw_wire's own encoding."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    field = descriptor_pb2.FieldDescriptorProto
+    file = descriptor_pb2.FileDescriptorProto(name="test_prompb.proto", package="prometheus", syntax="proto3")
+    rep, opt = field.LABEL_REPEATED, field.LABEL_OPTIONAL
+    for name, fields in (
+        ("Label", [("name", 1, field.TYPE_STRING, opt, ""), ("value", 2, field.TYPE_STRING, opt, "")]),
+        ("Sample", [("value", 1, field.TYPE_DOUBLE, opt, ""), ("timestamp", 2, field.TYPE_INT64, opt, "")]),
+        ("TimeSeries", [("labels", 1, field.TYPE_MESSAGE, rep, ".prometheus.Label"),
+                        ("samples", 2, field.TYPE_MESSAGE, rep, ".prometheus.Sample")]),
+        ("WriteRequest", [("timeseries", 1, field.TYPE_MESSAGE, rep, ".prometheus.TimeSeries")]),
+    ):
+        message = file.message_type.add(name=name)
+        for field_name, number, kind, label, type_name in fields:
+            added = message.field.add(name=field_name, number=number, type=kind, label=label)  # type: ignore[arg-type]
+            if type_name:
+                added.type_name = type_name
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("prometheus.WriteRequest"))
+
+
+def test_wire_bytes_are_protobufs_own() -> None:
+    write_request = _protobuf_write_request()
+    line = json.loads(json.dumps(encode_metrics(_collect()).to_dict()))
+    edge: list[Any] = [((("__name__", "a"), ("", "empty name"), ("e", ""), ("ü", "\u2028")), -0.0, -5),
+                       ((("__name__", "b"),), 0.0, 0), ((("__name__", "c"),), float("nan"), 2**62),
+                       ((("__name__", "d"),), float("-inf"), -(2**63)), ((), 5e-324, 1)]
+    for series in (series_of_line(line, {"region": "eu"}), edge, []):
+        request = write_request()
+        for labels, value, timestamp in series:
+            ts = request.timeseries.add()
+            for name, label_value in labels:
+                ts.labels.add(name=name, value=label_value)
+            ts.samples.add(value=value, timestamp=timestamp)
+        assert rw_wire.encode(series) == request.SerializeToString()
+        decoded = rw_wire.decode(request.SerializeToString())
+        assert [(tuple(lb), ts) for lb, _, ts in decoded] == [(tuple(lb), ts) for lb, _, ts in series]
 
 
 def test_wire_round_trip_and_concatenation_merges() -> None:

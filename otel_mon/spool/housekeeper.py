@@ -1,6 +1,6 @@
 """The spool's housekeeping run: rotate idle segments, gzip closed ones, apply the retention limits.
 
-The decisions (what to delete, why, what it costs) are pure functions in ``housekeeping.py``; this module
+The decisions (what to delete, why, what it costs) are pure functions in ``retention_plan.py``; this module
 runs them against the directory and counts what was lost. Age limits are measured on a clock that survives
 wall-clock steps (see :meth:`Housekeeper.now`).
 """
@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from otel_mon.spool import housekeeping
+from otel_mon.spool import closed_files, retention_plan
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.segment_log import Clock, SignalLog
 from otel_mon.spool.segments import SIGNALS, Cursor, Signal, fsync_dir, list_segments, read_cursors
@@ -73,7 +73,7 @@ class Housekeeper:
                     if seg.gz is not None:
                         seg.plain.unlink()  # compressed before a crash, not yet unlinked
                     else:
-                        housekeeping.compress(seg.plain, durable=self.config.fsync == "batch")
+                        closed_files.compress(seg.plain, durable=self.config.fsync == "batch")
                 except FileNotFoundError:
                     continue
                 except OSError as exc:  # e.g. no space for the .gz: keep the plain segment, try again later
@@ -83,8 +83,8 @@ class Housekeeper:
         cfg = self.config
         segments = [seg for s in SIGNALS for seg in list_segments(self.root / s, s)]
         cursors: dict[str, list[Cursor]] = {s: read_cursors(self.root / s) for s in SIGNALS}
-        limits = housekeeping.Limits(cfg.max_files, cfg.max_bytes, cfg.max_age)
-        plan = housekeeping.plan_retention(segments, self._active(), cursors, limits, self.now())
+        limits = retention_plan.Limits(cfg.max_files, cfg.max_bytes, cfg.max_age)
+        plan = retention_plan.plan_retention(segments, self._active(), cursors, limits, self.now())
         lost: dict[str, int] = {}
         evicted: dict[str, int] = {}
         now = self.now()
@@ -92,9 +92,9 @@ class Housekeeper:
             seg = deletion.segment
             try:
                 if deletion.unsent:
-                    lost[seg.signal] = lost.get(seg.signal, 0) + housekeeping.lost_lines(seg, cursors[seg.signal])
+                    lost[seg.signal] = lost.get(seg.signal, 0) + retention_plan.lost_lines(seg, cursors[seg.signal])
                 elif deletion.reason == "bytes" and cfg.max_age > 0 and now - seg.mtime < cfg.max_age:
-                    evicted[seg.signal] = evicted.get(seg.signal, 0) + housekeeping.lost_lines(seg, ())
+                    evicted[seg.signal] = evicted.get(seg.signal, 0) + retention_plan.lost_lines(seg, ())
                 for path in seg.files:
                     path.unlink(missing_ok=True)
             except FileNotFoundError:
