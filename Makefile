@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint bench docs deps runtime-deps system-deps clean screenshots fleet
+.PHONY: secrets run test lint bench docs deps runtime-deps system-deps clean screenshots fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,14 +57,28 @@ lint: deps
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r otel_mon
 
+# The secret scanner, built from its Go module at this pin (the same line as gitleaks in deploy/stack/pins.txt
+# once `make stack-bin` builds it; its binary is used when present). Go's module cache makes a rebuild offline.
+GITLEAKS_VERSION = v8.30.1
+GITLEAKS = build/tools/bin/gitleaks
+
+$(GITLEAKS):
+	@if [ -x build/stack/bin/gitleaks ]; then mkdir -p $(@D) && cp build/stack/bin/gitleaks $@; else \
+	  GOBIN=$(abspath $(@D)) go install -ldflags "-X github.com/zricethezav/gitleaks/v8/version.Version=$(GITLEAKS_VERSION)" \
+	    github.com/zricethezav/gitleaks/v8@$(GITLEAKS_VERSION); fi
+
+## a secret scan of the whole git history (gitleaks; findings are printed redacted and fail the run)
+secrets: $(GITLEAKS)
+	$(GITLEAKS) git --no-banner --no-color --redact .
+
 # Line coverage of the whole suite; `make test ARGS=tests/x.py COVERAGE=` runs a part without the floor.
 COVERAGE ?= --cov --cov-report=
 
 ## the whole test suite: system packages, lint (ruff, mypy --strict, bandit), unit and integration tests with
 ## line coverage (the total printed; below tool.coverage.report's fail_under fails the run)
-test: deps system-deps lint
+test: deps system-deps lint secrets
 	$(BIN)/python -m otel_mon.docgen --check
-	$(BIN)/pytest -q -n 3 --durations=15 $(COVERAGE) $(ARGS)
+	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=15 $(COVERAGE) $(ARGS)
 
 ## the small fleet (10 agents, 2 load balancers, 2-3 backends, Thanos Receive x3, VictoriaLogs) through every fault
 ## (docs/sizing.md); ends with `fleet: agents=N expected=E present=P duplicates=D rejected=R`, non-zero unless all present

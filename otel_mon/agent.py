@@ -25,6 +25,7 @@ from otel_mon.config import Settings
 from otel_mon.health.monitor import HealthMonitor
 from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
+from otel_mon.host.process_groups import group_notes  # what each group matches, for its rules' notices
 from otel_mon.host.sampler import HostSampler
 from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
@@ -231,11 +232,14 @@ class Agent:
             probes.register_metrics(self.telemetry.instruments)
             monitor.register_metrics(self.telemetry.instruments)
             self.probes, self.monitor, self.settings = probes, monitor, settings
-            self.sections["health"] = monitor.status
+            # A new dict, swapped in whole: HTTP threads may be iterating the old one (/health, the page).
+            sections = dict(self.sections)
+            sections["health"] = monitor.status
             if settings.probes:
-                self.sections["probes"] = probes.status
+                sections["probes"] = probes.status
             else:
-                self.sections.pop("probes", None)
+                sections.pop("probes", None)
+            self.sections = sections
             monitor.start()
             probes.start()
         old_probes.stop(2.0)
@@ -247,7 +251,8 @@ class Agent:
     def _build_monitor(self, settings: Settings, probes: ProbeRunner) -> HealthMonitor:
         return HealthMonitor(settings.health, sources=[probes.readings, self._agent_readings],
                              host=str(self.resource.attributes.get("host.name", "")) or None,
-                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons)
+                             credentials=settings.credentials, rootfs=self.paths.rootfs, reasons=probes.reasons,
+                             notes=group_notes(settings.host))
 
     def wait(self) -> None:
         self._stop.wait()

@@ -23,7 +23,8 @@ BOTTOM = ("otel_mon.schema", "otel_mon.semconv", "otel_mon.instruments", "otel_m
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",
           "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil",
-          "otel_mon.bounded_response", "otel_mon.promnames")
+          "otel_mon.bounded_response", "otel_mon.promnames",
+          "otel_mon.textsafe")
 
 
 def module_name(path: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import signal
 import sys
 from pathlib import Path
@@ -123,16 +124,31 @@ class StopSignals:
     def __init__(self) -> None:
         self._read, write = os.pipe()
         os.set_blocking(write, False)
+        os.set_blocking(self._read, False)
         signal.set_wakeup_fd(write, warn_on_full_buffer=False)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, _ignore)
 
     def wait(self) -> str:
-        """Block until SIGTERM, SIGINT or SIGHUP arrives; its name."""
+        """Block until SIGTERM, SIGINT or SIGHUP arrives; its name.
+
+        Everything queued is read at once: SIGTERM or SIGINT among it wins (a stop pre-empts pending reloads),
+        and any number of queued SIGHUPs is one reload (a storm of them costs one, not one each).
+        """
         while True:
-            data = os.read(self._read, 1)
-            if data and data[0] in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                return signal.Signals(data[0]).name
+            select.select([self._read], [], [])
+            data = b""
+            while True:
+                try:
+                    chunk = os.read(self._read, 4096)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                if sig in data:
+                    return signal.Signals(sig).name
 
 
 def _ignore(_signum: int, _frame: FrameType | None) -> None:

@@ -104,6 +104,8 @@ def describe(context: Mapping[str, Any]) -> str:
         items = [f"{p['pid']} {p['name']} ({p['user']}) "
                  + (f"{p['cpu_percent']:g} %" if cpu else _mib(p["rss_bytes"])) for p in context["processes"]]
         return f"top by {'CPU' if cpu else 'memory'}: " + ", ".join(items)
+    if "matched" in context:
+        return str(context["matched"])
     if "size_bytes" in context:
         inodes = ""
         if context["inodes_total"]:
@@ -127,8 +129,9 @@ class ContextWorker:
     """
 
     def __init__(self, cfg: TopProcessesConfig, announce: Announce, rootfs: Callable[[str], str] = str,
-                 queue_size: int = 16) -> None:
+                 queue_size: int = 16, notes: Mapping[tuple[str, str], str] | None = None) -> None:
         self.cfg = cfg
+        self.notes = dict(notes or {})  # (reading, instance) -> what the instance is (a group's matchers)
         self._announce = announce
         self._rootfs = rootfs
         self._queue: queue.Queue[tuple[list[Transition], Any, float] | None] = queue.Queue(queue_size)
@@ -141,7 +144,7 @@ class ContextWorker:
         if t.new <= t.old:
             return False
         kind = context_kind(t.reading)
-        if kind == "filesystem":
+        if kind == "filesystem" or (t.reading, t.instance) in self.notes:
             return True
         return self.cfg.enabled and kind in ("cpu", "memory")
 
@@ -207,6 +210,9 @@ class ContextWorker:
         return out
 
     def _measure(self, t: Transition, cache: dict[str, Context]) -> Context | None:
+        note = self.notes.get((t.reading, t.instance))
+        if note is not None:
+            return {"matched": note}
         by = context_kind(t.reading)
         if by == "filesystem":
             key = f"fs:{t.instance}"

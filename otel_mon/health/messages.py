@@ -62,6 +62,8 @@ def _context_lines(t: Transition) -> tuple[str, list[str]]:
                  + (f"{p['cpu_percent']:g} % CPU" if cpu else f"{p['rss_bytes'] / 2**20:,.0f} MiB RSS")
                  for p in c["processes"]]
         return ("Top processes by CPU" if cpu else "Top processes by memory"), lines
+    if "matched" in c:
+        return "Matched by", [describe(c)]
     return f"Filesystem {c.get('mountpoint', '')}".strip(), [describe(c)]
 
 

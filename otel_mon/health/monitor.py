@@ -72,6 +72,7 @@ class HealthMonitor:
         monotonic: Callable[[], float] = time.monotonic,
         rootfs: Callable[[str], str] = str,
         reasons: Callable[[], Mapping[tuple[str, str], str]] | None = None,
+        notes: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
         """``clock`` (wall) only stamps the times people see; every duration is measured on ``monotonic``.
 
@@ -99,7 +100,9 @@ class HealthMonitor:
                                    self.host) for cfg in config.notifiers if cfg.notifier_name in credentials]
         self.actions = [ActionRunner(cfg) for cfg in config.actions]
         # Rising transitions wait for their context (top processes, filesystem figures) on this thread.
-        self._context = ContextWorker(config.top_processes, self._announce, rootfs)
+        # ``notes``: what an instance is, for its rising transitions ((reading, instance) -> text: the process
+        # group's matchers), handed over by whoever wires the monitor.
+        self._context = ContextWorker(config.top_processes, self._announce, rootfs, notes=notes)
         self._context_running = False
         self._contexts: dict[tuple[str, str], Mapping[str, Any]] = {}
 

@@ -34,7 +34,7 @@ from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_mounts
 from otel_mon.host.section import Section
-from otel_mon.schema import Problem, check
+from otel_mon.schema import Duration, Problem, check
 from otel_mon.semconv import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
@@ -108,11 +108,16 @@ class CgroupsConfig:
     exclude: tuple[str, ...] = ()
     max_depth: int = 5  # levels below the root looked into
     max_count: int = 200
+    # The tree is listed again at most this often (listing costs as much as reading 200 cgroups; services and
+    # containers come and go far more slowly than collections). 0: every collection.
+    rescan: Duration = Duration(30.0)
 
     def __post_init__(self) -> None:
         out = []
         if not 1 <= self.max_depth <= 16:
             out.append(Problem("max_depth", "expected 1 to 16", self.max_depth))
+        if self.rescan < 0:
+            out.append(Problem("rescan", "must not be negative", self.rescan))
         if not 1 <= self.max_count <= 10000:
             out.append(Problem("max_count", "expected 1 to 10000", self.max_count))
         out += [Problem(f"include[{i}]", "an empty glob", g) for i, g in enumerate(self.include) if not g.strip()]
@@ -168,6 +173,7 @@ class CgroupsCollector:
         # (path, extra pairs) -> the shared attribute set (frozen_attrs' own cache is shared by every domain)
         self._attrs: dict[tuple[str, tuple[tuple[str, str], ...]], Mapping[str, str | int]] = {}
         self._logged = False
+        self._listed: tuple[float, list[str], int] | None = None  # (when, chosen, dropped)
 
     def layout(self) -> Layout:
         if self._layout is None:
@@ -184,7 +190,9 @@ class CgroupsCollector:
     def collect(self, now: float) -> Collected:
         out = Collected()
         lay = self.layout()
-        chosen, dropped = self.selected(list_cgroups(lay.roots(), self.cfg.max_depth))
+        if self._listed is None or not 0 <= now - self._listed[0] < self.cfg.rescan:
+            self._listed = (now, *self.selected(list_cgroups(lay.roots(), self.cfg.max_depth)))
+        _, chosen, dropped = self._listed
         for rel in chosen:
             self._one(out, lay, rel)
         out.add("otel_mon.cgroup.count", len(chosen))

@@ -124,6 +124,14 @@ class ProcessGroupsConfig:
         check(self, out)
 
 
+def group_notes(host: HostConfig) -> dict[tuple[str, str], str]:
+    """(reading, group) -> what the group's entry matches, for the health rules' notifications ("is it
+    running" names the group and its matchers). Groups named by a template are known only when they appear."""
+    cfg = host.section(ProcessGroupsConfig)
+    return {(r.name, g.name): f"process group {g.name}: {g.what()}"
+            for g in cfg.process_groups if g.static for r in READINGS}
+
+
 _MODES = (frozen_attrs(("cpu.mode", "user")), frozen_attrs(("cpu.mode", "system")))
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")

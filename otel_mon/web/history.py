@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from otel_mon.host.sampler import Snapshot
+from otel_mon.web.top import Top
 
 WINDOW = 3600.0  # seconds of history kept
 MAX_CAPACITY = 3600  # points per series at most (a 1 s interval keeps an hour)
@@ -109,9 +110,11 @@ class History:
         # divides), not os.cpu_count(): top's "percent of one CPU" is that times the count.
         self._ncpu = len(os.sched_getaffinity(0)) or 1
         self._lock = threading.Lock()
+        self.top = Top(self._ncpu)  # the "Top" section, from the same collections
 
     def record(self, snap: Snapshot) -> None:
         """Store one collection; series missing from it get a gap (NaN) in this slot."""
+        self.top.record(snap)
         values = extract(snap, self._ncpu, self._disk_before)
         self._disk_before = (snap.time, disk_bytes(snap))
         self.add(snap.time, values)

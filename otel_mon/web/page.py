@@ -91,6 +91,7 @@ class StatusPage:
             "disk": {"read_bytes_per_s": history.latest("disk.read"),
                      "write_bytes_per_s": history.latest("disk.write")},
             "transitions": self._transitions(),
+            "top": history.top.to_json(),  # bounded: web/top.py ROWS per table
         }
 
     def render_status(self, accept: str | None, accept_encoding: str | None) -> Response:

@@ -29,7 +29,8 @@ def test_make_test_runs_the_security_lint_and_coverage_with_a_floor() -> None:
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
     lint = make.split("\nlint:", 1)[1].split("\n\n", 1)[0]
     test = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "bandit -q -r otel_mon" in lint and "lint" in test.splitlines()[0]
+    assert "bandit -q -r otel_mon" in lint and {"lint", "secrets"} <= set(test.splitlines()[0].split())
+    assert "$(GITLEAKS) git --no-banner --no-color --redact ." in make
     assert "$(COVERAGE)" in test and "COVERAGE ?= --cov --cov-report=" in make and "--durations=15" in test
     floor = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["coverage"]["report"]
     assert floor["fail_under"] >= 85

@@ -228,6 +228,22 @@
     }));
   }
 
+  function drawTop(doc) {
+    const top = doc.top || {};
+    const fill = (id, rows, cells) => {
+      $(id).hidden = rows.length === 0;
+      $(id).tBodies[0].replaceChildren(...rows.map((r) => el("tr", {}, ...cells(r).map((c, i) =>
+        el("td", { className: i ? "num" : null, text: c })))));
+    };
+    const procs = top.processes || [], groups = top.groups || [], services = top.services || [];
+    fill("top-processes", procs, (p) => [String(p.pid), p.name, p.user, pct(p.cpu_percent), bytes(p.rss_bytes)]);
+    fill("top-groups", groups, (g) => [g.name, String(g.processes), pct(g.cpu_percent), bytes(g.rss_bytes),
+      bytes(g.io_bytes_per_s, "/s")]);
+    fill("top-services", services, (c) => [c.unit || c.container_id || c.path, pct(c.cpu_percent),
+      bytes(c.memory_bytes), bytes(c.io_bytes_per_s, "/s")]);
+    $("no-top").hidden = procs.length + groups.length + services.length > 0;
+  }
+
   function drawTransitions(doc) {
     const list = doc.transitions || [];
     $("no-transitions").hidden = list.length > 0;
@@ -292,6 +308,7 @@
     drawCards(doc);
     drawRules(doc);
     drawProbes(doc);
+    drawTop(doc);
     drawTransitions(doc);
     drawPipeline(doc);
     $("main").hidden = false;
