@@ -4,21 +4,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: secrets run test lint bench docs deps system-deps clean screenshots fleet
+.PHONY: secrets run test lint bench docs deps runtime-deps system-deps stack-bin clean screenshots fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# What running needs (`make run`): the package and its runtime dependencies only (~66 MB).
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip check
+	touch $@
+
+# What the tests and benchmarks add (`make test`, `make lint`, ...): the test and bench extras on top.
+$(VENV)/.installed: $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/pip check
 	touch $@
 
+runtime-deps: $(VENV)/.runtime
 deps: $(VENV)/.installed
 
 ## run the agent with its embedded defaults: JSONL in ./data, /metrics and /health on 127.0.0.1:9464
-run: deps
+## (installs the runtime only; `make test` adds the test and benchmark tools)
+run: runtime-deps
 	$(BIN)/otel-mon run $(ARGS)
 
 ## Debian packages the integration tests drive for real (installed when missing and we are root)
@@ -43,8 +52,13 @@ system-deps:
 	  echo "0 0" > /proc/sys/net/ipv4/ping_group_range || true; \
 	fi
 
+## the real peers (Collector, Prometheus 3, Alertmanager, exporters) from pinned Go modules into build/stack/bin/
+## (deploy/stack/pins.txt; cached in ~/.cache/otel-mon/stack-bin/: seconds once built; cold ~see README)
+stack-bin:
+	$(PYTHON) deploy/stack/stack_bin.py $(STACK_ARGS)
+
 lint: deps
-	$(BIN)/ruff check otel_mon tests benchmarks
+	$(BIN)/ruff check otel_mon tests benchmarks deploy
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r otel_mon
 
@@ -65,9 +79,9 @@ secrets: $(GITLEAKS)
 # Line coverage of the whole suite; `make test ARGS=tests/x.py COVERAGE=` runs a part without the floor.
 COVERAGE ?= --cov --cov-report=
 
-## the whole test suite: system packages, lint (ruff, mypy --strict, bandit), unit and integration tests with
+## the whole test suite: system packages, the pinned peers (stack-bin), lint (ruff, mypy --strict, bandit), unit and integration tests with
 ## line coverage (the total printed; below tool.coverage.report's fail_under fails the run)
-test: deps system-deps lint secrets
+test: deps system-deps stack-bin lint secrets
 	$(BIN)/python -m otel_mon.docgen --check
 	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=15 $(COVERAGE) $(ARGS)
 

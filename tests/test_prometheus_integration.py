@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AgentProcess, free_port, need_binary, wait_until
+from tests.conftest import AgentProcess, free_port, stack_binary, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ class Prometheus:
 
 @pytest.fixture
 def scraped(start_agent: Callable[..., AgentProcess], tmp_path: Path) -> Iterator[tuple[Prometheus, AgentProcess]]:
-    binary = need_binary("prometheus")
+    binary = stack_binary("prometheus")
     agent = start_agent("--interval", "1s", "--set", "interfaces.exclude=")
     prom = Prometheus(binary, f"127.0.0.1:{agent.port}", tmp_path)
     try:

@@ -24,7 +24,10 @@ log = logging.getLogger("otel_mon")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="run the agent (default: /metrics, /health on 127.0.0.1:9464)")
+    p = sub.add_parser("run", help="run the agent (default: status page /, /metrics, /health on 127.0.0.1:9464)",
+                       description="Run the agent. It serves the status page at /, Prometheus metrics at /metrics, "
+                                   "a JSON health document at /health and /ready (default http://127.0.0.1:9464/), "
+                                   "and writes every collection to the spool (default ./data).")
     add_settings_options(p)
     p.set_defaults(func=main)
 
@@ -36,6 +39,7 @@ def main(args: argparse.Namespace) -> int:
     configure_console(settings.logging.level, settings.logging.format)
     from otel_mon.agent import Agent
     from otel_mon.host.paths import HostPaths
+    from otel_mon.http.server import ListenError
     from otel_mon.spool.writer import SpoolLockedError
 
     reason = HostPaths(settings.root_path).check()
@@ -63,6 +67,10 @@ def main(args: argparse.Namespace) -> int:
         agent.start()
     except TlsError as exc:  # the certificate or key named in the config is unusable: a config problem
         print(f"otel-mon: config error: {exc}", file=sys.stderr)
+        agent.stop()
+        return 2
+    except ListenError as exc:  # a busy port or an address this host lacks: restarting cannot fix it
+        print(f"otel-mon: config error: {exc} (http.port, --listen)", file=sys.stderr)
         agent.stop()
         return 2
     except OSError as exc:

@@ -73,15 +73,15 @@ def test_every_pipeline_references_defined_components(collector: dict[str, Any])
 def test_receivers_and_exporters_as_the_agent_and_stack_expect(collector: dict[str, Any]) -> None:
     protocols = collector["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317" and protocols["http"]["endpoint"] == "0.0.0.0:4318"
-    prw = collector["exporters"]["prometheusremotewrite"]
+    prw = collector["exporters"]["prometheus_remote_write"]
     assert prw["wal"]["directory"].startswith("/var/lib/otelcol/")
     assert "resource_to_telemetry_conversion" not in prw  # deprecated; transform/labels copies two attributes
     loki = collector["exporters"]["otlp_http/loki"]
     queue = loki["sending_queue"]
     assert queue["enabled"] is True and queue["storage"] in collector["service"]["extensions"]
     assert queue["storage"].split("/")[0] == "file_storage" and queue["batch"]
-    assert collector["receivers"]["otlpjsonfile/spool"]["include"] == ["/var/lib/otel-mon/metrics/*.jsonl"]
-    gz = collector["receivers"]["otlpjsonfile/spool_gz"]
+    assert collector["receivers"]["otlp_json_file/spool"]["include"] == ["/var/lib/otel-mon/metrics/*.jsonl"]
+    gz = collector["receivers"]["otlp_json_file/spool_gz"]
     assert gz["include"] == ["/var/lib/otel-mon/metrics/*.jsonl.gz"] and gz["compression"] == "gzip"
     assert gz["storage"] in collector["service"]["extensions"]
     assert "resource" not in (collector.get("processors") or {}), "otel_mon.collector must not be overwritten"
@@ -108,11 +108,11 @@ def test_compose_mounts_and_services_resolve(compose: dict[str, Any], collector:
     spool_dir = command[command.index("--data-dir") + 1]
     assert (COMPOSE / agent["build"]["context"]).resolve() == ROOT
     assert (COMPOSE / agent["build"]["context"] / agent["build"]["dockerfile"]).resolve().exists()
-    # The collector sees the agent's spool where its otlpjsonfile receiver looks for it.
+    # The collector sees the agent's spool where its otlp_json_file receiver looks for it.
     spool_volume = next(v for v in agent["volumes"] if v.endswith(f":{spool_dir}"))
     collector_mounts = services["collector"]["volumes"]
     assert any(m.startswith(spool_volume.split(":")[0] + ":" + spool_dir) for m in collector_mounts)
-    include = collector["receivers"]["otlpjsonfile/spool"]["include"][0]
+    include = collector["receivers"]["otlp_json_file/spool"]["include"][0]
     assert include.startswith(spool_dir + "/metrics/")
     assert any("../collector-config/otelcol.yaml:" in m for m in collector_mounts)
     assert agent["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"].endswith(":4317")
@@ -130,7 +130,7 @@ def test_prometheus_loki_and_grafana_configs(compose: dict[str, Any], collector:
     prometheus = _load(COMPOSE / "prometheus" / "prometheus.yml")
     assert prometheus["storage"]["tsdb"]["out_of_order_time_window"]
     assert "--web.enable-remote-write-receiver" in compose["services"]["prometheus"]["command"]
-    assert collector["exporters"]["prometheusremotewrite"]["endpoint"] == "${env:PROMETHEUS_REMOTE_WRITE_URL}"
+    assert collector["exporters"]["prometheus_remote_write"]["endpoint"] == "${env:PROMETHEUS_REMOTE_WRITE_URL}"
     assert compose["services"]["collector"]["environment"]["PROMETHEUS_REMOTE_WRITE_URL"] == \
         "http://prometheus:9090/api/v1/write"
     loki = _load(COMPOSE / "loki.yaml")

@@ -1,4 +1,4 @@
-"""Real servers for the stack tests: Debian's Prometheus and Alertmanager, started on free ports, restartable.
+"""Real servers for the stack tests: Prometheus 3 and Alertmanager 0.35 from `make stack-bin`, on free ports.
 
 A Prometheus keeps its port and TSDB directory across ``stop()`` / ``start()``, so a test can take it down
 for an outage and bring the same server back. Every wait polls with a deadline.
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import ROOT, free_port, need_binary, stop_process, wait_until
+from tests.conftest import ROOT, free_port, stack_binary, stop_process, wait_until
 
 COMPOSE = ROOT / "compose"
 RULES_DIR = COMPOSE / "prometheus" / "rules"
@@ -37,8 +37,10 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 class Prometheus:
     """``prometheus`` with a generated config; remote-write receiver on, an out-of-order window set."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any], ooo_window: str = "30m") -> None:
-        self.binary = need_binary("prometheus")
+    def __init__(
+        self, workdir: Path, config: dict[str, Any], ooo_window: str = "30m", binary: str | None = None
+    ) -> None:
+        self.binary = binary or stack_binary("prometheus")
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -107,7 +109,7 @@ class Alertmanager:
     """``prometheus-alertmanager`` with a given config, no clustering, on a free port."""
 
     def __init__(self, workdir: Path, config_file: Path) -> None:
-        self.binary = need_binary("prometheus-alertmanager")
+        self.binary = stack_binary("alertmanager")
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT, AgentProcess, agent_env, free_port, need_binary, wait_until
+from tests.conftest import ROOT, AgentProcess, agent_env, free_port, stack_binary, wait_until
 from tests.stack.stackkit import ALERTMANAGER_CONFIG, RULES_DIR, Alertmanager, Prometheus
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ URLS = {"DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/123/abc",
 
 
 def test_amtool_accepts_the_shipped_config(tmp_path: Path) -> None:
-    amtool = need_binary("amtool")
+    amtool = stack_binary("amtool")
     rendered = tmp_path / "alertmanager.yml"
     rendered.write_text(render_alertmanager(URLS))
     out = subprocess.run([amtool, "check-config", str(rendered)], capture_output=True, text=True, timeout=60)

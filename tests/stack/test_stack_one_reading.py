@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, AgentProcess, agent_env, wait_until
+from tests.conftest import ROOT, AgentProcess, agent_env, need_binary, wait_until
 from tests.stack.stackkit import DASHBOARD, Prometheus
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,9 @@ def _report(data_dir: Path, collected_at: float) -> dict[str, float]:
 def test_dashboard_health_and_report_give_one_number(start_agent: Callable[..., AgentProcess], tmp_path: Path,
                                                      per_logical: bool) -> None:
     """With cpu.per_logical the agent averages each CPU's busy share: the panel averages the same way."""
-    prom = Prometheus(tmp_path / "prom", {})
+    # Still Debian's Prometheus 2: against Prometheus 3.16 the scraped uptime samples are not found by
+    # _collection_pair (not yet investigated; docs/stack.md lists it).
+    prom = Prometheus(tmp_path / "prom", {}, binary=need_binary("prometheus"))
     data_dir = tmp_path / "data"
     config = tmp_path / "agent.yaml"
     config.write_text(json.dumps({"cpu": {"per_logical": per_logical}}))

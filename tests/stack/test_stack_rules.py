@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import need_binary
+from tests.conftest import stack_binary
 from tests.stack.stackkit import COMPOSE, RULES_DIR
 
 pytestmark = pytest.mark.integration
@@ -101,7 +101,7 @@ def shipped_rules() -> dict[str, dict[str, Any]]:
 
 
 def test_promtool_checks_rules_and_config() -> None:
-    promtool = need_binary("promtool")
+    promtool = stack_binary("promtool")
     files = sorted(str(p) for p in RULES_DIR.glob("*.yml"))
     assert files
     out = subprocess.run([promtool, "check", "rules", *files], capture_output=True, text=True, timeout=60)
@@ -118,7 +118,7 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
 
 
 def test_every_alert_fires_and_clears_in_promtool_unit_tests(tmp_path: Path) -> None:
-    promtool = need_binary("promtool")
+    promtool = stack_binary("promtool")
     rules = shipped_rules()
     assert set(CASES) == set(rules), f"untested: {set(rules) - set(CASES)}; unknown: {set(CASES) - set(rules)}"
     # The unit test checks expressions, `for:` and labels; annotations are rendered by the real Prometheus in
