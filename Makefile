@@ -4,21 +4,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: secrets run test lint bench docs deps system-deps stack-bin clean screenshots fleet
+.PHONY: secrets run test lint bench docs deps runtime-deps system-deps stack-bin clean screenshots fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# What running needs (`make run`): the package and its runtime dependencies only (~66 MB).
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip check
+	touch $@
+
+# What the tests and benchmarks add (`make test`, `make lint`, ...): the test and bench extras on top.
+$(VENV)/.installed: $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/pip check
 	touch $@
 
+runtime-deps: $(VENV)/.runtime
 deps: $(VENV)/.installed
 
 ## run the agent with its embedded defaults: JSONL in ./data, /metrics and /health on 127.0.0.1:9464
-run: deps
+## (installs the runtime only; `make test` adds the test and benchmark tools)
+run: runtime-deps
 	$(BIN)/otel-mon run $(ARGS)
 
 ## Debian packages the integration tests drive for real (installed when missing and we are root)
@@ -27,7 +36,7 @@ system-deps:
 	for pair in prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter \
 	            prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
 	            prometheus-blackbox-exporter:prometheus-blackbox-exporter chromium:chromium wrk:wrk \
-	            faketime:faketime systemd-analyze:systemd; do \
+	            faketime:faketime systemd-analyze:systemd dbus-daemon:dbus-daemon; do \
 	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -74,7 +83,7 @@ COVERAGE ?= --cov --cov-report=
 ## line coverage (the total printed; below tool.coverage.report's fail_under fails the run)
 test: deps system-deps stack-bin lint secrets
 	$(BIN)/python -m otel_mon.docgen --check
-	$(BIN)/pytest -q -n 3 --durations=15 $(COVERAGE) $(ARGS)
+	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=15 $(COVERAGE) $(ARGS)
 
 ## the small fleet (10 agents, 2 load balancers, 2-3 backends, Thanos Receive x3, VictoriaLogs) through every fault
 ## (docs/sizing.md); ends with `fleet: agents=N expected=E present=P duplicates=D rejected=R`, non-zero unless all present

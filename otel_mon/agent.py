@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -32,12 +34,44 @@ from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
 from otel_mon.status_document import status_document
 from otel_mon.telemetry import Telemetry, build_logs
+from otel_mon.urls import redact_url
 
 if TYPE_CHECKING:
+    from otel_mon.compat.node_exporter import NodeExporterView
     from otel_mon.forward.forwarder import Forwarder
     from otel_mon.web import History
 
 log = logging.getLogger("otel_mon.agent")
+
+
+def where_to_look(settings: Settings, port: int | None) -> list[tuple[str, dict[str, Any]]]:
+    """The start-up lines that say where the agent's output goes: the page's URL, then each active output."""
+    lines: list[tuple[str, dict[str, Any]]] = []
+    if port is not None:
+        http = settings.http
+        host = http.host
+        if host in ("", "0.0.0.0", "::"):  # every address: name the host, as a browser elsewhere reaches it
+            host = socket.gethostname()
+        host = f"[{host}]" if ":" in host else host
+        base = f"{'https' if http.tls_cert else 'http'}://{host}:{port}"
+        lines.append((f"status page {base}/ (Prometheus {base}/metrics, JSON /health, /ready)",
+                      {"listen": f"{http.host}:{port}", "tls": bool(http.tls_cert), "auth": bool(http.token)}))
+    if settings.spool.enabled:
+        lines.append((f"spool {os.path.abspath(settings.spool.dir)} (OTLP-JSON lines; `otel-mon tail` reads it)",
+                      {}))
+    else:
+        lines.append(("spool off: nothing is kept on disk or forwarded", {}))
+    if settings.spool.enabled and settings.otlp.enabled:
+        from otel_mon.forward.config import SIGNALS, resolve
+
+        for signal in SIGNALS:
+            target = resolve(settings.otlp, signal)
+            if target is not None:
+                lines.append((f"forwarding {signal} over OTLP to {target.display}", {"protocol": target.protocol}))
+    if settings.spool.enabled and settings.remote_write.enabled and settings.remote_write.url:
+        lines.append((f"forwarding metrics by Prometheus remote write to {redact_url(settings.remote_write.url)}",
+                      {}))
+    return lines
 
 
 class Agent:
@@ -96,7 +130,9 @@ class Agent:
         self._swap = threading.Lock()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False  # past the bind: only then does a stop say "otel-mon stopped"
         self.http: Any = None
+        self.node_exporter: NodeExporterView | None = None  # /metrics/node_exporter, with compat.node_exporter
         self.history: History | None = None
         if settings.http.enabled:
             from otel_mon.http.server import HttpServer
@@ -109,8 +145,15 @@ class Agent:
                      "service": str(attrs.get("service.name", ""))}
             page = StatusPage(about, self.status, self.history, lambda: self.monitor.recent(),
                               bool(settings.http.token))
+            routes = dict(page.routes())
+            if settings.compat.node_exporter:
+                from otel_mon.compat.node_exporter import NodeExporterView
+
+                self.node_exporter = NodeExporterView(lambda: self.sampler.snapshot, self.paths)
+                view = self.node_exporter
+                routes["/metrics/node_exporter"] = lambda request: view.render(request.accept, request.accept_encoding)
             self.http = HttpServer(settings.http, self.telemetry.registry, self.status, self._ready.is_set,
-                                   version=lambda: self.telemetry.batches.generation, pages=page.routes(),
+                                   version=lambda: self.telemetry.batches.generation, pages=routes,
                                    public=PUBLIC)
             self.http.register_metrics(self.telemetry.instruments)
             self.sections["http"] = self.http.status
@@ -120,6 +163,7 @@ class Agent:
         if self.http is not None:
             # Bind first: a busy port or a bad certificate fails the start before anything reaches the spool.
             self.http.start()
+        self._started = True
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
         self.log_handler.addFilter(NOT_ABOUT_ITS_OWN_PATH)  # the logs forwarder's records: console only
         logging.getLogger().addHandler(self.log_handler)
@@ -127,15 +171,12 @@ class Agent:
         if ours.getEffectiveLevel() > logging.INFO:
             ours.setLevel(logging.INFO)  # our info records reach the logs spool whatever the root level
         log.info("starting otel-mon", extra={"version": __version__, "interval": f"{self.settings.interval:g}s",
-                                             "spool": self.settings.spool.dir if self.spool is not None else "off",
                                              "root_path": self.settings.root_path})
         # The whole effective configuration is one long line: for debugging, not for every start.
         log.debug("effective configuration",
                   extra={"config": json.dumps(redacted(self.settings), separators=(",", ":"), default=str)})
-        if self.http is not None:
-            log.info("serving /metrics, /health and /ready",
-                     extra={"address": f"{self.settings.http.host}:{self.http.port}",
-                            "tls": bool(self.settings.http.tls_cert), "auth": bool(self.settings.http.token)})
+        for line, extra in where_to_look(self.settings, self.http.port if self.http is not None else None):
+            log.info(line, extra=extra)
         self.monitor.start()
         self.probes.start()
         for forwarder in self.forwarders:
@@ -163,9 +204,11 @@ class Agent:
                 log.exception("final export failed")
         if self.http is not None:
             self.http.stop()
-        spool = self.spool.stats() if self.spool is not None else {}
-        log.info("otel-mon stopped", extra={"uptime_seconds": round(self.uptime(), 3),
-                                            "spool_records": spool.get("records"), "spool_bytes": spool.get("written")})
+        if self._started:  # a start refused at the bind has said its one line already
+            spool = self.spool.stats() if self.spool is not None else {}
+            log.info("otel-mon stopped", extra={"uptime_seconds": round(self.uptime(), 3),
+                                                "spool_records": spool.get("records"),
+                                                "spool_bytes": spool.get("written")})
         logging.getLogger().removeHandler(self.log_handler)
         self.logger_provider.shutdown()  # flushes the last log batch into the spool
         self.telemetry.shutdown()
@@ -198,11 +241,14 @@ class Agent:
             probes.register_metrics(self.telemetry.instruments)
             monitor.register_metrics(self.telemetry.instruments)
             self.probes, self.monitor, self.settings = probes, monitor, settings
-            self.sections["health"] = monitor.status
+            # A new dict, swapped in whole: HTTP threads may be iterating the old one (/health, the page).
+            sections = dict(self.sections)
+            sections["health"] = monitor.status
             if settings.probes:
-                self.sections["probes"] = probes.status
+                sections["probes"] = probes.status
             else:
-                self.sections.pop("probes", None)
+                sections.pop("probes", None)
+            self.sections = sections
             monitor.start()
             probes.start()
         old_probes.stop(2.0)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, get_origin
 
 from otel_mon import schema
+from otel_mon.compat.config import CompatConfig
 from otel_mon.config_file import load_file
 from otel_mon.forward.config import OtlpConfig
 from otel_mon.forward.otlp_env import otlp_from_env
@@ -68,6 +69,7 @@ class Settings:
     otlp: OtlpConfig = OtlpConfig()
     remote_write: RemoteWriteConfig = RemoteWriteConfig()
     health: HealthConfig = HealthConfig()
+    compat: CompatConfig = CompatConfig()  # other names for the same snapshot (/metrics/node_exporter)
     # Filled by resolve(): each webhook's URL and token, read once from the environment or files.
     credentials: Mapping[str, Credentials] = schema.internal(dict)
 

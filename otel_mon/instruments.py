@@ -34,6 +34,8 @@ class Instruments:
         self.histograms: dict[str, Histogram] = {}
         self.specs: dict[str, MetricSpec] = {}
         self._known: frozenset[str] = frozenset()
+        self._meter = meter
+        self._dynamic: set[str] = set()
         for spec in table:
             self._known |= {spec.name}
             if spec.name in self.specs or not enabled(spec):  # a name two domains share: one instrument
@@ -69,6 +71,22 @@ class Instruments:
                 return []
 
         return observe
+
+    def declare(self, name: str, instrument: str, description: str, provider: Provider) -> bool:
+        """An instrument whose name comes from data (a textfile), created on first sight; False when ``name``
+        is already an instrument (the table's names are never taken over)."""
+        with self._lock:
+            if name in self._dynamic:  # declared before (a reload's new sampler): route it to the new provider
+                self._providers[name] = provider
+                return True
+            if name in self._known:
+                return False
+            self._known |= {name}
+            self._dynamic.add(name)
+        spec = MetricSpec(name, instrument, "", (), description, "dynamic")  # type: ignore[arg-type]
+        self._create(self._meter, spec)
+        self.provide(name, provider)
+        return True
 
     def provide(self, name: str, provider: Provider) -> None:
         """Route the callback of ``name`` to ``provider``; names outside the table are a programming error."""

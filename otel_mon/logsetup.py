@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from otel_mon.textsafe import printable
 from otel_mon.timefmt import iso
 
 
@@ -42,7 +43,7 @@ class TextFormatter(logging.Formatter):
         line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}" + (f" {fields}" if fields else "")
         if record.exc_info:
             line += " | " + self.formatException(record.exc_info).replace("\n", " | ")
-        return line
+        return printable(line)  # host-derived values (process names, ...) must not forge lines or drive terminals
 
 
 class JsonFormatter(logging.Formatter):

@@ -23,7 +23,8 @@ BOTTOM = ("otel_mon.schema", "otel_mon.semconv", "otel_mon.instruments", "otel_m
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",
           "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil",
-          "otel_mon.bounded_response", "otel_mon.promnames")
+          "otel_mon.bounded_response", "otel_mon.promnames",
+          "otel_mon.textsafe")
 
 
 def module_name(path: Path) -> str:
@@ -121,13 +122,16 @@ def test_the_layer_test_sees_imports() -> None:
 
 
 # Component packages, and the only places one imports another's (non-bottom) module, each with its reason.
-COMPONENTS = ("host", "spool", "forward", "health", "probes", "http", "web", "report")
+COMPONENTS = ("host", "spool", "forward", "health", "probes", "http", "web", "report", "compat")
 SEAMS = {
     ("forward", "otel_mon.spool.segments"): "a forwarder follows the spool's on-disk contract (segments, cursors)",
     ("health", "otel_mon.probes.config"): "health rules name probes: the two sections are checked together",
     ("health", "otel_mon.host.table"): "the readings the host domains declare are what host rules may name",
     ("web", "otel_mon.http.render"): "the status page's routes answer with the HTTP server's Response",
     ("web", "otel_mon.host.sampler"): "the page's history records each Snapshot the sampler takes",
+    ("compat", "otel_mon.host.sampler"): "the node_exporter view renders the sampler's Snapshot, read no more",
+    ("compat", "otel_mon.host.paths"): "uname's domain name and os-release are read under root_path",
+    ("compat", "otel_mon.http.render"): "the node_exporter route answers with the HTTP server's Response",
 }
 
 

@@ -37,7 +37,8 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting by its dotted key, e.g. --set http.port=9100 (repeatable)")
     p.add_argument("--interval", help="collection interval, e.g. 10s, 500ms")
-    p.add_argument("--listen", metavar="HOST:PORT", help="address for /metrics, /health, /ready")
+    p.add_argument("--listen", metavar="HOST:PORT",
+                   help="address of the status page /, /metrics, /health and /ready (default 127.0.0.1:9464)")
     p.add_argument("--root-path", help="host root mounted in a container, e.g. /hostfs")
     p.add_argument("--data-dir", help="spool directory (default ./data)")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import signal
 import sys
 from pathlib import Path
@@ -23,7 +24,10 @@ log = logging.getLogger("otel_mon")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="run the agent (default: /metrics, /health on 127.0.0.1:9464)")
+    p = sub.add_parser("run", help="run the agent (default: status page /, /metrics, /health on 127.0.0.1:9464)",
+                       description="Run the agent. It serves the status page at /, Prometheus metrics at /metrics, "
+                                   "a JSON health document at /health and /ready (default http://127.0.0.1:9464/), "
+                                   "and writes every collection to the spool (default ./data).")
     add_settings_options(p)
     p.set_defaults(func=main)
 
@@ -35,6 +39,7 @@ def main(args: argparse.Namespace) -> int:
     configure_console(settings.logging.level, settings.logging.format)
     from otel_mon.agent import Agent
     from otel_mon.host.paths import HostPaths
+    from otel_mon.http.server import ListenError
     from otel_mon.spool.writer import SpoolLockedError
 
     reason = HostPaths(settings.root_path).check()
@@ -62,6 +67,10 @@ def main(args: argparse.Namespace) -> int:
         agent.start()
     except TlsError as exc:  # the certificate or key named in the config is unusable: a config problem
         print(f"otel-mon: config error: {exc}", file=sys.stderr)
+        agent.stop()
+        return 2
+    except ListenError as exc:  # a busy port or an address this host lacks: restarting cannot fix it
+        print(f"otel-mon: config error: {exc} (http.port, --listen)", file=sys.stderr)
         agent.stop()
         return 2
     except OSError as exc:
@@ -115,16 +124,31 @@ class StopSignals:
     def __init__(self) -> None:
         self._read, write = os.pipe()
         os.set_blocking(write, False)
+        os.set_blocking(self._read, False)
         signal.set_wakeup_fd(write, warn_on_full_buffer=False)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, _ignore)
 
     def wait(self) -> str:
-        """Block until SIGTERM, SIGINT or SIGHUP arrives; its name."""
+        """Block until SIGTERM, SIGINT or SIGHUP arrives; its name.
+
+        Everything queued is read at once: SIGTERM or SIGINT among it wins (a stop pre-empts pending reloads),
+        and any number of queued SIGHUPs is one reload (a storm of them costs one, not one each).
+        """
         while True:
-            data = os.read(self._read, 1)
-            if data and data[0] in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                return signal.Signals(data[0]).name
+            select.select([self._read], [], [])
+            data = b""
+            while True:
+                try:
+                    chunk = os.read(self._read, 4096)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                if sig in data:
+                    return signal.Signals(sig).name
 
 
 def _ignore(_signum: int, _frame: FrameType | None) -> None:

@@ -11,6 +11,7 @@ from otel_mon.schema import parse_duration
 from otel_mon.spool.reader import Record, SpoolReader
 from otel_mon.spool.segments import Signal
 from otel_mon.spool.summary import render_logs, render_metrics
+from otel_mon.textsafe import printable
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -63,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _emit(signal: Signal, record: Record) -> None:
     for line in _render(signal, record):
-        print(line, flush=True)
+        print(printable(line), flush=True)  # spooled host values may hold control characters
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,6 +75,10 @@ def classify_grpc_error(err: grpc.RpcError) -> Result:
     retry_after = _retry_info(err)
     if code in _GRPC_LOCAL and _raised_locally(err):
         return Result(Outcome.HOLD, message)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "CLIENT: Received message larger than max" in (details or ""):
+        # Our own receive limit refused the answer (larger than 4 MiB): nothing said against the batch, which
+        # must not be quarantined; the attempt failed and is retried.
+        return Result(Outcome.RETRY, message)
     if code in _GRPC_RETRY or (code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None):
         return Result(Outcome.RETRY, message, retry_after)
     if code in _GRPC_REJECT:

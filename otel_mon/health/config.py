@@ -69,6 +69,8 @@ DEFAULT_RULES: tuple[RuleConfig, ...] = (
     RuleConfig(reading="probe.failure", critical=1),
     # Lines the spool lost in the last interval (write errors, byte retention, a deleted directory): never normal.
     RuleConfig(reading="spool.dropped", warning=1),
+    # A failed systemd unit (collectors.systemd on) is already a settled state: warn at once, naming the unit.
+    RuleConfig(reading="systemd.failed", warning=1, for_=Duration(0.0)),
 )
 
 

@@ -25,6 +25,9 @@ class Collected:
     points: dict[str, list[Point]] = field(default_factory=dict)
     readings: Readings = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (error.type, message), partial failures
+    # The parsed sources as read (``meminfo``: its dict), for other views of the same read (the node_exporter
+    # endpoint): keeping a reference costs nothing, reading the file again would cost a second host read.
+    native: dict[str, object] = field(default_factory=dict)
 
     def add(self, name: str, value: float, attrs: Mapping[str, str | int] = _NO_ATTRS) -> None:
         self.points.setdefault(name, []).append((value, attrs))

@@ -88,7 +88,9 @@ class CpuCollector:
         out = Collected()
         # Per-CPU lines even without per-CPU attributes: their count is the logical CPUs of the host read
         # under root_path (os.cpu_count would be the container's view).
-        per_cpu: list[tuple[float, ...]] = [_pick(t) for t in psutil.cpu_times(percpu=True)]
+        raw = psutil.cpu_times(percpu=True)
+        out.native["cpu.times"] = raw  # with irq/softirq and guest apart, for the node_exporter view
+        per_cpu: list[tuple[float, ...]] = [_pick(t) for t in raw]
         rows: list[tuple[float, ...]] = per_cpu if self.per_cpu else [_column_sums(per_cpu)]
         for i, times in enumerate(rows):
             attrs = _MODE_ATTRS if not self.per_cpu else _per_cpu_attrs(i)

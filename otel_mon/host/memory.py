@@ -72,6 +72,7 @@ class MemoryCollector:
     def collect(self, now: float) -> Collected:
         out = Collected()
         mem = parse_meminfo(read_text(self.paths.proc("meminfo")))
+        out.native["meminfo"] = mem  # every field, for the node_exporter view
         total, free, buffers = mem["MemTotal"], mem.get("MemFree", 0), mem.get("Buffers", 0)
         cached = mem.get("Cached", 0) + mem.get("SReclaimable", 0)  # as `free` counts buff/cache
         # semconv v1.44's Linux used is MemTotal - MemAvailable; before Linux 3.14 the older formula it allows.

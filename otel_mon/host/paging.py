@@ -41,7 +41,8 @@ READINGS: tuple[ReadingSpec, ...] = (
                 counter=True),
 )
 
-_VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill"})
+# pgpgin/pgpgout only for the node_exporter view (its vmstat collector's default fields).
+_VMSTAT = frozenset({"pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill", "pgpgin", "pgpgout"})
 _MAJOR_IN = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "in"))
 _MAJOR_OUT = frozen_attrs(("system.paging.fault.type", "major"), ("system.paging.direction", "out"))
 _MAJOR = frozen_attrs(("system.paging.fault.type", "major"))
@@ -66,6 +67,7 @@ class PagingCollector:
         if swap is not None:
             out.reading("paging", "", swap)
         vm = parse_key_int(read_text(self.paths.proc("vmstat")), _VMSTAT)
+        out.native["vmstat"] = vm
         if "pswpin" in vm:
             out.add("system.paging.operations", vm["pswpin"], _MAJOR_IN)
             out.add("system.paging.operations", vm.get("pswpout", 0), _MAJOR_OUT)

@@ -40,7 +40,8 @@ METRICS: tuple[MetricSpec, ...] = (
 )
 del M
 
-_KEYS = frozenset({"processes"})
+# All but ``processes`` only for the node_exporter view (its stat collector).
+_KEYS = frozenset({"processes", "ctxt", "intr", "btime", "procs_running", "procs_blocked"})
 _STATE_OF = {ord("R"): "running", ord("S"): "sleeping", ord("D"): "sleeping", ord("I"): "sleeping",
              ord("T"): "stopped", ord("t"): "stopped", ord("Z"): "defunct", ord("W"): "sleeping"}
 STATES = ("running", "sleeping", "stopped", "defunct")
@@ -109,6 +110,7 @@ class ProcessesCollector:
         for state, n in self._counts.items():
             out.add("system.process.count", n, _ATTRS[state])
         stat = parse_key_int(read_text(self.paths.proc("stat")), _KEYS)
+        out.native["stat"] = stat
         if "processes" in stat:
             out.add("system.process.created", stat["processes"])
         return out

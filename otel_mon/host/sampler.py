@@ -41,6 +41,7 @@ class Snapshot:
     readings: Readings
     domains: Mapping[str, DomainStatus] = field(default_factory=dict)
     sequence: int = 0
+    native: Mapping[str, object] = field(default_factory=dict)  # the domains' parsed sources (Collected.native)
 
 
 class HostSampler:
@@ -54,6 +55,8 @@ class HostSampler:
         self._failing: set[str] = set()
         self._streak: dict[str, int] = {}
         self._seq = 0
+        self._instruments: Instruments | None = None
+        self._declared: set[str] = set()
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -64,19 +67,22 @@ class HostSampler:
             now, mono = time.time(), time.monotonic()
             points: dict[str, list[Point]] = {}
             readings: Readings = {}
+            native: dict[str, object] = {}
             domains: dict[str, DomainStatus] = {}
             for collector in self.collectors:
-                status = self._run(collector, now, points, readings)
+                status = self._run(collector, now, points, readings, native)
                 streak = 0 if status.ok else self._streak.get(collector.name, 0) + 1
                 self._streak[collector.name] = streak
                 domains[collector.name] = dataclasses.replace(status, failing_for=streak) if streak else status
             self._seq += 1
-            snap = Snapshot(now, mono, points, readings, domains, self._seq)
+            snap = Snapshot(now, mono, points, readings, domains, self._seq, native)
             self._snapshot = snap
+            self._declare_dynamic(snap)
             return snap
 
     def _run(
-        self, collector: Collector, now: float, points: dict[str, list[Point]], readings: Readings
+        self, collector: Collector, now: float, points: dict[str, list[Point]], readings: Readings,
+        native: dict[str, object],
     ) -> DomainStatus:
         name = collector.name
         errors = self._errors[name]
@@ -110,6 +116,7 @@ class HostSampler:
                 points[metric] = pts
         for reading, values in got.readings.items():
             readings.setdefault(reading, {}).update(values)
+        native.update(got.native)
         if errors.get("contract", 0) != broken:
             last_error = "a point broke the metric table (see the log)"
         ok = not got.errors and errors.get("contract", 0) == broken
@@ -152,8 +159,31 @@ class HostSampler:
                 out.extend((float(n), {**attrs, "error.type": kind}) for kind, n in status.errors_total.items())
         return out
 
+    def _declare_dynamic(self, snap: Snapshot) -> None:
+        """Metrics named by data (``native["dynamic:<domain>"]``: name -> (instrument, description, points)) get
+        an instrument on first sight, fed from the newest snapshot; a name the snapshot drops yields nothing."""
+        if self._instruments is None:
+            return
+        for key, metrics in snap.native.items():
+            if not key.startswith("dynamic:") or not isinstance(metrics, dict):
+                continue
+            for name, (instrument, description, _) in metrics.items():
+                if name in self._declared:
+                    continue
+                self._declared.add(name)
+                self._instruments.declare(name, instrument, description,
+                                          lambda k=key, n=name: self._dynamic_points(k, n))  # type: ignore[misc]
+
+    def _dynamic_points(self, key: str, name: str) -> Iterable[Point]:
+        snap = self._snapshot
+        metrics = snap.native.get(key) if snap is not None else None
+        entry = metrics.get(name) if isinstance(metrics, dict) else None
+        return entry[2] if entry is not None else _EMPTY
+
     def register_metrics(self, instruments: Instruments) -> None:
         from otel_mon.host.table import HOST_DOMAINS
+
+        self._instruments = instruments
 
         for name, spec in instruments.specs.items():
             if spec.domain in HOST_DOMAINS:

@@ -50,7 +50,7 @@ def _ask_server(cfg: ProbeConfig, deadline: Deadline) -> tuple[bool, str, str]:
             sock.settimeout(deadline.remaining())
             data = sock.recv(4096)
             try:
-                reply = dnswire.parse_reply(data, query_id, cfg.query_type)
+                reply = dnswire.parse_reply(data, query_id, cfg.query_type, query[12:])
             except dnswire.NotOurs:
                 continue  # a stray datagram: keep waiting for ours until the deadline
             except ValueError as exc:

@@ -66,8 +66,12 @@ def _skip_name(data: bytes, offset: int) -> int:
             return offset
 
 
-def parse_reply(data: bytes, query_id: int, qtype: str) -> Reply:
-    """The reply's rcode and the addresses of type ``qtype``; ValueError if it is not a reply to our query."""
+def parse_reply(data: bytes, query_id: int, qtype: str, question: bytes | None = None) -> Reply:
+    """The reply's rcode and the addresses of type ``qtype``; ValueError if it is not a reply to our query.
+
+    ``question`` (our query's question section, ``query[12:]``) must come back as the reply's one question
+    (names compared without case): a matching ID alone can be guessed or belong to another name's answer.
+    """
     if len(data) < 12:
         raise ValueError("reply shorter than a DNS header")
     rid, flags, qdcount, ancount, _ns, _ar = struct.unpack_from("!HHHHHH", data)
@@ -75,6 +79,8 @@ def parse_reply(data: bytes, query_id: int, qtype: str) -> Reply:
         raise NotOurs(f"reply id {rid} does not match query id {query_id}")
     if not flags & _FLAG_QR:
         raise NotOurs("message is a query, not a reply")
+    if question is not None and (qdcount != 1 or data[12:12 + len(question)].lower() != question.lower()):
+        raise NotOurs("reply's question is not the one asked")
     offset = 12
     for _ in range(qdcount):
         offset = _skip_name(data, offset) + 4

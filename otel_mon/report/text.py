@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from otel_mon.report.analysis import STATES, Report, iso_or_none
+from otel_mon.textsafe import printable
 from otel_mon.timefmt import short_duration
 
 
@@ -34,7 +35,7 @@ def format_table(report: Report) -> str:
             health.append((name, *(f"{share[s]:.1f}% {_duration(h.seconds[s])}" for s in STATES),
                            f"{h.avg:.2f}", f"{h.max:.0f}", str(h.samples)))
         lines += _align(health, right_from=1)
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # metric labels hold host values
 
 
 def _align(rows: Sequence[tuple[str, ...]], right_from: int) -> list[str]:

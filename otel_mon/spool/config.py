@@ -33,6 +33,8 @@ class SpoolConfig:
     max_bytes: ByteSize = ByteSize(1 * GiB)
     max_age: Duration = Duration(7 * 86400.0)
     fsync: Literal["batch", "never"] = "batch"
+    # metrics/ or logs/ as a symbolic link: refused at start (exit 2) unless allowed here.
+    allow_symlinks: bool = False
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []

@@ -24,6 +24,25 @@ FILE_MODE = 0o640
 DIR_MODE = 0o750
 
 
+class SymlinkRefused(ValueError):
+    """A spool subdirectory is a symbolic link and ``spool.allow_symlinks`` is off; ``str()`` is one line."""
+
+
+def private_dirs(path: Path) -> None:
+    """Create ``path`` and every missing parent with ``DIR_MODE``: ``Path.mkdir(parents=True)`` gives the
+    parents the umask's mode (0777 under umask 000), readable and writable by anyone on the host."""
+    missing = []
+    at = path
+    while not at.exists() and not at.is_symlink() and at != at.parent:
+        missing.append(at)
+        at = at.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            pass
+
+
 class SpoolLockedError(RuntimeError):
     """Another process (a second agent) already writes this spool directory."""
 
@@ -76,7 +95,11 @@ class SignalLog:
     def __init__(self, root: Path, signal: Signal, cfg: SpoolConfig, clock: Clock) -> None:
         self.signal = signal
         self.dir = root / signal
-        self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        if self.dir.is_symlink() and not cfg.allow_symlinks:
+            # Followed, the agent would append to and gzip someone else's files wherever the link points.
+            raise SymlinkRefused(f"spool.dir: {str(self.dir)!r} is a symbolic link (to {os.readlink(self.dir)!r}); "
+                                 "refusing to write through it (spool.allow_symlinks: true allows it)")
+        private_dirs(self.dir)
         self._dir_id = identity(self.dir)
         self.lines = 0  # whole lines in the active segment written by this process (counted if it is lost)
         self.lock = threading.Lock()
@@ -126,7 +149,7 @@ class SignalLog:
             self._close_active()
             self._last_us = 0
             try:
-                self.dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+                private_dirs(self.dir)
             except OSError:
                 pass  # e.g. a file took its place: the append fails, is counted and logged, and this retries
             self._dir_id = identity(self.dir)

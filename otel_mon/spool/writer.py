@@ -18,7 +18,15 @@ from typing import Any, Protocol
 
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.housekeeper import REASON_EVICTED, REASON_RETENTION, Housekeeper, elapsed_clock
-from otel_mon.spool.segment_log import DIR_MODE, Appended, Clock, DirLock, SignalLog, SpoolLockedError, identity
+from otel_mon.spool.segment_log import (
+    Appended,
+    Clock,
+    DirLock,
+    SignalLog,
+    SpoolLockedError,
+    identity,
+    private_dirs,
+)
 from otel_mon.spool.segments import SIGNALS, Segment, Signal, list_segments
 from otel_mon.timefmt import iso
 
@@ -46,7 +54,7 @@ class SpoolWriter:
     def __init__(self, config: SpoolConfig, *, clock: Clock = time.time, elapsed: Clock = elapsed_clock) -> None:
         self.config = config
         self.root = Path(config.dir)
-        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        private_dirs(self.root)
         self._clock = clock
         self._root_id = identity(self.root)
         self._recreated = 0
@@ -130,7 +138,7 @@ class SpoolWriter:
 
     def _relock(self) -> None:
         try:
-            self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            private_dirs(self.root)
             self._lock.release()
             self._lock = DirLock(self.root)
         except (OSError, SpoolLockedError) as exc:

@@ -47,7 +47,8 @@ def test_top_by_cpu_names_the_burner(burner: subprocess.Popen[str]) -> None:
     top = top_by_cpu(5, 0.5)
     assert len(top) == 5 and set(top[0]) == {"pid", "name", "user", "cpu_percent"}
     (mine,) = [p for p in top if p["pid"] == burner.pid]
-    assert mine["name"] == "otelmon-burn" and mine["cpu_percent"] > 20  # shares 2 cores with other tests
+    # > 5, not more: it shares 2 cores with the rest of the suite (and, in CI here, with other suites)
+    assert mine["name"] == "otelmon-burn" and mine["cpu_percent"] > 5
     assert [p["cpu_percent"] for p in top] == sorted((p["cpu_percent"] for p in top), reverse=True)
 
 

@@ -2,7 +2,8 @@
 
     python lockout_attacker.py SHAPE PORT COUNT
 
-It keeps COUNT connections open for as long as it runs: one the server closes is opened again at once. Shapes
+It keeps COUNT connections open for as long as it runs: one the server closes is opened again at once (and
+sends when its predecessor's next request was due). Shapes
 (issue 23's):
 
 - ``keepalive``: each connection sends ``GET /ready`` and then again every 25 s, keeping the connection alive
@@ -25,11 +26,11 @@ _SLOW = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"p" * 4096
 
 
 class Conn:
-    def __init__(self, port: int, shape: str, selector: selectors.BaseSelector) -> None:
+    def __init__(self, port: int, shape: str, selector: selectors.BaseSelector, next_send: float = 0.0) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.sock.setblocking(False)
         self.shape = shape
-        self.next_send = time.monotonic()
+        self.next_send = next_send
         self.sent = 0
         selector.register(self.sock, selectors.EVENT_READ, self)
 
@@ -72,7 +73,9 @@ def main() -> None:
             selector.unregister(conn.sock)
             conn.sock.close()
             try:
-                conns[conns.index(conn)] = Conn(port, shape, selector)  # closed on us: open another at once
+                # Closed on us: open another at once; it keeps the shape's pace (its next request when the old
+                # one's was due), so the attack is the issue's and not a request flood.
+                conns[conns.index(conn)] = Conn(port, shape, selector, conn.next_send)
             except OSError:
                 conns.remove(conn)
                 time.sleep(0.05)  # the attack itself backs off only when connect fails

@@ -53,6 +53,7 @@ def _health(port: int, headers: dict[str, str]) -> dict[str, Any]:
         conn.close()
 
 
+@pytest.mark.xdist_group("lockout")  # one attack at a time: two at once on 2 cores measure each other
 @pytest.mark.parametrize(("shape", "count", "token"), [
     ("keepalive", 64, False), ("keepalive", 64, True), ("silent", 300, False), ("slowhead", 200, False)])
 def test_a_scraper_gets_through_every_lockout_shape(shape: str, count: int, token: bool, tmp_path: Path,

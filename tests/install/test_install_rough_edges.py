@@ -89,7 +89,12 @@ def test_a_start_on_a_busy_port_writes_no_spool_line(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         out = otel_mon("run", "--data-dir", str(spool), "--listen", f"127.0.0.1:{port}", cwd=tmp_path)
-    assert out.returncode == 1 and "Address already in use" in out.stderr
+    # A bind failure is a configuration error (exit 2: RestartPreventExitStatus stops the restart loop),
+    # said in one line with nothing after it (no "otel-mon stopped ..." for an agent that never ran).
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        f"otel-mon: config error: http: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(http.port, --listen)"], out.stderr
     lines = [line for f in spool.rglob("*.jsonl*") for line in f.read_bytes().splitlines()]
     assert lines == [], f"{len(lines)} spool lines written by a start that failed"
 
