@@ -87,7 +87,7 @@ test: deps system-deps stack-bin lint secrets
 
 ## the small fleet (10 agents, 2 load balancers, 2-3 backends, Thanos Receive x3, VictoriaLogs) through every fault
 ## (docs/sizing.md); ends with `fleet: agents=N expected=E present=P duplicates=D rejected=R`, non-zero unless all present
-fleet: deps
+fleet: deps stack-bin
 	$(BIN)/python benchmarks/fleet_run.py $(ARGS)
 
 ## every benchmark; rewrites the README's tables (between <!-- bench:NAME --> markers) with the results
