@@ -50,7 +50,7 @@ def where_to_look(settings: Settings, port: int | None) -> list[tuple[str, dict[
     if port is not None:
         http = settings.http
         host = http.host
-        if host in ("", "0.0.0.0", "::"):  # every address: name the host, as a browser elsewhere reaches it
+        if host in ("", "0.0.0.0", "::"):  # nosec B104  # a comparison, not a bind: name the host a browser reaches
             host = socket.gethostname()
         host = f"[{host}]" if ":" in host else host
         base = f"{'https' if http.tls_cert else 'http'}://{host}:{port}"

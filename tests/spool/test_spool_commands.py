@@ -129,9 +129,12 @@ def test_exit_codes_of_real_processes(writer: SpoolWriter, data_dir: Path) -> No
 def test_tail_follow_in_a_real_process(writer: SpoolWriter, data_dir: Path) -> None:
     pipeline = LogsPipeline(writer)
     pipeline.emit("before", t=1_800_000_000)
-    proc = subprocess.Popen([sys.executable, "-c", HARNESS, "tail", "--data-dir", str(data_dir), "-f", "-n", "1",
-                             "--interval", "0.02"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=child_env(), cwd=ROOT)
+    # A shell without job control starts background jobs with SIGINT ignored, and Python then keeps it ignored:
+    # give the child the default handler a terminal would, so Ctrl-C is what this test sends.
+    restore_sigint = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    proc = subprocess.Popen([sys.executable, "-c", restore_sigint + HARNESS, "tail", "--data-dir", str(data_dir),
+                             "-f", "-n", "1", "--interval", "0.02"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=child_env(), cwd=ROOT)
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
