@@ -19,9 +19,9 @@ class HttpConfig:
     token: str | None = secret()
     tls_cert: str | None = None
     tls_key: str | None = None
-    # Open connections at most (each holds a thread and a file descriptor); more wait in the listen backlog.
     # Host names answered without a token beside IP literals, localhost and this host's name (DNS rebinding).
     allowed_hosts: tuple[str, ...] = ()
+    # Open connections at most (each holds a file descriptor, not a thread); more wait in the listen backlog.
     max_connections: int = 64
     # Connections one client address may hold; a new one beyond it closes that client's longest-idle one.
     max_connections_per_client: int = 16

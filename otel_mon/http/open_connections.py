@@ -60,10 +60,13 @@ class OpenConnections:
     """
 
     def __init__(self, cap: int | None = None, wake: Callable[[], None] | None = None,
-                 per_client: int | None = None) -> None:
+                 per_client: int | None = None, on_evict: Callable[[socket.socket], None] | None = None) -> None:
+        """``on_evict`` is called (outside the lock) with each socket shut down to make room, so an owner that
+        can close it at once (the HTTP connection loop) frees the slot now rather than on its next read."""
         self.cap = cap
         self.per_client = per_client
         self._wake = wake
+        self._on_evict = on_evict
         self._open: dict[socket.socket, _Entry] = {}
         self._lock = threading.Lock()
         self._waiting = False
@@ -121,7 +124,7 @@ class OpenConnections:
             if victim is None:
                 return False
             self._evict(victim)
-        _shutdown(victim)
+        self._shut(victim)
         return True
 
     def admit(self, sock: socket.socket, peer: str) -> bool:
@@ -138,8 +141,13 @@ class OpenConnections:
                 self.refused += 1
                 return False
             self._evict(victim)
-        _shutdown(victim)
+        self._shut(victim)
         return True
+
+    def _shut(self, victim: socket.socket) -> None:
+        _shutdown(victim)
+        if self._on_evict is not None:
+            self._on_evict(victim)
 
     def _oldest_idle(self, key: Callable[[_Entry], tuple[Any, ...]], only: str | None = None,
                      besides: socket.socket | None = None) -> socket.socket | None:

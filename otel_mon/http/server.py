@@ -1,9 +1,9 @@
 """Serve /metrics, /health, /ready and an index; responses come from ``render``, bytes from ``wire``.
 
-The accept thread is ``listener``'s, one thread per connection, bounded. Hostile clients are held to limits
-applied before anything else: a cap on open connections (fds are kept free for collection, ``open_connections``),
-a whole-head deadline and byte limit (``wire``), and a pause instead of a busy loop when accept fails for want
-of file descriptors (``listener``).
+The connection loop is ``listener``'s: one thread reads heads and writes answers for every connection, a few
+workers call ``answer``. Hostile clients are held to limits applied before anything else: a cap on open
+connections (fds are kept free for collection, ``open_connections``), a whole-head deadline and byte limit
+(``listener``, ``wire``), and a pause instead of a busy loop when accept fails for want of file descriptors.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from otel_mon.http.auth import authorized, tls_context, unauthorized
 from otel_mon.http.config import HttpConfig
 from otel_mon.http.hosts import allowed_names, host_allowed
 from otel_mon.http.listener import Listener
-from otel_mon.http.open_connections import OpenConnections, connection_cap
+from otel_mon.http.open_connections import connection_cap
 from otel_mon.http.render import (
     MetricsCache,
     Request,
@@ -44,10 +44,6 @@ class MetricSink(Protocol):
     def provide(self, name: str, provider: Callable[[], Any]) -> None: ...
 
 _ALLOW = "GET, HEAD"
-# A kept-alive connection with no request this long is closed (Prometheus scrapes at least every minute or so).
-_IDLE_TIMEOUT = 30.0
-# A response the client does not take within this long is abandoned.
-_SEND_TIMEOUT = 30.0
 # Connections waiting for a slot (or for the accept thread to run) queue here; the kernel caps it at somaxconn.
 _BACKLOG = 1024
 
@@ -211,53 +207,49 @@ class HttpServer:
     def header_timeout(self) -> float:
         return float(self._cfg.header_timeout)
 
-    def serve_connection(self, conn: socket.socket, peer: str, slots: OpenConnections) -> None:
-        """Answer requests on ``conn`` until the client closes, idles out, breaks a limit, is evicted (``slots``
-        marks it busy while a request is answered, idle in between) or the server stops."""
-        header_timeout = self.header_timeout
-        buffer = bytearray()
-        idle = header_timeout  # the first request must come promptly; later ones within the keep-alive time
-        while True:
-            try:
-                head = wire.read_head(conn, buffer, idle, header_timeout)
-                slots.busy(conn)
-                request = wire.parse_head(head)
-            except wire.Closed:
-                return
-            except wire.BadRequest as bad:
-                log.debug("http: %s bad request: %d %s", peer, bad.status, bad)
-                response = render_text(bad.status, f"{bad}\n")
-                wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
-                return
-            if not self._cfg.token and not host_allowed(request.header("host"), self._hosts):
-                # DNS rebinding: a browser page pointing its own name at us (otel_mon.http.hosts).
-                log.debug("http: %s refused: Host %r is not ours and no token is set", peer,
-                          request.header("host"))
-                response = render_text(421, "misdirected request: this Host is not served without a token "
-                                       "(http.allowed_hosts)\n")
-                wire.send_all(conn, wire.response_head(response, close=True) + response.body, _SEND_TIMEOUT)
-                return
-            response = self.respond(
-                request.method,
-                request.target,
-                authorization=request.header("authorization"),
-                accept=request.header("accept"),
-                accept_encoding=request.header("accept-encoding"),
-            )
-            # A request body is never read, so after one the stream cannot be reused. After a 4xx the client
-            # reconnects: a client without the token must not hold a slot by asking again and again.
-            close = request.has_body or not request.keep_alive or 400 <= response.status < 500
-            # Path only: the query string may hold what should not be logged; headers are never logged.
-            log.debug('%s "%s %s" %d %d', peer, request.method, urlsplit(request.target).path, response.status,
-                      len(response.body))
-            data = wire.response_head(response, close=close)
-            if request.method != "HEAD":
-                data += response.body
-            wire.send_all(conn, data, _SEND_TIMEOUT)
-            if close:
-                return
-            slots.idle(conn)
-            idle = _IDLE_TIMEOUT
+    def answer(self, head: bytes, peer: str) -> tuple[bytes, bool]:
+        """The bytes answering one complete request head, and whether the connection closes after them.
+
+        A worker thread of ``listener`` calls it; the listener marks the connection busy meanwhile, idle after.
+        """
+        try:
+            request = wire.parse_head(head)
+        except wire.BadRequest as bad:
+            if bad.host_missing and not self._cfg.token:
+                return self._misdirected(peer, None), True
+            return self.refuse(bad, peer), True
+        if not self._cfg.token and not host_allowed(request.header("host"), self._hosts):
+            return self._misdirected(peer, request.header("host")), True
+        response = self.respond(
+            request.method,
+            request.target,
+            authorization=request.header("authorization"),
+            accept=request.header("accept"),
+            accept_encoding=request.header("accept-encoding"),
+        )
+        # A request body is never read, so after one the stream cannot be reused. After a 4xx the client
+        # reconnects: a client without the token must not hold a slot by asking again and again.
+        close = request.has_body or not request.keep_alive or 400 <= response.status < 500
+        # Path only: the query string may hold what should not be logged; headers are never logged.
+        log.debug('%s "%s %s" %d %d', peer, request.method, urlsplit(request.target).path, response.status,
+                  len(response.body))
+        data = wire.response_head(response, close=close)
+        if request.method != "HEAD":
+            data += response.body
+        return data, close
+
+    def refuse(self, bad: wire.BadRequest, peer: str) -> bytes:
+        """The answer to a head that cannot be served (malformed, too large, too slow); the connection closes."""
+        log.debug("http: %s bad request: %d %s", peer, bad.status, bad)
+        response = render_text(bad.status, f"{bad}\n")
+        return wire.response_head(response, close=True) + response.body
+
+    def _misdirected(self, peer: str, host: str | None) -> bytes:
+        """421 for a Host that is not ours (or none) without a token: DNS rebinding (``otel_mon.http.hosts``)."""
+        log.debug("http: %s refused: Host %r is not ours and no token is set", peer, host)
+        response = render_text(421, "misdirected request: this Host is not served without a token "
+                               "(http.allowed_hosts)\n")
+        return wire.response_head(response, close=True) + response.body
 
 
 def _is_loopback(host: str) -> bool:

@@ -1,38 +1,38 @@
-"""HTTP/1.x on the wire, as far as this server needs it: read one request head under limits, write a response.
+"""HTTP/1.x as bytes, as far as this server needs it: where a request head ends, what it says, a response head.
 
-The server answers GET and HEAD without bodies, so a request is its head only. Limits come first, before any
-parsing or auth: the whole head (request line and headers) must fit ``max_bytes`` and arrive before a deadline,
-so one client can hold neither memory nor a connection slot for long. Parsing is a pure function of bytes.
+The server answers GET and HEAD without bodies, so a request is its head only. The limits come first, in the
+connection loop (``listener``): the whole head must fit ``MAX_HEAD_BYTES`` and arrive before a deadline, so one
+client can hold neither memory nor a connection slot for long. Then h11 (a small, well-kept HTTP/1.1 parser)
+reads the complete head: a pure function of bytes, no socket here.
 """
 
 from __future__ import annotations
 
-import socket
-import time
 from dataclasses import dataclass
 from email.utils import formatdate
+
+import h11
 
 from otel_mon.http.render import Response
 
 MAX_HEAD_BYTES = 8 * 1024
 MAX_HEADERS = 64
-_RECV = 4096
-_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
             408: "Request Timeout", 421: "Misdirected Request", 431: "Request Header Fields Too Large",
             500: "Internal Server Error", 503: "Service Unavailable", 505: "HTTP Version Not Supported"}
 
 
 class BadRequest(Exception):
-    """The head cannot be served; ``status`` is the answer (400, 408, 431, 505), ``str()`` a short reason."""
+    """The head cannot be served; ``status`` is the answer (400, 408, 431, 505), ``str()`` a short reason.
 
-    def __init__(self, status: int, reason: str) -> None:
+    ``host_missing``: an HTTP/1.1 head without Host (400 by RFC 9112; without a token the server answers it as
+    the foreign Host it may be, DNS rebinding).
+    """
+
+    def __init__(self, status: int, reason: str, *, host_missing: bool = False) -> None:
         super().__init__(reason)
         self.status = status
-
-
-class Closed(Exception):
-    """The client closed the connection (or never sent a byte before its idle time ran out)."""
+        self.host_missing = host_missing
 
 
 @dataclass(frozen=True)
@@ -57,42 +57,7 @@ class Request:
         return self.headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in self.headers
 
 
-def read_head(sock: socket.socket, buffer: bytearray, idle: float, deadline_after: float,
-              max_bytes: int = MAX_HEAD_BYTES) -> bytes:
-    """The next request head from ``sock`` (``buffer`` holds bytes read before and keeps what follows it).
-
-    Waits up to ``idle`` seconds for the first byte; from then on the whole head must arrive within
-    ``deadline_after`` seconds and ``max_bytes`` bytes, however slowly the client trickles it.
-    """
-    end = _head_end(buffer)
-    deadline: float | None = time.monotonic() + deadline_after if buffer else None
-    while end < 0:
-        if len(buffer) > max_bytes:
-            raise BadRequest(431, f"request head larger than {max_bytes} bytes")
-        remaining = idle if deadline is None else deadline - time.monotonic()
-        if remaining <= 0:
-            raise BadRequest(408, f"request head not complete within {deadline_after:g}s")
-        sock.settimeout(remaining)
-        try:
-            chunk = sock.recv(_RECV)
-        except TimeoutError:
-            if deadline is None:
-                raise Closed() from None
-            raise BadRequest(408, f"request head not complete within {deadline_after:g}s") from None
-        if not chunk:
-            raise Closed()
-        if deadline is None:
-            deadline = time.monotonic() + deadline_after
-        buffer += chunk
-        end = _head_end(buffer)
-    if end > max_bytes:
-        raise BadRequest(431, f"request head larger than {max_bytes} bytes")
-    head = bytes(buffer[:end])
-    del buffer[:end]
-    return head
-
-
-def _head_end(buffer: bytearray) -> int:
+def head_end(buffer: bytes | bytearray) -> int:
     """Index just past the blank line ending the head, or -1 (bare LF line ends are accepted, as RFC 9112 allows)."""
     crlf = buffer.find(b"\r\n\r\n")
     lf = buffer.find(b"\n\n")
@@ -101,46 +66,47 @@ def _head_end(buffer: bytearray) -> int:
 
 
 def parse_head(head: bytes) -> Request:
-    """The request in ``head``; raises ``BadRequest`` on anything malformed, never anything else."""
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")
-    while lines and lines[0] == b"":  # RFC 9112: ignore empty lines before the request line
-        lines.pop(0)
-    if not lines:
+    """The request in ``head`` (one whole head, ``head_end`` long); raises ``BadRequest``, never anything else.
+
+    h11 parses; around it stay the stricter rules this server had: no obsolete line folding (h11 joins it), at
+    most ``MAX_HEADERS`` fields, HTTP/1.0 or 1.1 only, and no Content-Length together with Transfer-Encoding
+    (h11 lets the chunked framing win: a proxy in front might frame by the length, request smuggling).
+    """
+    head = head.lstrip(b"\r\n")  # RFC 9112: ignore empty lines before the request line
+    if not head.strip():
         raise BadRequest(400, "empty request")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3:
+    lines = head.split(b"\n")
+    if any(line[:1] in (b" ", b"\t") for line in lines[1:] if line.strip(b"\r")):
+        raise BadRequest(400, "bad header field (obsolete line folding)")
+    if sum(1 for line in lines[1:] if line.strip(b"\r")) > MAX_HEADERS:
+        raise BadRequest(431, f"more than {MAX_HEADERS} header fields")
+    parser = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+    parser.receive_data(head)
+    try:
+        event = parser.next_event()
+    except h11.RemoteProtocolError as exc:
+        missing = b"host:" not in head.lower() and (head.split(b"\n", 1)[0].rstrip(b"\r").endswith(b"HTTP/1.1"))
+        # h11 hints 501 for a transfer coding other than chunked: a malformed request here (no body is ever
+        # read), so a 400 like the other framing faults; 5xx stays for the server's own failures.
+        status = 400 if exc.error_status_hint == 501 else exc.error_status_hint
+        raise BadRequest(status, _reason(exc), host_missing=missing) from None
+    if not isinstance(event, h11.Request):  # the head was cut short or is not a request
         raise BadRequest(400, "bad request line")
-    method, target, version = parts
-    if not method or not set(method) <= _TOKEN:
-        raise BadRequest(400, "bad method")
+    version = b"HTTP/" + event.http_version
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        status = 505 if version.startswith(b"HTTP/") else 400
-        raise BadRequest(status, "unsupported HTTP version")
-    if not target or any(b <= 0x20 or b == 0x7F for b in target):
-        raise BadRequest(400, "bad request target")
+        raise BadRequest(505, "unsupported HTTP version")
     headers: dict[str, str] = {}
-    count = 0
-    for line in lines[1:]:
-        if not line:
-            continue
-        count += 1
-        if count > MAX_HEADERS:
-            raise BadRequest(431, f"more than {MAX_HEADERS} header fields")
-        name, sep, value = line.partition(b":")
-        if not sep or not name or not set(name) <= _TOKEN:  # also refuses obsolete line folding
-            raise BadRequest(400, "bad header field")
-        key, text = name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")
-        if key == "content-length" and headers.get(key, text) != text:
-            # Two lengths: a proxy in front may frame by the other one (request smuggling).
-            raise BadRequest(400, "conflicting Content-Length fields")
-        headers.setdefault(key, text)
-    if "content-length" in headers:
-        if "transfer-encoding" in headers:  # RFC 9112 6.1: a server ought to treat it as an error
-            raise BadRequest(400, "Content-Length together with Transfer-Encoding")
-        if not all(part.strip().isdigit() for part in headers["content-length"].split(",")) or len(
-                {part.strip() for part in headers["content-length"].split(",")}) != 1:
-            raise BadRequest(400, "bad Content-Length")
-    return Request(method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), headers)
+    for name, value in event.headers:  # names come lower-cased; equal repeated Content-Lengths come as one
+        headers.setdefault(name.decode("ascii"), value.decode("latin-1"))
+    if "content-length" in headers and "transfer-encoding" in headers:  # RFC 9112 6.1: treat it as an error
+        raise BadRequest(400, "Content-Length together with Transfer-Encoding")
+    return Request(event.method.decode("ascii"), event.target.decode("latin-1"), version.decode("ascii"), headers)
+
+
+def _reason(exc: h11.RemoteProtocolError) -> str:
+    """h11's complaint, one short line (it may quote the bytes; those are not echoed to the client)."""
+    text = str(exc).split(":", 1)[0] if "bytearray(" in str(exc) else str(exc)
+    return " ".join(text.split())[:100] or "bad request"
 
 
 def response_head(response: Response, *, close: bool, length: int | None = None) -> bytes:
@@ -152,15 +118,3 @@ def response_head(response: Response, *, close: bool, length: int | None = None)
     if close:
         lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def send_all(sock: socket.socket, data: bytes, within: float) -> None:
-    """Write ``data`` within ``within`` seconds in total: a client that stops reading cannot hold the thread."""
-    deadline = time.monotonic() + within
-    view = memoryview(data)
-    while view:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("response not taken in time")
-        sock.settimeout(remaining)
-        view = view[sock.send(view[:65536]):]

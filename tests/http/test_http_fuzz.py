@@ -87,8 +87,8 @@ def test_raw_requests_never_500(server: HttpServer, caplog: pytest.LogCaptureFix
 def test_the_server_survives_the_fuzzing_with_bounded_memory(server: HttpServer) -> None:
     before = _maxrss_mib()
     for n in range(300):
-        _exchange(server.port, b"GET /metrics HTTP/1.1\r\nAuthorization: Bearer tok\r\nAccept: "
+        _exchange(server.port, b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok\r\nAccept: "
                   + f"application/openmetrics-text; version=1.{n}".encode() + b"\r\n" + b"X: y\r\n" * 60 + b"\r\n")
     assert _maxrss_mib() - before < 20
-    reply = _exchange(server.port, b"GET /metrics HTTP/1.1\r\nAuthorization: Bearer tok\r\n\r\n")
+    reply = _exchange(server.port, b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 200") and b"fuzz_requests_total 1.0" in reply
