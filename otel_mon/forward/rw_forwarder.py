@@ -4,8 +4,9 @@ Everything about following the spool (cursor, rotation, gzip segments, backoff, 
 is ``SignalForwarder``'s; this module only says how a line becomes a request and how Prometheus' answers are
 read. The remote write specification's rules: 2xx delivered; 5xx and 429 retried (the same batch, in order,
 so the backlog keeps its timestamps); 400 means Prometheus refused these samples (out of order beyond the
-window, out of bounds, a duplicate with another value): the batch is split to isolate the line, which is
-logged, counted as ``rejected`` and skipped. 413 is treated like 400 (a line too large will never pass).
+window, out of bounds, a duplicate with another value): the batch is halved until the line refused alone is
+isolated, which is logged, counted as ``rejected`` and skipped. 413 is treated like 400: the halves are smaller
+requests, and a line refused alone will never pass.
 401/403/404/405 refuse every batch: held and retried at backoff, as for OTLP.
 """
 

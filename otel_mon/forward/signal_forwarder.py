@@ -2,7 +2,8 @@
 
 Reading the spool is ``follower.py``'s job, measuring the backlog and judging ``degraded``
 ``signal_health.py``'s, the wire ``requests.py``'s and ``senders.py``'s; this module paces, sends, sorts the
-answers (ok, retry, reject into quarantine) and keeps the counters.
+answers (ok, retry, reject: halved down to the lines refused alone, into quarantine) and keeps the counters,
+the refused share of the last minute among them (``rejections``: ``degraded`` while it is high).
 
 At-least-once: the cursor moves only after the endpoint acknowledged (or permanently rejected) a batch, so a
 crash resends at most the batch in flight. One thread per signal: a slow logs endpoint never delays metrics.
@@ -25,7 +26,8 @@ from otel_mon.forward.config import Signal, Target
 from otel_mon.forward.config_checks import Pacing
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.follower import SpoolFollower
-from otel_mon.forward.quarantine import Quarantine, QuarantineFull
+from otel_mon.forward.quarantine import PartialLog, Quarantine, QuarantineFull
+from otel_mon.forward.rejections import RejectionRate
 from otel_mon.forward.requests import Frame, Parse, codec
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.forward.signal_health import SignalHealth
@@ -67,12 +69,17 @@ class SignalForwarder:
         self._failures = 0
         self._last_turn = time.monotonic()  # the loop's last iteration: a loop stuck far longer is wedged
         self.quarantine = Quarantine(self._dir) if consumer == CONSUMER else Quarantine(self._dir, name=consumer)
+        self.partial = PartialLog(self._dir) if consumer == CONSUMER else PartialLog(self._dir, name=consumer)
+        self._refusals = RejectionRate()
+        self._refusal_told = False  # a refusal was logged since the endpoint last took a batch whole
+        self._high_told = False
         self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine, consumer=consumer, parse=parse)
         self.health = SignalHealth(self._dir, self.signal, config.lag_threshold, lambda: self.follower.position,
                                    self._head_timestamp, self.follower.segments.get)
         # Counters read by metrics and /health.
         self.sent = 0
         self.rejected = 0
+        self.refused_items = 0  # data points / log records refused in partial successes
         self.retries = 0
         self.last_success: float | None = None
         self.last_error: tuple[float, str] | None = None
@@ -175,23 +182,28 @@ class SignalForwarder:
                          self.target.display, self._failures)
             self._failures = 0
             self._backoff.reset()
+            points = sum(record.points for _, record in batch.items)
             if result.rejected_items:
-                # The answer cannot name the refused items: the batch's lines go to quarantine as a copy.
-                kept = self._quarantine(batch, f"partial success, {result.rejected_items} items refused")
-                log.warning("forwarder %s: endpoint accepted a batch partially, %d items refused (%s); %s",
-                            self.signal, result.rejected_items, result.message,
-                            f"its lines are copied to {self.quarantine.path}" if kept else "its lines were not kept")
+                self._partial(batch, result)
+            else:
+                self._refusal_told = False
             with self._lock:
                 self.sent += len(batch.items)
+                self.refused_items += result.rejected_items
                 self.last_success = time.time()
+                self._refusals.add(points, result.rejected_items)
+            self._tell_rate()
             self._ack(batch)
         elif result.outcome is Outcome.REJECT:
             self._failures = 0
             if len(batch.items) > 1:
-                log.info("forwarder %s: batch of %d lines rejected (%s); resending line by line", self.signal,
-                         len(batch.items), result.message)
+                # Halve it: a batch too large (413) gets through in halves, one bad line is found in log2(n)
+                # rounds, and only the lines refused alone reach the quarantine.
+                log.log(logging.DEBUG if self._refusal_told else logging.INFO,
+                        "forwarder %s: batch of %d lines rejected (%s); resending it in halves", self.signal,
+                        len(batch.items), result.message)
                 self._pending.popleft()
-                self._pending.extendleft(reversed(batch.split()))
+                self._pending.extendleft(reversed(batch.halves()))
                 return
             index = batch.items[0][0]
             try:
@@ -207,11 +219,19 @@ class SignalForwarder:
                               "(%s); holding it", self.signal, batch.segment, index, self.target.display, exc)
                 self._stop.wait(self._backoff.next())
                 return
-            log.error("forwarder %s: %s line %d rejected by %s, %s: %s", self.signal, batch.segment, index,
-                      self.target.display, where, result.message)
+            # Logged once until the endpoint takes a batch whole again: a peer refusing everything is one line
+            # (and the rate in /health), not one per spool line.
+            log.log(logging.DEBUG if self._refusal_told else logging.ERROR,
+                    "forwarder %s: %s line %d rejected by %s, %s: %s%s", self.signal, batch.segment, index,
+                    self.target.display, where, result.message,
+                    "" if self._refusal_told else " (further refusals are counted in /health, not logged)")
+            self._refusal_told = True
+            points = batch.items[0][1].points
             with self._lock:
                 self.rejected += 1
+                self._refusals.add(points, points)
             self._note_error(result.message)
+            self._tell_rate()
             self._ack(batch)
         else:
             self._failures += 1
@@ -225,14 +245,36 @@ class SignalForwarder:
                         self.target.display, hint, result.message)
             self._stop.wait(self._backoff.next(result.retry_after))
 
-    def _quarantine(self, batch: Batch, why: str) -> bool:
-        """Copy the batch's lines to quarantine; False (logged by the caller) when they could not be kept."""
-        try:
-            self.quarantine.keep([record.raw for _, record in batch.items])
-        except (QuarantineFull, OSError) as exc:
-            log.debug("forwarder %s: quarantine of %s (%s) failed: %s", self.signal, batch.segment, why, exc)
-            return False
-        return True
+    def _partial(self, batch: Batch, result: Result) -> None:
+        """A partial success: the answer counts the refused items but cannot name them (``quarantine``)."""
+        first = batch.items[0][0]
+        if len(batch.items) == 1:
+            try:
+                self.quarantine.keep([batch.items[0][1].raw])  # the one line holds what was refused
+                where = f"its line is kept in {self.quarantine.path}"
+            except (QuarantineFull, OSError) as exc:
+                where = f"its line was not kept ({exc})"
+        elif self.partial.note(batch.segment, first, batch.end_line, result.rejected_items, result.message):
+            where = f"lines {first}-{batch.end_line - 1} of {batch.segment} are noted in {self.partial.path}"
+        else:
+            where = "the note was not kept (partial log full)"
+        log.log(logging.DEBUG if self._refusal_told else logging.WARNING,
+                "forwarder %s: endpoint accepted a batch partially, %d items refused (%s); %s%s", self.signal,
+                result.rejected_items, result.message, where,
+                "" if self._refusal_told else " (further ones are counted in /health, not logged)")
+        self._refusal_told = True
+
+    def _tell_rate(self) -> None:
+        """Log when the refused share crosses ``RejectionRate.high`` (both ways), once per crossing."""
+        with self._lock:
+            rate, high = self._refusals.rate(), self._refusals.is_high()
+        if high and not self._high_told:
+            log.error("forwarder %s: %s refuses %.0f%% of the items sent in the last %.0fs: degraded",
+                      self.signal, self.target.display, rate * 100, self._refusals.window)
+        elif self._high_told and not high:
+            log.info("forwarder %s: %s refuses %.0f%% of the items sent now: no longer degraded", self.signal,
+                     self.target.display, rate * 100)
+        self._high_told = high
 
     def _note_error(self, message: str) -> None:
         with self._lock:
@@ -265,6 +307,11 @@ class SignalForwarder:
         """Decide ``degraded`` (``SignalHealth.check``); the agent calls it once per interval."""
         return self.health.check(scheduled)
 
+    def rejecting(self) -> bool:
+        """The endpoint refuses more than ``RejectionRate.high`` of the items sent in the last minute."""
+        with self._lock:
+            return self._refusals.is_high()
+
     def wedged(self) -> bool:
         """The thread died, or one loop turn has lasted far longer than a send, a backoff and a poll can."""
         if self._thread is None or self._stop.is_set():
@@ -290,6 +337,9 @@ class SignalForwarder:
                 "retries": self.retries,
                 "gaps": self.follower.gaps,
                 "quarantined": self.quarantine.kept,
+                "refused_items": self.refused_items,
+                "partial_noted": self.partial.noted,
+                "rejection_rate": round(self._refusals.rate(), 3),
                 "last_success": self.last_success,
                 "last_error": {"time": error[0], "message": error[1]} if error else None,
             }
@@ -297,7 +347,7 @@ class SignalForwarder:
             "backlog_records": backlog.records,
             "backlog_bytes": backlog.size,
             "lag_seconds": round(backlog.lag, 3),
-            "degraded": self.health.degraded,
+            "degraded": self.health.degraded or self.rejecting(),
             "wedged": self.wedged(),
         })
         return out

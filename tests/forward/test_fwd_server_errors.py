@@ -72,8 +72,10 @@ def test_degraded_is_decided_on_the_agents_schedule(tmp_path: Path, forwarders: 
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_a_partial_success_copies_its_lines_to_quarantine(tmp_path: Path, forwarders: list[Forwarder],
-                                                          protocol: str) -> None:
+def test_a_partial_success_keeps_only_what_it_can_name(tmp_path: Path, forwarders: list[Forwarder],
+                                                       protocol: str) -> None:
+    """The answer counts the refused items but does not name them: a batch of two lines is noted (where, how
+    many), not copied; a batch of one line is that line, so it is quarantined."""
     spool = FakeSpool(tmp_path, "metrics")
     lines = [metrics_line(n) for n in range(2)]
     spool.write(lines)
@@ -82,5 +84,14 @@ def test_a_partial_success_copies_its_lines_to_quarantine(tmp_path: Path, forwar
         forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=2),
                           tmp_path)
         poll(lambda: forwarder.signals["metrics"].sent == 2)
-    assert sequences(receiver) == [0, 1]  # accepted (partially): never resent
-    assert (tmp_path / "metrics" / FILE_NAME).read_text().splitlines() == lines  # the batch, kept to inspect
+        assert sequences(receiver) == [0, 1]  # accepted (partially): never resent
+        assert not (tmp_path / "metrics" / FILE_NAME).exists()  # accepted data is not copied
+        notes = [json.loads(line) for line in (tmp_path / "metrics" / "partial.jsonl").read_text().splitlines()]
+        assert [(n["first_line"], n["end_line"], n["refused_items"]) for n in notes] == [(0, 2, 1)]
+        status = forwarder.status()["signals"]["metrics"]  # type: ignore[index]
+        assert status["refused_items"] == 1 and status["partial_noted"] == 1
+        assert status["rejection_rate"] == 0.5 and status["degraded"] is True  # 1 of 2 points in the minute
+        receiver.partial_next(1)
+        spool.write([metrics_line(2)])
+        poll(lambda: forwarder.signals["metrics"].sent == 3)
+    assert (tmp_path / "metrics" / FILE_NAME).read_text().splitlines() == [metrics_line(2)]
