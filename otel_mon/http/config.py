@@ -23,7 +23,7 @@ class HttpConfig:
     allowed_hosts: tuple[str, ...] = ()
     # Open connections at most (each holds a file descriptor, not a thread); more wait in the listen backlog.
     max_connections: int = 64
-    # Connections one client address may hold; a new one beyond it closes that client's longest-idle one.
+    # Idle connections one client address may hold; a new one beyond it closes that client's longest-idle one.
     max_connections_per_client: int = 16
     # The whole request head (TLS handshake included) must arrive within this time of its first byte.
     header_timeout: Duration = Duration(5.0)

@@ -40,6 +40,7 @@ _ACCEPT_PAUSE = (0.05, 1.0)
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _RECV = 16384
 _SEND = 65536
+_ACCEPT_BATCH = 64  # then back to select: answers and reads are not starved by a crowd reconnecting
 # Requests answered at once: rendering is CPU work (two cores), more threads would only queue on the GIL, and a
 # slow page (the status page's API) must not hold up /metrics.
 WORKERS = 4
@@ -202,8 +203,13 @@ class Listener:
                 self._close(conn)
 
     def _accept_ready(self) -> None:
-        """Accept what is queued, up to the cap; at the cap make room by evicting the longest-idle connection."""
-        while True:
+        """Accept what is queued (up to ``_ACCEPT_BATCH`` before the loop reads again), up to the cap; at the cap
+        make room by evicting the longest-idle connection."""
+        for _ in range(_ACCEPT_BATCH):
+            if not self.connections.has_room() or self.connections.per_client is not None:
+                # Read what has arrived before anyone is evicted: a scraper whose request came after it was
+                # accepted must not be taken for idle while a crowd reconnecting keeps this loop accepting.
+                self._read_arrived()
             if not self.connections.has_room():
                 if not self.connections.make_room():
                     return
@@ -243,6 +249,13 @@ class Listener:
                 conn = _Conn(sock, peer, "read", deadline)
                 self._conns[sock] = conn
                 self._read(conn)  # a scraper's request is usually here already: read it before it can be evicted
+
+    def _read_arrived(self) -> None:
+        """Handle the connections that are ready now (no wait), the listening socket aside."""
+        for key, _ in self._selector.select(0):
+            if key.data is not None and key.data is not self.sock and self._conns.get(
+                    key.fileobj) is key.data:  # type: ignore[call-overload]
+                self._ready(key.data)
 
     def _evicted(self, sock: socket.socket) -> None:
         """A connection shut down to make room (by this thread, in ``_accept_ready``): close it now."""

@@ -53,7 +53,7 @@ class OpenConnections:
     """Open sockets, at most ``cap`` (None: no cap), each idle (waiting for a request) or busy. Thread-safe.
 
     The cap is no lockout: a new client at the cap takes the slot of the longest-idle connection of the client
-    holding the most (:meth:`make_room`), and one client holds at most ``per_client`` connections (:meth:`admit`).
+    holding the most (:meth:`make_room`), and one client holds at most ``per_client`` idle connections (:meth:`admit`).
     A connection sending no complete head is idle too, so silent or trickling clients give way to a scraper.
     An accept loop that stops accepting (full, or pausing) says so with :meth:`full`; :meth:`release` and a
     connection turning idle then call ``wake``. Both happen under one lock, so no wake-up is lost.
@@ -129,7 +129,8 @@ class OpenConnections:
 
     def admit(self, sock: socket.socket, peer: str) -> bool:
         """``sock`` was just accepted from ``peer``: True to serve it. A client at its share gives up its own
-        longest-idle connection; with none idle, the new one is refused (counted; the caller closes it)."""
+        longest-idle connection; with none idle, the new one is served while the server is under its cap and
+        refused at it (counted; the caller closes it)."""
         with self._lock:
             if self.per_client is None:
                 return True
@@ -138,6 +139,10 @@ class OpenConnections:
                 return True
             victim = self._oldest_idle(lambda e: (-(e.idle_since or 0.0),), only=peer, besides=sock)
             if victim is None:
+                # All of its connections are answering: over its share while the server has room (they end
+                # in a moment, and the cap still bounds file descriptors), refused at the cap.
+                if self.cap is None or self._live() <= self.cap:
+                    return True
                 self.refused += 1
                 return False
             self._evict(victim)

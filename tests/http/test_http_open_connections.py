@@ -103,8 +103,8 @@ def test_at_the_cap_the_longest_idle_connection_of_the_busiest_client_makes_room
 
 
 def test_a_client_over_its_share_gives_up_its_own_idle_connection_or_is_refused() -> None:
-    conns = OpenConnections(cap=10, per_client=2)
-    pairs = [_pair() for _ in range(4)]
+    conns = OpenConnections(cap=3, per_client=2)
+    pairs = [_pair() for _ in range(5)]
     socks = [mine for mine, _ in pairs]
     try:
         conns.add(socks[0], "10.0.0.1")
@@ -117,7 +117,11 @@ def test_a_client_over_its_share_gives_up_its_own_idle_connection_or_is_refused(
         conns.busy(socks[1])
         conns.busy(socks[2])
         conns.add(socks[3], "10.0.0.1")
-        assert not conns.admit(socks[3], "10.0.0.1") and conns.refused == 1  # both of its others are busy
+        # Both of its others are busy: over its share, served while the server has room (3 of 3 open)...
+        assert conns.admit(socks[3], "10.0.0.1") and conns.refused == 0
+        conns.busy(socks[3])
+        conns.add(socks[4], "10.0.0.1")
+        assert not conns.admit(socks[4], "10.0.0.1") and conns.refused == 1  # ...and refused at the cap
     finally:
         for mine, peer in pairs:
             mine.close()
