@@ -7,24 +7,24 @@ OTLP/JSON (the line's own text): Prometheus must store the same series from both
 from __future__ import annotations
 
 import json
-import subprocess
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import yaml
 from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
 
 from otel_mon.forward.otlp_wire import encode_metrics as wire_metrics
 from otel_mon.forward.requests import frame_json, parse_json_line
 from otel_mon.forward.rw_series import series_of_line
 from otel_mon.promnames import TARGET_INFO
-from tests.conftest import stack_binary, wait_until
-from tests.stack.stackkit import Prometheus
+from tests.conftest import wait_until
+from tests.stack.stackkit import COMPOSE, Prometheus
 from tests.stack.test_stack_rw_units import _collect
 
-# Prometheus 3 (otlp: promote_resource_attributes) makes these labels of every series, as /metrics does.
-CONFIG = {"otlp": {"promote_resource_attributes": ["host.name", "service.name"], "promote_scope_metadata": True},
-          "storage": {"tsdb": {"out_of_order_time_window": "30m"}}}
+# The shipped `otlp:` block (compose/prometheus/prometheus.yml): promote_resource_attributes makes host.name and
+# service.name labels of every series, as /metrics does.
+SHIPPED_OTLP = yaml.safe_load((COMPOSE / "prometheus" / "prometheus.yml").read_text())["otlp"]
+CONFIG = {"otlp": SHIPPED_OTLP, "storage": {"tsdb": {"out_of_order_time_window": "30m"}}}
 # Unit "1" gauges: Prometheus adds _ratio; opentelemetry-exporter-prometheus (and so /metrics) does not.
 RATIO = {"system_memory_utilization"}
 
@@ -33,23 +33,7 @@ class Prometheus3(Prometheus):
     """The pinned Prometheus 3 with its OTLP receiver on."""
 
     def __init__(self, workdir: Path) -> None:
-        super().__init__(workdir, CONFIG)
-        self.binary = stack_binary("prometheus")
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.starts += 1
-        with open(self.workdir / f"prometheus-{self.starts}.log", "wb") as log:
-            self.proc = subprocess.Popen(
-                [self.binary, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-otlp-receiver"],
-                stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self.ready, timeout, interval=0.2, what="prometheus /-/ready")
-
-    def otlp(self, body: bytes, content_type: str) -> int:
-        request = urllib.request.Request(f"{self.base}/api/v1/otlp/v1/metrics", data=body, method="POST",
-                                         headers={"Content-Type": content_type})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
+        super().__init__(workdir, CONFIG, flags=("--web.enable-otlp-receiver",))
 
     def series(self) -> set[tuple[tuple[str, str], ...]]:
         data: list[dict[str, str]] = self.api("/api/v1/series", **{"match[]": '{__name__=~".+"}'})
