@@ -12,10 +12,14 @@ Phases, after a warm-up:
    (what Prometheus 2.x sends), a scrape every ``--cadence`` s, servers staggered across the cadence.
    CPU s/hour, samples per scrape, CPU ms per 1,000 samples delivered (whole-process CPU / samples) and RSS.
 
-Scenarios: node_exporter; otel-mon with defaults (spool on, 15 s interval); otel-mon spool off (the
-Prometheus role); both again at the old 10 s interval (what the interval bought, apart from the code);
-otel-mon forwarding over OTLP/HTTP to a local receiver; the contrib opentelemetry-instrumentation-system-metrics
-behind the Prometheus reader (collects on every scrape).
+Scenarios: node_exporter (Debian's 1.5, the ratio base; a second one as noise control; 1.12.1 built from its
+Go module by ``make stack-bin``, 1.13 being refused by the module proxy here); the hostmetrics Collector
+(``make bench-bin``: host_metrics receiver at the agent's 15 s, Prometheus exporter); otel-mon with defaults
+(spool on, 15 s interval); otel-mon spool off (the Prometheus role); both again at the old 10 s interval (what
+the interval bought, apart from the code); otel-mon pushing OTLP (http/protobuf, http/json, grpc) to a local
+receiver or Prometheus remote write to a sink; otel-mon with ``compat.node_exporter`` on, scraped on
+``/metrics/node_exporter``; the contrib opentelemetry-instrumentation-system-metrics behind the Prometheus
+reader (collects on every scrape).
 
 ``--markdown FILE`` writes the README table; ``--threads`` prints per-thread CPU of the Python servers.
 """
@@ -46,13 +50,20 @@ from servers import CONTRIB_SERVER, SCRAPE_HEADERS, free_port, node_exporter_bin
 from stamp import header, version_of  # noqa: E402
 
 NODE_EXPORTER = "node_exporter"
-SCENARIOS = ("node_exporter", "control", "defaults", "spool-off", "defaults-10s", "spool-off-10s", "otlp", "otlp-grpc",
-             "otlp-json", "remote-write", "contrib")
+SCENARIOS = ("node_exporter", "control", "node_exporter-1.12", "hostmetrics", "defaults", "spool-off", "defaults-10s",
+             "spool-off-10s", "otlp", "otlp-grpc", "otlp-json", "remote-write", "compat", "contrib")
+# The pinned builds: `make stack-bin` (node_exporter 1.12.1) and `make bench-bin` (the hostmetrics Collector).
+BUILT_NODE_EXPORTER = ROOT / "build" / "stack" / "bin" / "node_exporter"
+HOSTMETRICS = ROOT / "build" / "bench" / "bin" / "otelcol-hostmetrics"
+HOSTMETRICS_CONFIG = HERE / "hostmetrics-collector.yaml"
+AGENT_INTERVAL = "15s"  # otel-mon's default, and the hostmetrics Collector's here
 # The forwarding scenarios: the protocol each pushes with (remote write to a sink that answers 204).
 PUSH = {"otlp": "http/protobuf", "otlp-grpc": "grpc", "otlp-json": "http/json"}
 LABELS = {
     "node_exporter": "node_exporter {ne} (Debian)",
     "control": "node_exporter, second instance (noise control)",
+    "node_exporter-1.12": "node_exporter 1.12.1 (built from its Go module; 1.13 is refused by the proxy)",
+    "hostmetrics": "Collector 0.158.0: host_metrics receiver (15 s) + Prometheus exporter",
     "defaults": "otel-mon, defaults (spool on)",
     "spool-off": "otel-mon, spool off (Prometheus role)",
     "defaults-10s": "otel-mon, defaults but `interval: 10s` (the old default)",
@@ -61,6 +72,7 @@ LABELS = {
     "otlp-grpc": "otel-mon, spool + OTLP push, grpc",
     "otlp-json": "otel-mon, spool + OTLP push, http/json",
     "remote-write": "otel-mon, spool + Prometheus remote write",
+    "compat": "otel-mon, defaults + `compat.node_exporter`, scraped on /metrics/node_exporter",
     "contrib": "contrib system-metrics + Prometheus reader",
 }
 
@@ -72,6 +84,7 @@ class Server:
     port: int
     env: dict[str, str] | None = None
     cwd: Path | None = None
+    path: str = "/metrics"
     proc: subprocess.Popen[bytes] | None = None
     conn: http.client.HTTPConnection | None = None
     scrapes: int = 0
@@ -113,7 +126,7 @@ class Server:
             self.conn = None
             raw, resp = self._get()  # Prometheus reconnects the same way
         if resp.status != 200:
-            raise RuntimeError(f"{self.key}: /metrics answered {resp.status}")
+            raise RuntimeError(f"{self.key}: {self.path} answered {resp.status}")
         body = (gzip.decompress(raw) if resp.getheader("Content-Encoding") == "gzip" else raw).decode()
         self.samples = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
         self.samples_total += self.samples
@@ -123,7 +136,7 @@ class Server:
     def _get(self) -> tuple[bytes, http.client.HTTPResponse]:
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        self.conn.request("GET", "/metrics", headers=SCRAPE_HEADERS)
+        self.conn.request("GET", self.path, headers=SCRAPE_HEADERS)
         resp = self.conn.getresponse()
         return resp.read(), resp
 
@@ -150,6 +163,16 @@ def build_servers(keys: list[str], work: Path, endpoints: dict[str, str], agent_
             if ne is None:
                 raise SystemExit("prometheus-node-exporter is not installed (make system-deps)")
             servers.append(Server(key, [ne, f"--web.listen-address=127.0.0.1:{port}"], port))
+        elif key == "node_exporter-1.12":
+            if not BUILT_NODE_EXPORTER.exists():
+                raise SystemExit(f"{BUILT_NODE_EXPORTER} is missing (make stack-bin)")
+            servers.append(Server(key, [str(BUILT_NODE_EXPORTER), f"--web.listen-address=127.0.0.1:{port}"], port))
+        elif key == "hostmetrics":
+            if not HOSTMETRICS.exists():
+                raise SystemExit(f"{HOSTMETRICS} is missing (make bench-bin)")
+            collector_env = {**env, "HOSTMETRICS_PORT": str(port), "HOSTMETRICS_INTERVAL": AGENT_INTERVAL}
+            servers.append(Server(key, [str(HOSTMETRICS), f"--config={HOSTMETRICS_CONFIG}"], port, env=collector_env,
+                                  cwd=work))
         elif key == "contrib":
             servers.append(Server(key, [sys.executable, "-c", CONTRIB_SERVER, str(port)], port, env=env, cwd=work))
         else:
@@ -162,9 +185,12 @@ def build_servers(keys: list[str], work: Path, endpoints: dict[str, str], agent_
                 extra = ["--set", f"otlp.endpoint={endpoints[PUSH[key]]}", "--set", f"otlp.protocol={PUSH[key]}"]
             elif key == "remote-write":
                 extra = ["--set", f"remote_write.url={endpoints['remote-write']}"]
+            elif key == "compat":
+                extra = ["--set", "compat.node_exporter=true"]
             data = work / key
             servers.append(Server(key, [sys.executable, "-m", "otel_mon", "run", "--listen", f"127.0.0.1:{port}",
-                                        "--data-dir", str(data), *extra, *agent_args], port, env=env, cwd=work))
+                                        "--data-dir", str(data), *extra, *agent_args], port, env=env, cwd=work,
+                                  path="/metrics/node_exporter" if key == "compat" else "/metrics"))
     return servers
 
 
@@ -225,6 +251,8 @@ class Row:
     label: str
     cpu_hour: float
     ratio: float
+    ratio_built: float  # to node_exporter 1.12.1, when it ran
+    ratio_agent: float  # to otel-mon's defaults (the spool-only agent), when it ran
     samples: int
     ms_per_1k: float
     rss: float
@@ -242,11 +270,16 @@ def markdown(rows: list[Row], args: argparse.Namespace, noise: float | None) -> 
              f"every thread lived through the window, else utime+stime in 1/{procstat.TICK} s ticks "
              "(`/proc/PID/stat`)" + ("; rows marked * are in ticks." if any(r.coarse for r in rows) else "."))
     lines = [head, "",
-             "| server | CPU s/hour | x node_exporter | samples/scrape | CPU ms per 1k samples | RSS MiB "
-             "| idle CPU s/hour | idle wake-ups/min |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| server | CPU s/hour | x node_exporter 1.5 | x node_exporter 1.12.1 | x otel-mon defaults "
+             "| samples/scrape | CPU ms per 1k samples | RSS MiB | idle CPU s/hour | idle wake-ups/min |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def ratio(value: float) -> str:
+        return "-" if value != value else f"{value:.2f}"  # NaN: that baseline did not run
+
     for r in rows:
-        lines.append(f"| {r.label}{' *' if r.coarse else ''} | {r.cpu_hour:.2f} | {r.ratio:.2f} | {r.samples} | "
+        lines.append(f"| {r.label}{' *' if r.coarse else ''} | {r.cpu_hour:.2f} | {ratio(r.ratio)} | "
+                     f"{ratio(r.ratio_built)} | {ratio(r.ratio_agent)} | {r.samples} | "
                      f"{r.ms_per_1k:.0f} | {r.rss:.1f} | {r.idle_cpu_hour:.2f} | {r.idle_wakeups_min:.0f} |")
     return "\n".join(lines) + "\n"
 
@@ -296,7 +329,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
         for s in servers:
             s.start()
         for s in servers:
-            wait_http(f"http://127.0.0.1:{s.port}/metrics")
+            wait_http(f"http://127.0.0.1:{s.port}{s.path}")
             s.scrape()
         time.sleep(args.warmup)
         for s in servers:
@@ -314,7 +347,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
         rss = {s.key: procstat.rss_mib(s.pid) for s in servers}
         if args.threads:
             for s in servers:
-                if s.key not in ("node_exporter", "control"):
+                if s.key not in ("node_exporter", "control", "node_exporter-1.12", "hostmetrics"):
                     report.append(f"  {LABELS[s.key]} (pid {s.pid}):")
                     report.extend(thread_table(s, args.idle, args.window))
     finally:
@@ -329,6 +362,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
     by_key = {s.key: s for s in servers}
     base = by_key.get("node_exporter")
     base_cpu = base.cpu("win0", "end") if base else None
+    built_cpu = by_key["node_exporter-1.12"].cpu("win0", "end") if "node_exporter-1.12" in by_key else None
+    agent_cpu = by_key["defaults"].cpu("win0", "end") if "defaults" in by_key else None
     ne_version = version_of([node_exporter_binary() or "false", "--version"])
     rows = []
     for s in servers:
@@ -336,7 +371,9 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float | None, str]:
         samples = max(s.samples_total, 1)
         rows.append(Row(
             key=s.key, label=LABELS[s.key].format(ne=ne_version), cpu_hour=cpu / args.window * 3600,
-            ratio=cpu / base_cpu if base_cpu else float("nan"), samples=s.samples,
+            ratio=cpu / base_cpu if base_cpu else float("nan"),
+            ratio_built=cpu / built_cpu if built_cpu else float("nan"),
+            ratio_agent=cpu / agent_cpu if agent_cpu else float("nan"), samples=s.samples,
             ms_per_1k=cpu / samples * 1e6, rss=rss[s.key],
             idle_cpu_hour=s.cpu("idle0", "idle1") / args.idle * 3600,
             idle_wakeups_min=s.wakeups("idle0", "idle1") / args.idle * 60, coarse=("win0", "end") in s.coarse))

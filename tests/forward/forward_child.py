@@ -23,7 +23,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     forwarder.start()
     print("started", flush=True)
-    stop.wait()
+    # A timed wait: an untimed one blocks in the lock and never returns to the interpreter when the kernel
+    # delivers SIGTERM to another thread (one of grpc's), so the handler would not run (seen: a 60 s hang).
+    while not stop.wait(0.2):
+        pass
     forwarder.stop(2.0)
 
 
