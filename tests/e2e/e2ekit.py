@@ -44,6 +44,7 @@ from tests.fleet.fleetkit import (
 )
 
 OTELCOL_YAML = ROOT / "collector-config" / "otelcol.yaml"
+DIRECT_EXAMPLE = ROOT / "examples" / "prometheus-otlp.yaml"
 Path_ = Literal["remote_write", "otlp"]
 PATHS: tuple[Path_, ...] = ("remote_write", "otlp")
 # The exporter each metric path ends in, as collector-config/otelcol.yaml names them.
@@ -197,7 +198,7 @@ class Collector(Server):
 class Agent(Server):
     """``otel-mon run`` on a small synthetic host, 1 s interval, short back-off, OTLP/HTTP to ``endpoint``."""
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         import synthhost
 
@@ -209,15 +210,23 @@ class Agent(Server):
             sys.executable, "-m", "otel_mon", "run", "--root-path", str(self.root), "--interval", INTERVAL,
             "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.spool),
             "--set", "otlp.backoff_initial=300ms", "--set", "otlp.backoff_max=2s",
-            "--set", "otlp.poll_interval=500ms", "--set", "otlp.timeout=10s",
+            "--set", "otlp.poll_interval=500ms", "--set", "otlp.timeout=10s", *args,
         ], workdir, clean_env(PYTHONPATH=str(ROOT), **env), ready_url=f"http://127.0.0.1:{self.port}/ready")
 
-    def collections(self, until_ns: int | None = None) -> set[int]:
-        """The millisecond timestamps of the agent's collections, read from every segment of its spool."""
+    def collections(self, until_ns: int | None = None, acknowledged: bool = False) -> set[int]:
+        """The millisecond timestamps of the agent's collections, read from every segment of its spool; with
+        ``acknowledged`` only those of lines before the forwarder's cursor (the receiver acknowledged them, the
+        agent will not send them again)."""
         from otel_mon.spool.reader import SpoolReader
 
         out: set[int] = set()
+        cursor: tuple[str, int] | None = None
+        if acknowledged:
+            doc = json.loads((self.spool / "metrics" / ".cursor-forward.json").read_text())
+            cursor = (doc["segment"], int(doc["line"]))
         for rec in SpoolReader(self.spool, "metrics").records():
+            if cursor is not None and (rec.segment, rec.line) >= cursor:
+                break
             for rm in rec.data.get("resourceMetrics", []):
                 for sm in rm.get("scopeMetrics", []):
                     for metric in sm.get("metrics", []):
@@ -277,13 +286,16 @@ class Pipeline:
         self.prometheus = Prometheus(workdir / "prometheus", promote=("host.name",) if path == "direct" else ())
         self.logs: LogStore | None = None
         self.collector: Collector | None = None
-        if path == "direct":
-            env = {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": f"{self.prometheus.base}/api/v1/otlp/v1/metrics"}
+        args: tuple[str, ...] = ()
+        env: dict[str, str] = {}
+        if path == "direct":  # the shipped example, with its endpoint moved to this Prometheus
+            args = ("--config", str(DIRECT_EXAMPLE),
+                    "--set", f"otlp.metrics.endpoint={self.prometheus.base}/api/v1/otlp/v1/metrics")
         else:
             self.logs = LogStore(workdir / "victoria-logs")
             self.collector = Collector(workdir / "otelcol", path, self.prometheus, self.logs)
             env = {"OTEL_EXPORTER_OTLP_ENDPOINT": self.collector.otlp_http}
-        self.agent = Agent(workdir / "agent", env)
+        self.agent = Agent(workdir / "agent", env, args)
         self.started_at = time.time()
 
     def procs(self) -> list[Server]:
@@ -332,6 +344,12 @@ class Pipeline:
         except AssertionError:
             pass
         return last[-1] if last else self.count(until)
+
+    def stored(self, at: float) -> set[int]:
+        """The millisecond timestamps Prometheus holds for the probe series, up to ``at``."""
+        window = int(at - self.started_at + 300)
+        return {round(float(t) * 1000) for s in self.prometheus.query_at(f"{PROBE_PROMQL}[{window}s]", at)
+                for t, _ in s["values"]}
 
     def behind(self, lag: float = 4.0) -> int:
         """How many collections older than ``lag`` seconds are not in Prometheus yet (the fault bites)."""
