@@ -28,6 +28,7 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.process_groups import group_notes  # what each group matches, for its rules' notices
 from otel_mon.host.sampler import HostSampler
 from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
+from otel_mon.preaggregated import PreaggregatedHistograms
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
@@ -97,6 +98,9 @@ class Agent:
         self.telemetry = Telemetry(self.resource, settings.metric_enabled, metric_exporters,
                                    buckets={"otel_mon.probe.duration": PROBE_DURATION_BUCKETS})
         self.sampler.register_metrics(self.telemetry.instruments)
+        # A textfile's histograms arrive aggregated: joined to each batch (the SDK has no observable histogram).
+        histograms = PreaggregatedHistograms(lambda: getattr(self.sampler.snapshot, "native", None))
+        self.telemetry.reader.extra.append(histograms.metrics)
         if self.spool is not None:
             self.spool.register_metrics(self.telemetry.instruments)
         self.logger_provider, self.log_handler = build_logs(self.resource, log_exporters)
