@@ -125,7 +125,9 @@ def test_the_layer_test_sees_imports() -> None:
 # Component packages, and the only places one imports another's (non-bottom) module, each with its reason.
 COMPONENTS = ("host", "spool", "forward", "health", "probes", "http", "web", "report", "compat")
 SEAMS = {
-    ("forward", "otel_mon.spool.segments"): "a forwarder follows the spool's on-disk contract (segments, cursors)",
+    ("forward", "otel_mon.spool.segments"): "a forwarder follows the spool's on-disk contract (segments)",
+    ("forward", "otel_mon.spool.cursor_files"): "a forwarder keeps its position in the spool's cursor file",
+    ("forward", "otel_mon.spool.segment_reader"): "a forwarder reads the segments' lines as the spool defines them",
     ("health", "otel_mon.probes.config"): "health rules name probes: the two sections are checked together",
     ("health", "otel_mon.host.table"): "the readings the host domains declare are what host rules may name",
     ("web", "otel_mon.http.render"): "the status page's routes answer with the HTTP server's Response",
