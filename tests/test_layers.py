@@ -24,7 +24,7 @@ BOTTOM = ("otel_mon.schema", "otel_mon.config_units", "otel_mon.config_problems"
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",
           "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil",
-          "otel_mon.bounded_response", "otel_mon.promnames",
+          "otel_mon.bounded_response", "otel_mon.promnames", "otel_mon.exposition_text",
           "otel_mon.textsafe")
 
 

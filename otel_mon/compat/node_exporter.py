@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from otel_mon.compat.families import BY_NAME, COLLECTOR_DOMAINS, Family
-from otel_mon.exposition import go_float
+from otel_mon.exposition_text import go_float
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_os_release
 from otel_mon.host.sampler import Snapshot
