@@ -30,8 +30,8 @@ from opentelemetry.sdk.resources import Resource
 from otel_mon.exposition import BatchRegistry
 from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.preaggregated import with_metrics
-from otel_mon.semconv import MetricSpec
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.contract import Contract, problem
 from otel_mon.host.sampler import HostSampler
 from otel_mon.host.table import BY_NAME, HOST_DOMAINS, HOST_READINGS, METRICS
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 
 class Emits:

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.shape
 # Only the wiring may know the whole Settings, the agent, or the commands.
 WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cli", "otel_mon.__main__")
 # The bottom layer: pure parsers, formats and specs. They import nothing of ours outside this list.
-BOTTOM = ("otel_mon.schema", "otel_mon.config_units", "otel_mon.config_problems", "otel_mon.config_fields",
+BOTTOM = ("otel_mon.schema", "otel_mon.metric_spec", "otel_mon.agent_metrics", "otel_mon.config_units",
+          "otel_mon.config_problems", "otel_mon.config_fields",
           "otel_mon.config_tree", "otel_mon.semconv", "otel_mon.instruments", "otel_mon.lazy", "otel_mon.host.filters",
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",

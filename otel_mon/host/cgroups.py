@@ -26,8 +26,8 @@ from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_mounts
 from otel_mon.host.section import Section
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

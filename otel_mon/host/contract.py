@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from otel_mon.host.table import BY_NAME, ROWS
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 
 def problem(spec: MetricSpec | None, domain: str, name: str, attrs: Mapping[str, Any]) -> str | None:

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.schema import ByteSize, Problem, check
-from otel_mon.semconv import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig
