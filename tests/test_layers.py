@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "otel_mon"
 pytestmark = pytest.mark.shape
 
 # Only the wiring may know the whole Settings, the agent, or the commands.
-WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cli", "otel_mon.__main__")
+WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.where_to_look", "otel_mon.commands", "otel_mon.cli",
+          "otel_mon.__main__")
 # The bottom layer: pure parsers, formats and specs. They import nothing of ours outside this list.
 BOTTOM = ("otel_mon.schema", "otel_mon.metric_spec", "otel_mon.agent_metrics", "otel_mon.config_units",
           "otel_mon.config_problems", "otel_mon.config_fields",
