@@ -5,8 +5,8 @@ What opentelemetry-exporter-prometheus' translator and prometheus_client's encod
 schema URL labels are left out, and values are printed at 15 significant digits), at a fraction of the cost:
 their path re-derives every label name and escapes every label value of every sample on every render (the
 README's benchmarks hold the figures), while series are the same from one collection to the next. Here a
-series' label text is built once, on first sight, and each render only formats the values. Names, kinds and labels come from
-``otel_mon.promnames`` (remote write's namer too); this module only lays them out as text.
+series' label text is built once, on first sight, and each render only formats the values. Names, kinds and
+labels come from ``otel_mon.promnames`` (remote write's namer too); this module only lays them out as text.
 """
 
 from __future__ import annotations
