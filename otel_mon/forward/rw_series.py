@@ -5,7 +5,7 @@ are named by ``otel_mon.promnames``, here straight from the decoded line (no SDK
 translator). ``tests/stack/test_stack_rw_units.py`` holds the series to /metrics and to the official
 exporter's translation of the same batch. What /metrics cannot carry is added here: each point's original
 timestamp, and ``job`` / ``instance``, since no scrape config assigns them: ``job`` is
-``service.namespace/service.name`` as the Collector's ``prometheusremotewrite`` exporter and Prometheus' OTLP
+``service.namespace/service.name`` as the Collector's ``prometheus_remote_write`` exporter and Prometheus' OTLP
 receiver derive it; ``instance`` is the host name (what a scrape of the agent shows as its target, and what a
 person looks for), not ``service.instance.id`` (a UUID here), which stays a label of ``target_info``.
 """

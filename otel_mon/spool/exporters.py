@@ -2,7 +2,7 @@
 
 A metrics batch is written by ``spool/encoder.py`` from cached fragments, byte for byte what the official
 ``opentelemetry-exporter-otlp-json-common`` encoder gives (so a line is exactly what the Collector's file
-exporter writes and its ``otlpjsonfile`` receiver reads); the official encoder and ``spool/lines.py`` take a
+exporter writes and its ``otlp_json_file`` receiver reads); the official encoder and ``spool/lines.py`` take a
 batch the fast encoder does not cover or one over the line limit, and every log batch. The exporters never
 own the spool: the agent closes the :class:`SpoolWriter` after shutting the providers down.
 """

@@ -35,20 +35,29 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 
 class Prometheus:
-    """``prometheus`` with a generated config; remote-write receiver on, an out-of-order window set."""
+    """``prometheus`` with a generated config; remote-write and OTLP receivers on, an out-of-order window set.
+
+    ``flags`` replaces the default command-line flags (config, TSDB path and listen address are always added);
+    ``config_file`` runs an existing file (the shipped one) instead of writing ``config``."""
+
+    DEFAULT_FLAGS = ("--web.enable-remote-write-receiver", "--web.enable-otlp-receiver", "--web.enable-lifecycle")
 
     def __init__(
-        self, workdir: Path, config: dict[str, Any], ooo_window: str = "30m", binary: str | None = None
+        self, workdir: Path, config: dict[str, Any], ooo_window: str = "30m", binary: str | None = None,
+        flags: tuple[str, ...] | None = None, config_file: Path | None = None,
     ) -> None:
         self.binary = binary or stack_binary("prometheus")
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        config = dict(config)
-        config.setdefault("storage", {"tsdb": {"out_of_order_time_window": ooo_window}})
-        self.config_file = workdir / "prometheus.yml"
-        self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.flags = self.DEFAULT_FLAGS if flags is None else flags
+        if config_file is None:
+            config = dict(config)
+            config.setdefault("storage", {"tsdb": {"out_of_order_time_window": ooo_window}})
+            config_file = workdir / "prometheus.yml"
+            config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.config_file = config_file
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -56,13 +65,24 @@ class Prometheus:
     def write_url(self) -> str:
         return f"{self.base}/api/v1/write"
 
+    @property
+    def otlp_url(self) -> str:
+        """The OTLP/HTTP base (an exporter or the agent appends /v1/metrics)."""
+        return f"{self.base}/api/v1/otlp"
+
+    def otlp(self, body: bytes, content_type: str = "application/x-protobuf") -> int:
+        """POST one OTLP metrics request; the HTTP status."""
+        request = urllib.request.Request(f"{self.otlp_url}/v1/metrics", data=body, method="POST",
+                                         headers={"Content-Type": content_type})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+
     def start(self, timeout: float = 60.0) -> None:
         self.starts += 1
         log = open(self.workdir / f"prometheus-{self.starts}.log", "wb")
         self.proc = subprocess.Popen(
             [self.binary, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-remote-write-receiver",
-             "--web.enable-lifecycle"],
+             f"--web.listen-address=127.0.0.1:{self.port}", *self.flags],
             stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
