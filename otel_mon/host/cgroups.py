@@ -141,6 +141,10 @@ class CgroupsCollector:
             self._layout = layout(mounts, self.paths.root)
         return self._layout
 
+    def close(self) -> None:
+        """Close the kept cgroup files (the sampler closes its collectors on stop and reload)."""
+        self._files.close()
+
     @property
     def files_open(self) -> int:
         """cgroup files held open between collections (bounded by ``open_files``)."""

@@ -4,6 +4,7 @@ the bound holds, and the series are those of a collector that opens every file e
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -69,6 +70,18 @@ def test_a_removed_cgroup_is_closed_and_its_series_go(made: list[Path]) -> None:
     assert c.files_open < held
     c.collect(100.0)  # the next listing
     assert c.files_open == 0
+
+
+def test_close_closes_the_kept_files(made: list[Path]) -> None:
+    root, _file, _key = cpu_root()
+    name = f"otelmon-close-{uuid.uuid4().hex[:8]}"
+    make(made, root, name)
+    c = CgroupsCollector(HostPaths("/"), CgroupsConfig(include=(name,)))
+    before = len(os.listdir("/proc/self/fd"))
+    c.collect(0.0)
+    assert c.files_open > 0 and len(os.listdir("/proc/self/fd")) >= before + c.files_open
+    c.close()
+    assert c.files_open == 0 and len(os.listdir("/proc/self/fd")) <= before
 
 
 def test_the_bound_holds_and_the_series_match_opening_every_time(made: list[Path]) -> None:
