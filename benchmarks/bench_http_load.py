@@ -31,7 +31,8 @@ from readme_tables import markdown_path  # noqa: E402
 from servers import free_port  # noqa: E402
 
 from otel_mon import __version__  # noqa: E402
-from otel_mon.spool.segments import count_lines, list_segments  # noqa: E402
+from otel_mon.spool.segment_reader import count_lines  # noqa: E402
+from otel_mon.spool.segments import list_segments  # noqa: E402
 
 ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 

@@ -30,8 +30,8 @@ from readme_tables import markdown_path
 from stamp import header
 
 from otel_mon.host.table import HOST_DOMAINS, METRICS
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.schema import ByteSize, Duration
-from otel_mon.semconv import MetricSpec
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.exporters import SpoolMetricExporter
 from otel_mon.spool.writer import SpoolWriter

@@ -9,8 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -28,13 +26,14 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.process_groups import group_notes  # what each group matches, for its rules' notices
 from otel_mon.host.sampler import HostSampler
 from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
+from otel_mon.preaggregated import PreaggregatedHistograms
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
 from otel_mon.schema import redacted
 from otel_mon.spool.writer import SpoolWriter
 from otel_mon.status_document import status_document
 from otel_mon.telemetry import Telemetry, build_logs
-from otel_mon.urls import redact_url
+from otel_mon.where_to_look import where_to_look
 
 if TYPE_CHECKING:
     from otel_mon.compat.node_exporter import NodeExporterView
@@ -44,36 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("otel_mon.agent")
 # How long a stop waits for probes in flight (they end by their own timeout; nothing of theirs is lost).
 _PROBE_STOP_WAIT = 1.0
-
-
-def where_to_look(settings: Settings, port: int | None) -> list[tuple[str, dict[str, Any]]]:
-    """The start-up lines that say where the agent's output goes: the page's URL, then each active output."""
-    lines: list[tuple[str, dict[str, Any]]] = []
-    if port is not None:
-        http = settings.http
-        host = http.host
-        if host in ("", "0.0.0.0", "::"):  # nosec B104  # a comparison, not a bind: name the host a browser reaches
-            host = socket.gethostname()
-        host = f"[{host}]" if ":" in host else host
-        base = f"{'https' if http.tls_cert else 'http'}://{host}:{port}"
-        lines.append((f"status page {base}/ (Prometheus {base}/metrics, JSON /health, /ready)",
-                      {"listen": f"{http.host}:{port}", "tls": bool(http.tls_cert), "auth": bool(http.token)}))
-    if settings.spool.enabled:
-        lines.append((f"spool {os.path.abspath(settings.spool.dir)} (OTLP-JSON lines; `otel-mon tail` reads it)",
-                      {}))
-    else:
-        lines.append(("spool off: nothing is kept on disk or forwarded", {}))
-    if settings.spool.enabled and settings.otlp.enabled:
-        from otel_mon.forward.config import SIGNALS, resolve
-
-        for signal in SIGNALS:
-            target = resolve(settings.otlp, signal)
-            if target is not None:
-                lines.append((f"forwarding {signal} over OTLP to {target.display}", {"protocol": target.protocol}))
-    if settings.spool.enabled and settings.remote_write.enabled and settings.remote_write.url:
-        lines.append((f"forwarding metrics by Prometheus remote write to {redact_url(settings.remote_write.url)}",
-                      {}))
-    return lines
 
 
 class Agent:
@@ -99,6 +68,9 @@ class Agent:
         self.telemetry = Telemetry(self.resource, settings.metric_enabled, metric_exporters,
                                    buckets={"otel_mon.probe.duration": PROBE_DURATION_BUCKETS})
         self.sampler.register_metrics(self.telemetry.instruments)
+        # A textfile's histograms arrive aggregated: joined to each batch (the SDK has no observable histogram).
+        histograms = PreaggregatedHistograms(lambda: getattr(self.sampler.snapshot, "native", None))
+        self.telemetry.reader.extra.append(histograms.metrics)
         if self.spool is not None:
             self.spool.register_metrics(self.telemetry.instruments)
         self.logger_provider, self.log_handler = build_logs(self.resource, log_exporters)

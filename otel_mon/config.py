@@ -40,11 +40,11 @@ from otel_mon.host.filters import Filter
 from otel_mon.host.table import HOST_DOMAINS, MetricsConfig
 from otel_mon.http.config import HttpConfig
 from otel_mon.logsetup import LoggingConfig
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.probes.config import ProbeConfig
 from otel_mon.resource import ResourceConfig
 from otel_mon.schema import ByteSize, ConfigError, Duration, Problem, check
 from otel_mon.secretfile import SecretFileError, read_secret_file
-from otel_mon.semconv import MetricSpec
 from otel_mon.spool.config import SpoolConfig
 
 log = logging.getLogger("otel_mon.config")

@@ -9,7 +9,8 @@ from pathlib import Path
 from otel_mon.compat import mapping_doc
 from otel_mon.health.reading_specs import READINGS
 from otel_mon.host.table import HOST_READINGS, METRICS
-from otel_mon.semconv import EXCEPTIONS, SEMCONV_VERSION, MetricSpec
+from otel_mon.metric_spec import MetricSpec
+from otel_mon.semconv import EXCEPTIONS, SEMCONV_VERSION
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 HEALTH_DOC = DOC.parent / "health.md"

@@ -3,10 +3,10 @@
 What opentelemetry-exporter-prometheus' translator and prometheus_client's encoders produce together
 (tests/http/test_exposition.py holds them side by side; two deliberate differences: empty scope version and
 schema URL labels are left out, and values are printed at 15 significant digits), at a fraction of the cost:
-their path re-derives every label name and escapes every label value of every sample on every render (~80 µs
-a series here), while series are the same from one collection to the next. Here a series' label text is
-built once, on first sight, and each render only formats the values. Names, kinds and labels come from
-``otel_mon.promnames`` (remote write's namer too); this module only lays them out as text.
+their path re-derives every label name and escapes every label value of every sample on every render (the
+README's benchmarks hold the figures), while series are the same from one collection to the next. Here a
+series' label text is built once, on first sight, and each render only formats the values. Names, kinds and
+labels come from ``otel_mon.promnames`` (remote write's namer too); this module only lays them out as text.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -28,37 +28,12 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 from prometheus_client import CollectorRegistry
-from prometheus_client import utils as _prom_utils
 
 from otel_mon import promnames
-from otel_mon.promnames import attribute_text, label_name, le_text, scope_labels
+from otel_mon.exposition_text import braces, go_float, help_text, label_value, sample_value
+from otel_mon.promnames import label_name, le_text, scope_labels
 
 log = logging.getLogger(__name__)
-
-# prometheus_client's float formatting (Go's, as Prometheus prints numbers), typed.
-go_float = cast(Callable[[float], str], _prom_utils.floatToGoString)
-_INF = float("inf")
-
-
-def sample_value(value: float) -> str:
-    """A sample's value as node_exporter prints it: the shortest text that reads back as the number, after
-    rounding to 15 significant digits (all a double holds exactly), so a sum like 309.9 + 0.01 reads 309.91
-    and not 309.90999999999997. Go's exponent rules (prometheus_client's ``floatToGoString``)."""
-    if value != value or value in (_INF, -_INF):
-        return go_float(value)
-    rounded = float(f"{value:.15g}")
-    return go_float(rounded if rounded not in (_INF, -_INF) else value)  # the largest doubles round up to inf
-
-
-def label_value(value: Any) -> str:
-    """A label value as text, escaped for the exposition formats."""
-    return attribute_text(value).replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-
-
-def _help(doc: str, openmetrics: bool) -> str:
-    doc = doc.replace("\\", r"\\").replace("\n", r"\n")
-    return doc.replace('"', r"\"") if openmetrics else doc
-
 
 @dataclass(frozen=True)
 class _Family:
@@ -86,8 +61,8 @@ def _family(metric: Metric) -> _Family | None:
         return None
     name, kind, unit, exposed = named.name, named.kind, named.unit, named.sample
     doc = metric.description or ""
-    text_header = f"# HELP {exposed} {_help(doc, False)}\n# TYPE {exposed} {kind}\n"
-    om_header = f"# HELP {name} {_help(doc, True)}\n# TYPE {name} {kind}\n"
+    text_header = f"# HELP {exposed} {help_text(doc, False)}\n# TYPE {exposed} {kind}\n"
+    om_header = f"# HELP {name} {help_text(doc, True)}\n# TYPE {name} {kind}\n"
     if unit:
         om_header += f"# UNIT {name} {unit}\n"
     return _Family(name, kind, exposed, text_header, om_header)
@@ -185,9 +160,9 @@ class Exposition:
             for bound, count in zip(bounds, point.bucket_counts, strict=False):
                 total += count
                 first = f"{bound}" if first is None else first
-                lines.append(f"{sample}_bucket{_braces({**full, 'le': le_text(bound)})} {go_float(total)}\n")
+                lines.append(f"{sample}_bucket{braces({**full, 'le': le_text(bound)})} {go_float(total)}\n")
             if first is not None and float(first) >= 0 and point.sum is not None:
-                plain = _braces(full)
+                plain = braces(full)
                 lines.append(f"{sample}_count{plain} {go_float(total)}\n")
                 lines.append(f"{sample}_sum{plain} {sample_value(point.sum)}\n")
 
@@ -224,11 +199,11 @@ class Exposition:
 
     def _text(self, label_keys: tuple[str, ...], labels: dict[str, str], cache_key: Any) -> str:
         if cache_key is None:
-            return _braces({k: labels.get(k, "") for k in label_keys})
+            return braces({k: labels.get(k, "") for k in label_keys})
         full_key = (label_keys, cache_key)
         text = self._label_text.get(full_key)
         if text is None:
-            text = self._label_text[full_key] = _braces({k: labels.get(k, "") for k in label_keys})
+            text = self._label_text[full_key] = braces({k: labels.get(k, "") for k in label_keys})
         return text
 
     def _target_info(self, data: MetricsData) -> tuple[str, str]:
@@ -237,7 +212,7 @@ class Exposition:
         for rm in data.resource_metrics:
             attrs = {**attrs, **rm.resource.attributes}
         labels = {label_name(k): label_value(v) for k, v in attrs.items()}
-        line = f"target_info{_braces(labels)} 1.0\n"
+        line = f"target_info{braces(labels)} 1.0\n"
         return (f"# HELP target_info Target metadata\n# TYPE target_info gauge\n{line}",
                 f"# HELP target Target metadata\n# TYPE target info\n{line}")
 
@@ -248,12 +223,6 @@ def _union(labelled: list[tuple[dict[str, str], Any]]) -> tuple[str, ...]:
     for labels, _ in labelled:
         keys.update(labels)
     return tuple(sorted(keys))
-
-
-def _braces(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
 class BatchRegistry(CollectorRegistry):

@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,15 @@ from opentelemetry.sdk.metrics import (
     ObservableGauge,
     ObservableUpDownCounter,
 )
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, MetricsData
+from opentelemetry.sdk.metrics.export import Metric, MetricExporter, MetricReader, MetricsData
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
 from otel_mon.exposition import BatchRegistry
 from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
+from otel_mon.preaggregated import with_metrics
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ LABELLED_RESOURCE_ATTRIBUTES = frozenset({"host.name", "service.name"})
 class NoExemplars(ExemplarReservoir):
     """The reservoir of every observable instrument: exemplars tie a measurement to the span it was made in,
     and an observable callback runs in no span, so the SDK's default reservoir only ever returns [] -- after
-    a lock, a sort and a reset per point per collection (~2 µs a point, 14 % of the SDK's collection here)."""
+    a lock, a sort and a reset per point per collection (what that cost is in the README's cycle benchmark)."""
 
     def offer(self, value: float, time_unix_nano: int, attributes: object, context: object) -> None:
         return None
@@ -86,10 +87,19 @@ class LoopReader(MetricReader):
         super().__init__()
         self.exporters = list(exporters)
         self.batches = batches
+        self.extra: list[Callable[[], Sequence[Metric]]] = []  # pre-aggregated metrics (otel_mon/preaggregated.py)
+        self._extra_failed = False
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> None:
         if metrics_data is None:
             return
+        for source in self.extra:
+            try:
+                metrics_data = with_metrics(metrics_data, source())
+            except Exception:  # a bad pre-aggregated point must not cost the batch: logged once
+                if not self._extra_failed:
+                    self._extra_failed = True
+                    log.exception("pre-aggregated metrics left out of the batch (logged once)")
         if self.batches is not None:
             self.batches.update(metrics_data)
         for exporter in self.exporters:

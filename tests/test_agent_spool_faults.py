@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_mon.spool.segments import count_lines, list_segments
+from otel_mon.spool.segment_reader import count_lines
+from otel_mon.spool.segments import list_segments
 from otel_mon.spool.writer import SpoolWriter
 from tests.conftest import AgentProcess, wait_until
 from tests.spool.spoolkit import Clock, config
@@ -101,7 +102,7 @@ def test_spool_files_and_dirs_are_not_world_readable(tmp_path: Path) -> None:
 
 def test_byte_retention_evicting_recent_delivered_data_is_counted(tmp_path: Path,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    from otel_mon.spool.segments import Cursor, cursor_path, save_cursor
+    from otel_mon.spool.cursor_files import Cursor, cursor_path, save_cursor
 
     cfg = config(tmp_path / "data", max_file_size=64 * 1024, max_bytes=128 * 1024, max_age=86400.0, compress=False)
     writer = SpoolWriter(cfg)

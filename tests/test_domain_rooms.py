@@ -27,7 +27,7 @@ from otel_mon.host import table
 from otel_mon.host.config import HOST_CONFIG, assemble
 from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 PACKAGE = Path(__file__).resolve().parents[1] / "otel_mon"
 
@@ -43,7 +43,7 @@ from otel_mon.host.base import Collected
 from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 if TYPE_CHECKING:
     from otel_mon.host.config import HostConfig

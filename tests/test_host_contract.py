@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from otel_mon.host.base import Collected, frozen_attrs
-from otel_mon.host.contract import Contract, problem
+from otel_mon.host.row_check import RowCheck, problem
 from otel_mon.host.sampler import HostSampler
 from otel_mon.host.table import BY_NAME, HOST_DOMAINS, HOST_READINGS, METRICS
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 
 class Emits:
@@ -53,7 +53,7 @@ def test_a_point_breaking_the_table_is_dropped_counted_and_logged_once(
 
 
 def test_valid_points_are_checked_once_per_attribute_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    import otel_mon.host.contract as module
+    import otel_mon.host.row_check as module
 
     calls: list[str] = []
 
@@ -62,7 +62,7 @@ def test_valid_points_are_checked_once_per_attribute_set(monkeypatch: pytest.Mon
         return problem(spec, domain, name, attrs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(module, "problem", counting)
-    contract = Contract()
+    contract = RowCheck()
     attrs = frozen_attrs(("cpu.mode", "idle"))
     for _ in range(3):
         assert contract.check("cpu", "system.cpu.time", attrs) is None
@@ -122,7 +122,7 @@ HOST_ROWS = [spec for spec in METRICS if spec.domain in HOST_DOMAINS]
 
 @pytest.mark.parametrize("spec", HOST_ROWS, ids=lambda spec: spec.name)
 def test_every_host_row_accepts_each_allowed_value_and_refuses_a_misspelt_name_or_value(spec: MetricSpec) -> None:
-    contract = Contract()
+    contract = RowCheck()
     good = _valid(spec)
     assert contract.check(spec.domain, spec.name, good) is None
     for key, values in spec.values:

@@ -21,7 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from otel_mon.spool.segments import count_lines, list_segments
+from otel_mon.spool.segment_reader import count_lines
+from otel_mon.spool.segments import list_segments
 from tests.conftest import ROOT, agent_env, free_port, stop_process, wait_until
 
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -17,13 +17,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "otel_mon"
 pytestmark = pytest.mark.shape
 
 # Only the wiring may know the whole Settings, the agent, or the commands.
-WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.commands", "otel_mon.cli", "otel_mon.__main__")
+WIRING = ("otel_mon.config", "otel_mon.agent", "otel_mon.where_to_look", "otel_mon.commands", "otel_mon.cli",
+          "otel_mon.__main__")
 # The bottom layer: pure parsers, formats and specs. They import nothing of ours outside this list.
-BOTTOM = ("otel_mon.schema", "otel_mon.semconv", "otel_mon.instruments", "otel_mon.lazy", "otel_mon.host.filters",
+BOTTOM = ("otel_mon.schema", "otel_mon.metric_spec", "otel_mon.agent_metrics", "otel_mon.config_units",
+          "otel_mon.config_problems", "otel_mon.config_fields",
+          "otel_mon.config_tree", "otel_mon.semconv", "otel_mon.instruments", "otel_mon.lazy", "otel_mon.host.filters",
           "otel_mon.host.procfs", "otel_mon.spool.lines", "otel_mon.spool.format", "otel_mon.timefmt",
           "otel_mon.retry_after", "otel_mon.deadline", "otel_mon.secretfile",
           "otel_mon.urls", "otel_mon.readings", "otel_mon.http.open_connections", "otel_mon.netutil",
-          "otel_mon.bounded_response", "otel_mon.promnames",
+          "otel_mon.bounded_response", "otel_mon.promnames", "otel_mon.exposition_text",
           "otel_mon.textsafe")
 
 
@@ -124,7 +127,9 @@ def test_the_layer_test_sees_imports() -> None:
 # Component packages, and the only places one imports another's (non-bottom) module, each with its reason.
 COMPONENTS = ("host", "spool", "forward", "health", "probes", "http", "web", "report", "compat")
 SEAMS = {
-    ("forward", "otel_mon.spool.segments"): "a forwarder follows the spool's on-disk contract (segments, cursors)",
+    ("forward", "otel_mon.spool.segments"): "a forwarder follows the spool's on-disk contract (segments)",
+    ("forward", "otel_mon.spool.cursor_files"): "a forwarder keeps its position in the spool's cursor file",
+    ("forward", "otel_mon.spool.segment_reader"): "a forwarder reads the segments' lines as the spool defines them",
     ("health", "otel_mon.probes.config"): "health rules name probes: the two sections are checked together",
     ("health", "otel_mon.host.table"): "the readings the host domains declare are what host rules may name",
     ("web", "otel_mon.http.render"): "the status page's routes answer with the HTTP server's Response",

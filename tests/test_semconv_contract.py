@@ -26,7 +26,8 @@ from opentelemetry.semconv._incubating.metrics import hw_metrics, process_metric
 from opentelemetry.semconv.schemas import Schemas
 
 from otel_mon.host.table import BY_NAME, METRICS
-from otel_mon.semconv import EXCEPTIONS, SEMCONV_VERSION, MetricSpec
+from otel_mon.metric_spec import MetricSpec
+from otel_mon.semconv import EXCEPTIONS, SEMCONV_VERSION
 
 MODEL = json.loads((Path(__file__).parent / "fixtures" / "semconv" / "v1.44.0-metric-attributes.json").read_text())[
     "metrics"]

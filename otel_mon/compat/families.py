@@ -178,6 +178,24 @@ FAMILIES: tuple[Family, ...] = (
       "NRestarts of each service", "Service unit count of Restart triggers"),
     F("node_systemd_system_running", "gauge", (), "systemd", "otel_mon.systemd.system.state",
       "1 when SystemState is running", "Whether the system is operational (see 'systemctl is-system-running')"),
+    F("node_hwmon_chip_names", "gauge", ("chip", "chip_name"), "hwmon", "hwmon name file",
+      "the same read as hw.temperature; chip from the device path, as node_exporter names it",
+      "Annotation metric for human-readable chip names"),
+    F("node_hwmon_sensor_label", "gauge", ("chip", "label", "sensor"), "hwmon", "hwmon temp*_label",
+      "temperature sensors only (the agent reads no other hwmon sensor)", "Label for given chip and sensor"),
+    F("node_hwmon_temp_celsius", "gauge", ("chip", "sensor"), "hwmon", "hw.temperature",
+      "temp*_input of each chip (its directory and device/ merged)", "Hardware monitor for temperature (input)"),
+    F("node_hwmon_temp_<field>_celsius", "gauge", ("chip", "sensor"), "hwmon", "hwmon temp*_<field>",
+      "every other temp*_<field> file (max, crit, crit_alarm, min, ...), millidegrees / 1000",
+      "Hardware monitor for temperature (<field>)"),
+    F("node_hwmon_temp_alarm", "gauge", ("chip", "sensor"), "hwmon", "hwmon temp*_alarm", "",
+      "Hardware sensor alarm status (temp)"),
+    F("node_hwmon_temp_fault", "gauge", ("chip", "sensor"), "hwmon", "hwmon temp*_fault", "",
+      "Hardware sensor fault status (temp)"),
+    F("node_hwmon_temp_beep_enabled", "gauge", ("chip", "sensor"), "hwmon", "hwmon temp*_beep", "",
+      "Hardware monitor sensor has beeping enabled"),
+    F("node_hwmon_temp_type", "gauge", ("chip", "sensor"), "hwmon", "hwmon temp*_type",
+      "the sensor type number as the driver gives it", "Hardware monitor temp element type"),
     F("node_scrape_collector_duration_seconds", "gauge", ("collector",), "scrape", "otel_mon.collector.duration",
       "the duration of the agent's domain that read the source (cpu and cpufreq share the cpu domain's)",
       "node_exporter: Duration of a collector scrape."),
@@ -194,7 +212,7 @@ COLLECTOR_DOMAINS: dict[str, str | None] = {
     "cpu": "cpu", "cpufreq": "cpu", "diskstats": "disk", "filesystem": "filesystem", "loadavg": "load",
     "meminfo": "memory", "netdev": "network", "stat": "processes", "time": None, "uname": None, "os": None,
     "vmstat": "paging", "pressure": "pressure", "filefd": "filefd", "conntrack": "conntrack", "timex": "clock",
-    "textfile": "textfile", "systemd": "systemd",
+    "textfile": "textfile", "systemd": "systemd", "hwmon": "sensors",
 }
 
 # The families of node_exporter 1.12.1's default Linux collectors (as it serves them on a typical host) the
@@ -212,8 +230,9 @@ NOT_PRODUCED: dict[str, str] = {
     "entropy": "node_entropy_available_bits, node_entropy_pool_size_bits",
     "filesystem": "node_filesystem_mount_info (major/minor), node_filesystem_purgeable_bytes (macOS only in "
                   "meaning); device_error is 0 on every mount served",
-    "hwmon": "node_hwmon_*: node_exporter names chips by their device path (platform_coretemp_0); the agent's "
-             "hw_temperature_celsius keys sensors by hwmon name and label (hw.id), so no drop-in label values",
+    "hwmon": "node_hwmon_{fan,in,curr,power,energy,humidity,pwm,freq,intrusion,cpu}_*, node_hwmon_beep_enabled, "
+             "node_hwmon_voltage_regulator_version, node_hwmon_update_interval_seconds and their labels: the "
+             "agent reads temperature sensors only",
     "netclass": "node_network_{up,mtu_bytes,speed_bytes,carrier*,info,flags,...}: the agent does not read "
                 "/sys/class/net",
     "netdev": "node_network_{receive,transmit}_{fifo,frame,compressed,multicast,colls,carrier,nohandler}_total: "

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from otel_mon.compat.families import BY_NAME, COLLECTOR_DOMAINS, Family
-from otel_mon.exposition import go_float
+from otel_mon.exposition_text import go_float
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_os_release
 from otel_mon.host.sampler import Snapshot
@@ -288,6 +288,49 @@ def _systemd(snap: Snapshot) -> Iterator[Sample]:
     yield "node_systemd_system_running", (), 1.0 if getattr(units, "system_state", "") == "running" else 0.0
 
 
+_HWMON_PLAIN = {"alarm": "node_hwmon_temp_alarm", "fault": "node_hwmon_temp_fault",
+                "beep": "node_hwmon_temp_beep_enabled", "type": "node_hwmon_temp_type"}
+
+
+def _go_float(text: str) -> float | None:
+    """The value as Go's strconv.ParseFloat reads it (no digit separators), or None."""
+    if "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _hwmon(snap: Snapshot) -> Iterator[Sample]:
+    """node_exporter's hwmon families for the temperature sensors the sensors domain read."""
+    chips = snap.native.get("hwmon")
+    if not isinstance(chips, list):
+        return
+    for chip in chips:
+        if chip.chip_name is not None:
+            yield "node_hwmon_chip_names", (("chip", chip.chip), ("chip_name", chip.chip_name)), 1.0
+        for sensor, props in chip.sensors.items():
+            labels = (("chip", chip.chip), ("sensor", sensor))
+            if "label" in props:
+                yield "node_hwmon_sensor_label", (("chip", chip.chip), ("label", props["label"]),
+                                                  ("sensor", sensor)), 1.0
+            for element, text in props.items():
+                value = _go_float(text) if element != "label" else None
+                if value is None:
+                    continue
+                if element in _HWMON_PLAIN:
+                    yield _HWMON_PLAIN[element], labels, value
+                elif element == "" or (element == "input" and "" not in props):
+                    yield "node_hwmon_temp_celsius", labels, value * 0.001
+                else:
+                    yield f"node_hwmon_temp_{_clean(element)}_celsius", labels, value * 0.001
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^a-z0-9:_]", "_", text.lower()).strip("_")
+
+
 def textfile_text(snap: Snapshot, taken: set[str]) -> str:
     """The textfiles' families as they were written (types, help, histograms and summaries too), except a name
     the endpoint already serves or an earlier file declared (node_exporter fails such a scrape; this skips)."""
@@ -311,8 +354,12 @@ COLLECTORS: dict[str, Callable[[Snapshot], Iterator[Sample]]] = {
     "cpu": _cpu, "cpufreq": _cpufreq, "diskstats": _diskstats, "filesystem": _filesystem, "loadavg": _loadavg,
     "meminfo": _meminfo, "netdev": _netdev, "stat": _stat, "time": _time, "vmstat": _vmstat,
     "pressure": _pressure, "filefd": _filefd, "conntrack": _conntrack, "timex": _timex, "textfile": _textfile,
-    "systemd": _systemd,
+    "systemd": _systemd, "hwmon": _hwmon,
 }
+
+
+# Collectors node_exporter reports as failed when the host has no such source: the native key that is None then.
+_NO_DATA = {"hwmon": "hwmon"}
 
 
 def family_of(name: str) -> Family | None:
@@ -324,7 +371,16 @@ def family_of(name: str) -> Family | None:
         return BY_NAME["node_vmstat_<field>"]
     if name.startswith("node_memory_"):
         return BY_NAME["node_memory_<field>_bytes" if name.endswith("_bytes") else "node_memory_<field>"]
+    if name.startswith("node_hwmon_temp_") and name.endswith("_celsius"):
+        return BY_NAME["node_hwmon_temp_<field>_celsius"]
     return None
+
+
+def _field(name: str) -> str:
+    """What ``<field>`` stands for in a pattern row's family name (its help text names it)."""
+    if name.startswith("node_hwmon_temp_"):
+        return name.removeprefix("node_hwmon_temp_").removesuffix("_celsius")
+    return name.removeprefix("node_memory_").removeprefix("node_vmstat_").removesuffix("_bytes")
 
 
 def samples(snap: Snapshot, fixed: Iterable[tuple[str, Iterable[Sample]]] = ()) -> list[Sample]:
@@ -339,8 +395,10 @@ def samples(snap: Snapshot, fixed: Iterable[tuple[str, Iterable[Sample]]] = ()) 
             continue  # the domain is off: node_exporter's --no-collector.<name>
         got = list(render(snap))
         out.extend(got)
-        served.append((collector, status.duration if status is not None else 0.0,
-                       status.ok if status is not None else True))
+        ok = status.ok if status is not None else True
+        if collector in _NO_DATA and snap.native.get(_NO_DATA[collector]) is None:
+            ok = False  # node_exporter's ErrNoData: the host has no such source (no /sys/class/hwmon)
+        served.append((collector, status.duration if status is not None else 0.0, ok))
     for collector, extra in fixed:
         out.extend(extra)
         served.append((collector, 0.0, True))
@@ -361,7 +419,7 @@ def render_text(items: list[Sample]) -> str:
         row = family_of(name)
         if row is None:
             raise KeyError(f"{name} is not in compat/families.py")
-        field = name.removeprefix("node_memory_").removeprefix("node_vmstat_").removesuffix("_bytes")
+        field = _field(name)
         lines.append(f"# HELP {name} {row.help.replace('<field>', field)}\n# TYPE {name} {row.kind}\n")
         for labels, value in sorted(by_family[name]):
             text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from otel_mon.spool.cursor_files import Cursor
 from otel_mon.spool.lines import MAX_LINE_BYTES
-from otel_mon.spool.segments import Cursor, LineReader, Segment, count_lines, list_segments
+from otel_mon.spool.segment_reader import LineReader, count_lines
+from otel_mon.spool.segments import Segment, list_segments
 
 MAX_LINE = MAX_LINE_BYTES  # the contract's limit; anything longer is garbage to skip
 

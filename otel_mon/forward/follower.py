@@ -20,7 +20,7 @@ from otel_mon.forward.config_checks import Pacing
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.quarantine import Quarantine, QuarantineFull
 from otel_mon.forward.requests import MalformedLine, Parse, Record, parse_line
-from otel_mon.spool.segments import Cursor, cursor_path, load_cursor, save_cursor
+from otel_mon.spool.cursor_files import Cursor, cursor_path, load_cursor, save_cursor
 
 log = logging.getLogger("otel_mon.forward.signal_forwarder")
 

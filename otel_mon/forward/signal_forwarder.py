@@ -35,7 +35,7 @@ from otel_mon.forward.rejections import RejectionRate
 from otel_mon.forward.requests import Frame, Parse, codec
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.forward.signal_health import SignalHealth
-from otel_mon.spool.segments import Cursor
+from otel_mon.spool.cursor_files import Cursor
 
 log = logging.getLogger(__name__)
 

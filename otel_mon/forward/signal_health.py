@@ -16,7 +16,8 @@ from pathlib import Path
 
 from otel_mon.forward.backlog import Backlog, LineCounter, measure
 from otel_mon.forward.config import Signal
-from otel_mon.spool.segments import Cursor, Segment
+from otel_mon.spool.cursor_files import Cursor
+from otel_mon.spool.segments import Segment
 
 _SNAPSHOT_TTL = 1.0  # the three backlog metrics of one collection share one directory scan
 _GROWTH_CHECKS = 3

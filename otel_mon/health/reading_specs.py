@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from otel_mon.host.table import HOST_READINGS
-from otel_mon.semconv import ReadingSpec
+from otel_mon.metric_spec import ReadingSpec
 
 Readings = Mapping[str, Mapping[str, float]]
 __all__ = ["READINGS", "ReadingSpec", "Readings"]

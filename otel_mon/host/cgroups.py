@@ -6,36 +6,28 @@ containerd, cri-o, podman), chosen on purpose (cAdvisor's lesson: every cgroup a
 logged once). Each reading has one name whichever layout holds it (host/cgroupfs.py). No semconv metric
 describes a cgroup (``container.*`` metrics assume a container runtime's view): names are ``otel_mon.cgroup.*``;
 ``container.id`` (semconv) and ``otel_mon.systemd.unit`` are added where the path names them. Read under
-``root_path``.
+``root_path``. The files each cgroup's readings come from are decided when the tree is listed
+(host/cgroup_reader.py), so a collection only opens, reads and parses them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-import os
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs, read_text
-from otel_mon.host.cgroupfs import (
-    Layout,
-    container_id,
-    layout,
-    parse_blkio,
-    parse_flat,
-    parse_io_stat,
-    parse_limit,
-    parse_psi_totals,
-    systemd_unit,
-)
+from otel_mon.host.cgroup_reader import OpenFiles, Plan, descriptor_budget, list_tree
+from otel_mon.host.cgroupfs import Layout, container_id, layout, systemd_unit
 from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_mounts
 from otel_mon.host.section import Section
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig
@@ -111,6 +103,9 @@ class CgroupsConfig:
     # The tree is listed again at most this often (listing costs as much as reading 200 cgroups; services and
     # containers come and go far more slowly than collections). 0: every collection.
     rescan: Duration = Duration(30.0)
+    # cgroup files kept open between collections and read again with one pread (at most a quarter of
+    # RLIMIT_NOFILE); 0: open and close each file every collection.
+    open_files: int = 4096
 
     def __post_init__(self) -> None:
         out = []
@@ -118,49 +113,12 @@ class CgroupsConfig:
             out.append(Problem("max_depth", "expected 1 to 16", self.max_depth))
         if self.rescan < 0:
             out.append(Problem("rescan", "must not be negative", self.rescan))
+        if not 0 <= self.open_files <= 65536:
+            out.append(Problem("open_files", "expected 0 to 65536", self.open_files))
         if not 1 <= self.max_count <= 10000:
             out.append(Problem("max_count", "expected 1 to 10000", self.max_count))
         out += [Problem(f"include[{i}]", "an empty glob", g) for i, g in enumerate(self.include) if not g.strip()]
         check(self, out)
-
-
-_FLAGS = os.O_RDONLY | os.O_CLOEXEC
-_TICK = os.sysconf("SC_CLK_TCK")
-_MODES = (("user", "user_usec", "user"), ("system", "system_usec", "system"))
-
-
-def _read(path: str) -> str | None:
-    """A small cgroup file, or None when it is not there (a controller this cgroup does not have)."""
-    try:
-        fd = os.open(path, _FLAGS)
-    except FileNotFoundError:
-        return None
-    try:
-        return os.read(fd, 65536).decode("ascii", "replace")
-    finally:
-        os.close(fd)
-
-
-def list_cgroups(roots: list[str], max_depth: int) -> list[str]:
-    """Relative paths (``system.slice/x.service``) of every cgroup directory in the hierarchies, to the depth."""
-    seen: set[str] = set()
-    for root in roots:
-        stack = [("", 0)]
-        while stack:
-            rel, depth = stack.pop()
-            if depth >= max_depth:
-                continue
-            try:
-                entries = os.scandir(os.path.join(root, rel) if rel else root)
-            except OSError:
-                continue
-            with entries:
-                for e in entries:
-                    if e.is_dir(follow_symlinks=False):
-                        child = f"{rel}/{e.name}" if rel else e.name
-                        seen.add(child)
-                        stack.append((child, depth + 1))
-    return sorted(seen)
 
 
 class CgroupsCollector:
@@ -173,13 +131,24 @@ class CgroupsCollector:
         # (path, extra pairs) -> the shared attribute set (frozen_attrs' own cache is shared by every domain)
         self._attrs: dict[tuple[str, tuple[tuple[str, str], ...]], Mapping[str, str | int]] = {}
         self._logged = False
-        self._listed: tuple[float, list[str], int] | None = None  # (when, chosen, dropped)
+        self._listed: tuple[float, list[Plan], int] | None = None  # (when, the chosen cgroups' plans, dropped)
+        self._files = OpenFiles(descriptor_budget(cfg.open_files))
+        weakref.finalize(self, self._files.close)
 
     def layout(self) -> Layout:
         if self._layout is None:
             mounts = parse_mounts(read_text(self.paths.mounts_file()))
             self._layout = layout(mounts, self.paths.root)
         return self._layout
+
+    def close(self) -> None:
+        """Close the kept cgroup files (the sampler closes its collectors on stop and reload)."""
+        self._files.close()
+
+    @property
+    def files_open(self) -> int:
+        """cgroup files held open between collections (bounded by ``open_files``)."""
+        return len(self._files)
 
     def selected(self, paths: list[str]) -> tuple[list[str], int]:
         inc, exc = self.cfg.include, self.cfg.exclude
@@ -191,11 +160,16 @@ class CgroupsCollector:
         out = Collected()
         lay = self.layout()
         if self._listed is None or not 0 <= now - self._listed[0] < self.cfg.rescan:
-            self._listed = (now, *self.selected(list_cgroups(lay.roots(), self.cfg.max_depth)))
-        _, chosen, dropped = self._listed
-        for rel in chosen:
-            self._one(out, lay, rel)
-        out.add("otel_mon.cgroup.count", len(chosen))
+            tree = list_tree(lay.roots(), self.cfg.max_depth)
+            chosen, dropped = self.selected(sorted(tree))
+            self._listed = (now, [Plan(rel, tree[rel], lay, self._attr) for rel in chosen], dropped)
+            keep = set(chosen)  # cgroups that went away take their attribute sets and open files with them
+            self._attrs = {k: v for k, v in self._attrs.items() if k[0] in keep}
+            self._files.keep(set().union(*(plan.dirs() for plan in self._listed[1])))
+        _, plans, dropped = self._listed
+        for plan in plans:
+            plan.read(out, self._files)
+        out.add("otel_mon.cgroup.count", len(plans))
         out.add("otel_mon.cgroup.dropped", dropped)
         if dropped and not self._logged:
             self._logged = True
@@ -215,87 +189,6 @@ class CgroupsCollector:
             base.append(("container.id", cid))
         got = self._attrs[(rel, pairs)] = frozen_attrs(*pairs, *base)
         return got
-
-    def _one(self, out: Collected, lay: Layout, rel: str) -> None:
-        v2 = os.path.join(lay.unified, rel) if lay.unified is not None else None
-        v2 = v2 if v2 is not None and os.path.isdir(v2) else None
-        v1 = {c: os.path.join(root, rel) for c, root in lay.v1.items()}
-        ctl = lay.unified_controllers
-        a = self._attr(rel)
-        # CPU: v2's cpu.stat always has usage (the core keeps it without the cpu controller); v1's cpuacct else.
-        cpu_v2 = _read(os.path.join(v2, "cpu.stat")) if v2 is not None else None
-        stat2 = parse_flat(cpu_v2) if cpu_v2 is not None else {}
-        usage = _read(os.path.join(v1["cpuacct"], "cpuacct.usage")) if "cpuacct" in v1 and (
-            "cpu" not in ctl or not stat2) else None
-        if usage is not None and usage.strip().isdigit():
-            out.add("otel_mon.cgroup.cpu.usage", int(usage) / 1e9, a)
-            modes = parse_flat(_read(os.path.join(v1["cpuacct"], "cpuacct.stat")) or "")
-            for mode, _key, v1key in _MODES:
-                if v1key in modes:
-                    out.add("otel_mon.cgroup.cpu.time", modes[v1key] / _TICK, self._attr(rel, ("cpu.mode", mode)))
-        elif "usage_usec" in stat2:
-            out.add("otel_mon.cgroup.cpu.usage", stat2["usage_usec"] / 1e6, a)
-            for mode, key, _v1key in _MODES:
-                if key in stat2:
-                    out.add("otel_mon.cgroup.cpu.time", stat2[key] / 1e6, self._attr(rel, ("cpu.mode", mode)))
-        # Throttling: where the cpu controller is.
-        if "nr_periods" in stat2:
-            self._throttling(out, a, stat2["nr_periods"], stat2["nr_throttled"], stat2.get("throttled_usec", 0) / 1e6)
-        elif "cpu" in v1:
-            st = parse_flat(_read(os.path.join(v1["cpu"], "cpu.stat")) or "")
-            if "nr_periods" in st:
-                self._throttling(out, a, st["nr_periods"], st["nr_throttled"], st.get("throttled_time", 0) / 1e9)
-        # Memory.
-        if v2 is not None and "memory" in ctl:
-            self._memory(out, rel, a, _read(os.path.join(v2, "memory.current")), _read(os.path.join(v2, "memory.max")),
-                         _read(os.path.join(v2, "memory.events")))
-        elif "memory" in v1:
-            self._memory(out, rel, a, _read(os.path.join(v1["memory"], "memory.usage_in_bytes")),
-                         _read(os.path.join(v1["memory"], "memory.limit_in_bytes")),
-                         _read(os.path.join(v1["memory"], "memory.oom_control")))
-        # Block I/O.
-        if v2 is not None and "io" in ctl:
-            text = _read(os.path.join(v2, "io.stat"))
-            if text is not None:
-                rb, wb, rio, wio = parse_io_stat(text)
-                self._io(out, rel, rb, wb, rio, wio)
-        elif "blkio" in v1:
-            nbytes = _read(os.path.join(v1["blkio"], "blkio.throttle.io_service_bytes"))
-            ops = _read(os.path.join(v1["blkio"], "blkio.throttle.io_serviced"))
-            if nbytes is not None and ops is not None:
-                self._io(out, rel, *parse_blkio(nbytes), *parse_blkio(ops))
-        # Pressure: v2 files only.
-        if v2 is not None:
-            for resource in ("cpu", "memory", "io"):
-                text = _read(os.path.join(v2, f"{resource}.pressure"))
-                for kind, total in sorted(parse_psi_totals(text or "").items()):
-                    out.add("otel_mon.cgroup.pressure.stall_time", total / 1e6, self._attr(
-                        rel, ("otel_mon.pressure.resource", resource), ("otel_mon.pressure.stall_type", kind)))
-
-    def _throttling(self, out: Collected, a: Mapping[str, str | int], periods: int, throttled: int,
-                    seconds: float) -> None:
-        out.add("otel_mon.cgroup.cpu.throttling.periods", periods, a)
-        out.add("otel_mon.cgroup.cpu.throttling.throttled_periods", throttled, a)
-        out.add("otel_mon.cgroup.cpu.throttling.throttled_time", seconds, a)
-
-    def _memory(self, out: Collected, rel: str, a: Mapping[str, str | int], current: str | None, limit: str | None,
-                events: str | None) -> None:
-        if current is not None and current.strip().isdigit():
-            out.add("otel_mon.cgroup.memory.usage", int(current), a)
-        lim = parse_limit(limit) if limit is not None else None
-        if lim is not None:
-            out.add("otel_mon.cgroup.memory.limit", lim, a)
-        ev = parse_flat(events or "")
-        for event in ("oom", "oom_kill"):
-            if event in ev:
-                out.add("otel_mon.cgroup.memory.events", ev[event],
-                        self._attr(rel, ("otel_mon.cgroup.memory.event", event)))
-
-    def _io(self, out: Collected, rel: str, rb: int, wb: int, rio: int, wio: int) -> None:
-        for direction, nbytes, ops in (("read", rb, rio), ("write", wb, wio)):
-            d = ("disk.io.direction", direction)
-            out.add("otel_mon.cgroup.io", nbytes, self._attr(rel, d))
-            out.add("otel_mon.cgroup.io.operations", ops, self._attr(rel, d))
 
 
 def build(host: HostConfig, paths: HostPaths) -> CgroupsCollector:

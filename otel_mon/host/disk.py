@@ -15,7 +15,7 @@ from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_diskstats
 from otel_mon.host.section import Section
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_mon.host.base import Collector
 from otel_mon.host.section import Section
-from otel_mon.semconv import MetricSpec, ReadingSpec
+from otel_mon.metric_spec import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # the factory's types only: host/config.py assembles itself from the domains
     from otel_mon.host.config import HostConfig

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from otel_mon.host.base import Collected, read_text
 from otel_mon.host.domain import Domain
 from otel_mon.host.paths import HostPaths
-from otel_mon.semconv import MetricSpec, ReadingSpec
+from otel_mon.metric_spec import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

@@ -25,8 +25,8 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import Mount, parse_mounts
 from otel_mon.host.section import Section
 from otel_mon.host.statfs import StatFn, StatPool
+from otel_mon.metric_spec import MetricSpec, ReadingSpec
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

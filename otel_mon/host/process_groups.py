@@ -34,8 +34,8 @@ from otel_mon.host.proc_pass import (
     shared,
 )
 from otel_mon.host.section import Section
+from otel_mon.metric_spec import MetricSpec, ReadingSpec
 from otel_mon.schema import Problem, check
-from otel_mon.semconv import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

@@ -22,8 +22,8 @@ from otel_mon.host.paths import HostPaths
 from otel_mon.host.proc_pass import shared
 from otel_mon.host.procfs import parse_key_int
 from otel_mon.host.section import Section
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from otel_mon.host.base import Collector, Readings
-from otel_mon.host.contract import Contract
+from otel_mon.host.row_check import RowCheck
 from otel_mon.instruments import Instruments, Point
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,10 @@ class Snapshot:
 
 
 class HostSampler:
-    def __init__(self, collectors: Iterable[Collector], contract: Contract | None = None) -> None:
+    def __init__(self, collectors: Iterable[Collector], row_check: RowCheck | None = None) -> None:
         self.collectors = list(collectors)
-        self.contract = contract or Contract()
-        self._broken: set[str] = set()  # contract problems already logged
+        self.row_check = row_check or RowCheck()
+        self._broken: set[str] = set()  # row problems already logged
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()  # one refresh at a time
         self._errors: dict[str, dict[str, int]] = {c.name: {} for c in self.collectors}
@@ -123,8 +123,8 @@ class HostSampler:
         return DomainStatus(ok, finished - started, dict(errors) if errors else _NO_ERRORS, last_error)
 
     def _checked(self, domain: str, metric: str, pts: list[Point], errors: dict[str, int]) -> list[Point]:
-        """The points that keep the contract; the others are dropped, counted as ``contract`` errors, logged once."""
-        check = self.contract.check
+        """The points that keep their row; the others are dropped, counted as ``contract`` errors, logged once."""
+        check = self.row_check.check
         if all(check(domain, metric, attrs) is None for _, attrs in pts):
             return pts
         kept = []

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from otel_mon.host.base import Collected, frozen_attrs, read_text
 from otel_mon.host.domain import Domain
 from otel_mon.host.procfs import parse_statm, parse_status_threads
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.domain import Domain
+from otel_mon.host.hwmon import Chip, read_chips
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.sysfs import read_value as _read
-from otel_mon.semconv import MetricSpec, ReadingSpec
+from otel_mon.metric_spec import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig
@@ -40,24 +41,29 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def read_temperatures(paths: HostPaths) -> list[tuple[str, str | None, float]]:
-    """(chip, label or None, degrees Celsius) per sensor, hwmon first, thermal zones when hwmon has none."""
+def _number(sensor: str) -> int:
+    return int(sensor[4:]) if sensor[4:].isdigit() else 0
+
+
+def hwmon_temperatures(chips: list[Chip]) -> list[tuple[str, str | None, float]]:
+    """(chip, label or None, degrees Celsius) per hwmon sensor with an input, in chip and sensor order."""
     out: list[tuple[str, str | None, float]] = []
-    base = paths.sys("class", "hwmon")
-    for hwmon in _listdir(base):
-        for d in (os.path.join(base, hwmon), os.path.join(base, hwmon, "device")):  # old kernels: under device/
-            chip = _read(os.path.join(d, "name"))
-            if chip is None:
+    for c in chips:
+        if c.own is None:
+            continue
+        chip, sensors = c.own
+        for sensor in sorted(sensors, key=_number):
+            raw = sensors[sensor].get("input", "").strip()
+            if not raw.lstrip("-").isdigit():
                 continue
-            inputs = sorted((f for f in _listdir(d) if f.startswith("temp") and f.endswith("_input")),
-                            key=lambda f: int(f[4:-6]) if f[4:-6].isdigit() else 0)
-            for name in inputs:
-                raw = _read(os.path.join(d, name))
-                if raw is None or not raw.lstrip("-").isdigit():
-                    continue
-                label = _read(os.path.join(d, name[: -len("_input")] + "_label")) or None
-                out.append((chip, label, int(raw) / 1000.0))
-            break
+            label = sensors[sensor].get("label", "").strip() or None
+            out.append((chip, label, int(raw) / 1000.0))
+    return out
+
+
+def read_temperatures(paths: HostPaths, chips: list[Chip] | None = None) -> list[tuple[str, str | None, float]]:
+    """(chip, label or None, degrees Celsius) per sensor, hwmon first, thermal zones when hwmon has none."""
+    out = hwmon_temperatures((read_chips(paths) or []) if chips is None else chips)
     if out:
         return out
     base = paths.sys("class", "thermal")
@@ -78,9 +84,12 @@ class SensorsCollector:
 
     def collect(self, now: float) -> Collected:
         out = Collected()
+        found = read_chips(self.paths)
+        out.native["hwmon"] = found  # node_exporter's hwmon families, from this same read (None: no hwmon)
+        chips = found or []
         seen: dict[str, int] = {}
         per_chip: dict[str, int] = {}
-        for chip, label, celsius in read_temperatures(self.paths):
+        for chip, label, celsius in read_temperatures(self.paths, chips):
             per_chip[chip] = per_chip.get(chip, 0) + 1
             shown = label or f"temp{per_chip[chip]}"
             hw_id = f"{chip}/{shown}"

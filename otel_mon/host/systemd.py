@@ -19,8 +19,8 @@ from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.domain import Domain
 from otel_mon.host.filters import Filter, allowed
 from otel_mon.host.section import Section
+from otel_mon.metric_spec import MetricSpec, ReadingSpec
 from otel_mon.schema import Duration, Problem, check
-from otel_mon.semconv import MetricSpec, ReadingSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig

@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from otel_mon.agent_metrics import AGENT_METRICS
 from otel_mon.host.domain import Domain
+from otel_mon.metric_spec import MetricSpec, ReadingSpec
 from otel_mon.schema import Problem, check, did_you_mean
-from otel_mon.semconv import AGENT_METRICS, MetricSpec, ReadingSpec
 
 # The discovery rule: a module of otel_mon.host whose source has this line at top level registers a domain.
 DECLARES_DOMAIN = re.compile(r"^DOMAIN(?:\s*:\s*Domain)?\s*=\s*Domain\(", re.MULTILINE)

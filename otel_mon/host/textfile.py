@@ -3,9 +3,13 @@ textfile collector), read once per collection and turned into OpenTelemetry metr
 
 Each file is parsed with prometheus_client's text parser, and parsed again only when its mtime, size or inode
 changes (jobs replace files atomically, so a rename is a new inode). gauge and untyped samples become gauges,
-counters cumulative sums (the observable counter, ``_total`` kept on /metrics); histograms and summaries are
-served on /metrics/node_exporter as they are but not converted (an observable histogram does not exist in
-OpenTelemetry), and said so once. A file that is malformed, larger than ``max_file_size``, unreadable, carries
+counters cumulative sums (the observable counter, ``_total`` kept on /metrics); histograms become explicit-bucket
+OpenTelemetry histograms (their cumulative ``_bucket`` counts turned into per-bucket counts, ``_sum`` and
+``_count`` kept), handed on as pre-aggregated points (``native["histograms:textfile"]``: the SDK has no
+observable histogram, so ``otel_mon/preaggregated.py`` adds them to the batch). Summaries are served on
+/metrics/node_exporter as they are and refused for OpenTelemetry with the reason, once: quantiles cannot be
+turned into buckets, and the SDK has no summary point. A histogram whose buckets do not add up is refused so.
+A file that is malformed, larger than ``max_file_size``, unreadable, carries
 sample timestamps (node_exporter refuses those too) or names one of the agent's own metrics is skipped whole,
 counted, logged once per episode; the other files go on. A deleted file's series are gone at the next
 collection.
@@ -13,6 +17,7 @@ collection.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -21,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from otel_mon.host.base import Collected, frozen_attrs
 from otel_mon.host.domain import Domain
 from otel_mon.host.section import Section
+from otel_mon.metric_spec import MetricSpec
 from otel_mon.schema import ByteSize, Problem, check
-from otel_mon.semconv import MetricSpec
 
 if TYPE_CHECKING:  # build()'s types only: host/config.py imports this module
     from otel_mon.host.config import HostConfig
@@ -71,6 +76,67 @@ class TextFamily:
     help: str
     samples: tuple[tuple[str, tuple[tuple[str, str], ...], float], ...]  # (sample name, labels, value)
     path: str
+
+
+@dataclass(frozen=True)
+class HistogramPoint:
+    """One series of a histogram family: explicit bounds and the count in each bucket (the last: above all)."""
+
+    labels: tuple[tuple[str, str], ...]
+    bounds: tuple[float, ...]
+    counts: tuple[int, ...]  # len(bounds) + 1, not cumulative
+    count: int
+    sum: float
+
+
+@dataclass(frozen=True)
+class HistogramFamily:
+    name: str
+    help: str
+    points: tuple[HistogramPoint, ...]
+
+
+_WHY_NOT = {"summary": "a summary's quantiles cannot become histogram buckets, and OpenTelemetry's SDK has no "
+                       "summary point",
+            "gaugehistogram": "a gauge histogram has no OpenTelemetry point (its buckets go up and down)"}
+
+
+def histogram_points(f: TextFamily) -> list[HistogramPoint]:
+    """Prometheus cumulative ``le`` buckets, ``_count`` and ``_sum`` per label set -> per-bucket counts.
+
+    ValueError (one line) when a series has no ``+Inf`` bucket, counts that go down, a count that is not a
+    whole number, or a ``_count`` other than its ``+Inf`` bucket.
+    """
+    series: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+    for sample, labels, value in f.samples:
+        key = tuple((k, v) for k, v in labels if k != "le")
+        entry = series.setdefault(key, {"buckets": {}, "count": None, "sum": 0.0})
+        if sample == f.name + "_bucket":
+            le = dict(labels).get("le")
+            if le is None:
+                raise ValueError(f"{sample} without an le label")
+            entry["buckets"][float(le)] = value
+        elif sample == f.name + "_count":
+            entry["count"] = value
+        elif sample == f.name + "_sum":
+            entry["sum"] = value
+    out = []
+    for labels, entry in series.items():
+        buckets = sorted(entry["buckets"].items())
+        if not buckets or buckets[-1][0] != float("inf"):
+            raise ValueError(f"{f.name}{dict(labels)} has no le=\"+Inf\" bucket")
+        cumulative = [v for _, v in buckets]
+        if any(not float(v).is_integer() or v < 0 for v in cumulative):
+            raise ValueError(f"{f.name}{dict(labels)}: bucket counts must be whole numbers")
+        if any(b < a for a, b in itertools.pairwise(cumulative)):
+            raise ValueError(f"{f.name}{dict(labels)}: cumulative bucket counts go down")
+        total = int(cumulative[-1])
+        if entry["count"] is not None and entry["count"] != total:
+            raise ValueError(f"{f.name}{dict(labels)}: _count {entry['count']:g} is not the +Inf bucket {total}")
+        counts = [int(cumulative[0])] + [int(b - a) for a, b in itertools.pairwise(cumulative)]
+        out.append(HistogramPoint(labels, tuple(b for b, _ in buckets[:-1]), tuple(counts), total,
+                                  float(entry["sum"])))
+    return out
 
 
 class Refused(Exception):
@@ -165,18 +231,39 @@ class TextfileCollector:
         self._cache = cache
         out.native["textfile"] = families
         out.native["dynamic:textfile"] = self._as_otel(families)
+        out.native["histograms:textfile"] = self._histograms(families)
+        return out
+
+    def _refuse(self, f: TextFamily, why: str) -> None:
+        if (f.path, f.name) not in self._refused:
+            self._refused.add((f.path, f.name))
+            log.warning("textfile family not converted to OpenTelemetry (served on /metrics/node_exporter only): "
+                        "%s", why, extra={"file": f.path, "family": f.name})
+
+    def _histograms(self, families: list[TextFamily]) -> list[HistogramFamily]:
+        """The histogram families as OpenTelemetry explicit-bucket points; a malformed one refused with why."""
+        out: list[HistogramFamily] = []
+        seen: set[str] = set()
+        for f in families:
+            if f.kind != "histogram" or f.name in seen:
+                continue
+            try:
+                points = histogram_points(f)
+            except ValueError as why:
+                self._refuse(f, str(why))
+                continue
+            seen.add(f.name)
+            out.append(HistogramFamily(f.name, f.help, tuple(points)))
         return out
 
     def _as_otel(self, families: list[TextFamily]) -> dict[str, tuple[str, str, list[tuple[float, Any]]]]:
         """OTel metrics by name: (instrument, description, points); histograms and summaries refused."""
         metrics: dict[str, tuple[str, str, list[tuple[float, Any]]]] = {}
         for f in families:
+            if f.kind == "histogram":
+                continue  # pre-aggregated points: _histograms
             if f.kind not in ("gauge", "counter", "untyped"):
-                if (f.path, f.name) not in self._refused:
-                    self._refused.add((f.path, f.name))
-                    log.warning("textfile family not converted to OpenTelemetry (served on /metrics/node_exporter "
-                                "only): no observable %s instrument exists", f.kind,
-                                extra={"file": f.path, "family": f.name})
+                self._refuse(f, _WHY_NOT.get(f.kind, f"no OpenTelemetry point for a {f.kind}"))
                 continue
             instrument = "counter" if f.kind == "counter" else "gauge"
             entry = metrics.setdefault(f.name, (instrument, f.help, []))

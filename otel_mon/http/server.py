@@ -152,7 +152,7 @@ class HttpServer:
         return {"connections": self.connection_counts()}
 
     def register_metrics(self, instruments: MetricSink) -> None:
-        """Provide ``otel_mon.http.connections.closed`` (semconv.py): connections closed early, by reason."""
+        """Provide ``otel_mon.http.connections.closed`` (agent_metrics.py): connections closed early, by reason."""
 
         def closed() -> list[tuple[float, dict[str, str]]]:
             counts = self.connection_counts()

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from otel_mon.spool.format import line_time_ns
-from otel_mon.spool.segments import LineReader, Segment, Signal, list_segments
+from otel_mon.spool.segment_reader import LineReader
+from otel_mon.spool.segments import Segment, Signal, list_segments
 
 # Records reach a segment a little after their timestamp (batching, a slow export): widen segment pruning.
 _WINDOW_SLACK = 120.0

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from otel_mon.spool.segments import Cursor, Segment, count_lines
+from otel_mon.spool.cursor_files import Cursor
+from otel_mon.spool.segment_reader import count_lines
+from otel_mon.spool.segments import Segment
 
 
 @dataclass(frozen=True)

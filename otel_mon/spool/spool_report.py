@@ -58,7 +58,7 @@ class SpoolReport:
         return max(0.0, self._clock() - segments[0].opened) if segments else None
 
     def register_metrics(self, instruments: MetricSink) -> None:
-        """Provide the ``otel_mon.spool.*`` metrics of ``semconv.py``."""
+        """Provide the ``otel_mon.spool.*`` metrics of ``agent_metrics.py``."""
         ledger, disk, signals = self._ledger, self._disk, self._disk.signals
 
         def per_signal(fn: Callable[[str], float | None]) -> Callable[[], list[tuple[float, Attrs]]]:

@@ -168,7 +168,7 @@ class SpoolWriter:
     # -- stats, metrics and /health ----------------------------------------------------------------------------
 
     def register_metrics(self, instruments: MetricSink) -> None:
-        """Provide the ``otel_mon.spool.*`` metrics of ``semconv.py``."""
+        """Provide the ``otel_mon.spool.*`` metrics of ``agent_metrics.py``."""
         self._report.register_metrics(instruments)
 
     def stats(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from otlp_receiver import OtlpReceiver
 from otel_mon.forward import Forwarder
 from otel_mon.forward.config import Signal
 from otel_mon.forward.cursor import cursor_path
-from otel_mon.spool.segments import Cursor, load_cursor, save_cursor
+from otel_mon.spool.cursor_files import Cursor, load_cursor, save_cursor
 
 
 def at(path: Path) -> tuple[str, int] | None:

@@ -12,7 +12,7 @@ from otlp_receiver import OtlpReceiver
 
 from otel_mon.forward import Forwarder
 from otel_mon.forward.cursor import cursor_path
-from otel_mon.spool.segments import Cursor, save_cursor
+from otel_mon.spool.cursor_files import Cursor, save_cursor
 
 
 def _wait_retries(forwarder: Forwarder, count: int, timeout: float = 10.0) -> None:

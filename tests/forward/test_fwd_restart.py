@@ -16,7 +16,7 @@ from fwdkit import ROOT, FakeSpool, metrics_line, poll, sequences
 from otlp_receiver import OtlpReceiver
 
 from otel_mon.forward.cursor import cursor_path
-from otel_mon.spool.segments import Cursor, load_cursor
+from otel_mon.spool.cursor_files import Cursor, load_cursor
 
 CHILD = Path(__file__).with_name("forward_child.py")
 

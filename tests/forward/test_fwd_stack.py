@@ -2,7 +2,7 @@
 
 Docker is not available to the suite, so this checks what can be checked without it: every file parses,
 every reference resolves (pipelines to components, mounts to files, datasources to services), and every
-metric a dashboard queries exists in otel_mon/semconv.py under the name the Collector's Prometheus exporter
+metric a dashboard queries exists in the metric table (host/table.py) under the name the Collector's Prometheus exporter
 gives it.
 """
 
@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from otel_mon.host.table import METRICS
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose"
@@ -195,7 +195,7 @@ def test_dashboard_queries_metrics_that_exist() -> None:
         assert names, expr
         names = {n if n in known else re.sub(r"_(bucket|count|sum)$", "", n) for n in names}  # histograms
         for name in names:
-            assert name in known, f"{name} (in {expr}) is not a Prometheus name of any metric in semconv.py"
+            assert name in known, f"{name} (in {expr}) is not a Prometheus name of any metric in the table"
             assert name in agent_names, f"{name} differs between the agent's /metrics and the collector"
         allowed = resource_labels | {a.replace(".", "_") for n in names
                                      for a in (*known[n].attributes, *known[n].optional_attributes)}

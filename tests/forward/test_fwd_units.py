@@ -21,7 +21,8 @@ from otel_mon.forward.config import Target
 from otel_mon.forward.cursor import cursor_path
 from otel_mon.forward.requests import MalformedLine, parse_line
 from otel_mon.forward.senders import HttpSender, Outcome, classify_grpc_error, parse_retry_after
-from otel_mon.spool.segments import Cursor, list_segments, load_cursor, save_cursor
+from otel_mon.spool.cursor_files import Cursor, load_cursor, save_cursor
+from otel_mon.spool.segments import list_segments
 
 # ------------------------------------------------------------------------------------------------ cursor
 

@@ -11,7 +11,8 @@ from opentelemetry.sdk.metrics.export import (
     MetricsData,
 )
 
-from otel_mon.exposition import BatchRegistry, Exposition, sample_value
+from otel_mon.exposition import BatchRegistry, Exposition
+from otel_mon.exposition_text import sample_value
 from otel_mon.telemetry import LABELLED_RESOURCE_ATTRIBUTES
 from tests.batches import agent_batches, odd_batch, point
 from tests.promoracle import oracle

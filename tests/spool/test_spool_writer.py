@@ -15,9 +15,10 @@ from spoolkit import Clock, MetricsPipeline, config, segment_files, whole_lines
 from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
 from otel_mon.schema import ByteSize, Duration
+from otel_mon.spool.cursor_files import Cursor, cursor_path, save_cursor
 from otel_mon.spool.format import iter_points
 from otel_mon.spool.reader import SpoolReader
-from otel_mon.spool.segments import Cursor, cursor_path, list_segments, save_cursor, stem_micros
+from otel_mon.spool.segments import list_segments, stem_micros
 from otel_mon.spool.writer import SpoolLockedError, SpoolWriter
 
 KIB = 1024
@@ -290,7 +291,7 @@ def test_a_failed_write_ends_the_segment_so_a_reader_that_read_the_cut_line_stay
         data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """fdatasync fails (EIO) after the line reached the file and a reader read it; the writer cuts it back. New
     lines must not take its place in that segment, or the reader (past the cut) would skip them uncounted."""
-    from otel_mon.spool.segments import LineReader
+    from otel_mon.spool.segment_reader import LineReader
 
     w = SpoolWriter(config(data_dir, fsync="batch", compress=False))
     try:

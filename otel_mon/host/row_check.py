@@ -1,5 +1,8 @@
 """Every point a domain emits is held to its row of the metric table: name, domain, attribute keys and values.
 
+A point that breaks its row is dropped and counted with ``error.type="contract"`` (that public value keeps
+its name: the row is the domain's contract with dashboards); the module and class say what they do.
+
 A misspelt metric name or attribute value (``cpu.mode=softirq``) would otherwise pass every test and reach
 dashboards as a new series. The check runs once per distinct attribute set of a metric: attribute sets are
 shared, immutable objects (``frozen_attrs``), so after the first collection a point costs one dict lookup.
@@ -12,11 +15,11 @@ from types import MappingProxyType
 from typing import Any
 
 from otel_mon.host.table import BY_NAME, ROWS
-from otel_mon.semconv import MetricSpec
+from otel_mon.metric_spec import MetricSpec
 
 
 def problem(spec: MetricSpec | None, domain: str, name: str, attrs: Mapping[str, Any]) -> str | None:
-    """Why a point breaks the contract, or None."""
+    """Why a point breaks its row of the table, or None."""
     if spec is None:
         return f"metric {name!r} is not declared in the metric table"
     if spec.domain != domain:
@@ -34,7 +37,7 @@ def problem(spec: MetricSpec | None, domain: str, name: str, attrs: Mapping[str,
     return None
 
 
-class Contract:
+class RowCheck:
     """Remembers the attribute sets already found valid, per metric."""
 
     def __init__(self, specs: Mapping[str, MetricSpec] = BY_NAME,
