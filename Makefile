@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: secrets run test lint bench docs deps runtime-deps system-deps stack-bin clean screenshots fleet
+.PHONY: secrets run test lint bench bench-bin docs deps runtime-deps system-deps stack-bin clean screenshots fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ system-deps:
 stack-bin:
 	$(PYTHON) deploy/stack/stack_bin.py $(STACK_ARGS)
 
+## the benchmarks' own peers (benchmarks/bench-pins.txt: the hostmetrics Collector bench_steady compares with),
+## built like stack-bin's and from the same cache into build/bench/bin/; the test suite never needs them
+bench-bin:
+	$(PYTHON) deploy/stack/stack_bin.py --pins benchmarks/bench-pins.txt --out build/bench/bin $(STACK_ARGS)
+
 lint: deps
 	$(BIN)/ruff check otel_mon tests benchmarks deploy
 	$(BIN)/mypy
@@ -92,7 +97,7 @@ fleet: deps stack-bin
 
 ## every benchmark; rewrites the README's tables (between <!-- bench:NAME --> markers) with the results
 ## (~15 min; ARGS="--quick" for a shorter smoke run, ARGS="--only steady,core" for some)
-bench: deps system-deps
+bench: deps system-deps stack-bin bench-bin
 	$(BIN)/pip install --quiet -e '.[test,bench,bench-tools]'
 	$(BIN)/pip check
 	$(BIN)/python benchmarks/run_all.py $(ARGS)

@@ -5,8 +5,10 @@
 One fleet (tests/fleet/fleetkit.py: N agents, 2 load balancers, 2 backends, Thanos Receive router + 3
 ingestors with replication factor 3, Thanos Query, VictoriaLogs), then in turn: a backend killed -9 for 60 s, a
 load balancer killed -9 and restarted, an ingestor killed -9 and restarted, a third backend added while
-running. The exit status is 0 only when every collection is present once (P = E, D = 0) and R = 0. Progress
-goes to stderr, the count line to stdout. ``--keep DIR`` keeps the work directory (logs of every process).
+running. The exit status is 0 only when every collection is present once (P = E, D = 0) and R = 0, and every
+log record of every agent's log spool is in VictoriaLogs once (its own line, `fleet logs: expected=E
+present=P duplicates=D`, goes to stderr before the last line). Progress goes to stderr, the count line to
+stdout. ``--keep DIR`` keeps the work directory (logs of every process).
 """
 
 from __future__ import annotations
@@ -73,12 +75,16 @@ def main(argv: list[str]) -> int:
             run(fleet, args.outage)
             say("waiting for every collection to reach the store")
             count = fleet.settle()
+            logs = fleet.settle_logs()
         finally:
             fleet.stop()
     if not count.ok:
         say(f"missing per host: {count.missing}; store rejections: {count.rejections}")
+    if not logs.ok:
+        say(f"log records per host (spooled, stored, distinct): {logs.per_host}")
+    print(logs.line(), file=sys.stderr, flush=True)
     print(count.line(), flush=True)
-    return 0 if count.ok else 1
+    return 0 if count.ok and logs.ok else 1
 
 
 if __name__ == "__main__":

@@ -109,13 +109,13 @@ class Agent:
             from otel_mon.forward.forwarder import Forwarder
 
             self.forwarder = Forwarder(settings.otlp, settings.spool.dir)
-            self.spool.add_listener(self.forwarder.notify)  # wake the sender as soon as a batch is on disk
+            self.forwarder.listen(self.spool.add_listener)  # wake the sender as soon as a batch is on disk
             self.sections["forward"] = self.forwarder.status
         if self.spool is not None and settings.remote_write.enabled:
             from otel_mon.forward.rw_forwarder import RemoteWriteForwarder  # loads protobuf schema + snappy
 
             self.remote_write = RemoteWriteForwarder(settings.remote_write, settings.spool.dir)
-            self.spool.add_listener(self.remote_write.notify)
+            self.remote_write.listen(self.spool.add_listener)
             self.sections["remote_write"] = self.remote_write.status
         if self.forwarders:
             from otel_mon.forward.forwarder import register_metrics as register_forward_metrics

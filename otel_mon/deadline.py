@@ -70,3 +70,64 @@ class Watchdog:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+class SharedWatchdog:
+    """A :class:`Watchdog` for a caller that makes one attempt after another (a sender every collection): one
+    thread serves every attempt, where a ``Watchdog`` starts and ends a timer thread for each.
+
+    ``arm`` returns the attempt's ``fired`` event; ``disarm`` ends the attempt without waking the thread (it
+    finds nothing armed when it next wakes). The thread ends after ``idle_exit`` seconds with nothing armed,
+    and the next ``arm`` starts another, so an unused one costs nothing.
+    """
+
+    def __init__(self, name: str = "otel-mon-watchdog", idle_exit: float = 60.0) -> None:
+        self._name = name
+        self._idle_exit = idle_exit
+        self._cond = threading.Condition()
+        self._armed: tuple[float, Callable[[], socket.socket | None], threading.Event] | None = None
+        self._wake_at = float("inf")  # when the thread next looks, if it is running
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: Deadline, sock: Callable[[], socket.socket | None]) -> threading.Event:
+        """Shut ``sock()`` down when ``deadline`` passes, unless ``disarm`` comes first."""
+        fired = threading.Event()
+        end = time.monotonic() + deadline.left()
+        with self._cond:
+            self._armed = (end, sock, fired)
+            if self._thread is None:
+                self._wake_at = end
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            elif end < self._wake_at:  # else the thread wakes before the deadline anyway and waits on
+                self._cond.notify()
+        return fired
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._armed = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                armed = self._armed
+                now = time.monotonic()
+                if armed is None:
+                    self._wake_at = now + self._idle_exit
+                    if not self._cond.wait(self._idle_exit) and self._armed is None:
+                        self._thread = None
+                        return
+                    continue
+                end, target, fired = armed
+                if end > now:
+                    self._wake_at = end
+                    self._cond.wait(end - now)
+                    continue
+                self._armed = None
+                fired.set()
+                sock = target()
+                if sock is not None:
+                    try:
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                    except OSError:
+                        pass

@@ -63,7 +63,8 @@ def test_spool_line_matches_metrics_endpoint_and_logs_are_bridged(tmp_path: Path
     first = json_format.Parse(lines[0], MetricsData())  # the start-up collection, the one /metrics served
     assert point_value(first, "system.memory.limit") == prom[("system_memory_limit_bytes", ())]
     user = point_value(first, "system.cpu.time", cpu__mode="user")
-    assert user == prom[("system_cpu_time_seconds_total", (("cpu_mode", "user"),))]
+    # /metrics prints 15 significant digits (exposition.sample_value: 309.91, not 309.90999999999997)
+    assert float(f"{user:.15g}") == prom[("system_cpu_time_seconds_total", (("cpu_mode", "user"),))]
     used = point_value(first, "system.filesystem.usage", system__filesystem__mountpoint="/",
                        system__filesystem__state="used")
     assert used == next(v for (n, labels), v in prom.items() if n == "system_filesystem_usage_bytes"

@@ -218,6 +218,7 @@ def build_ocb(pin: Pin, target: Path, scratch: Path, work: Path) -> None:
     source = work / pin.name
     if source.exists():
         shutil.rmtree(source)
+    source.parent.mkdir(parents=True, exist_ok=True)  # ocb makes only the last directory of its output path
     manifest_text = (ROOT / pin.ocb).read_text()
     names = re.findall(r"^\s+name:\s*(\S+)", manifest_text, flags=re.M)
     if not names:
@@ -287,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--only", default="", help="comma-separated names (default: every pinned binary)")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # ocb runs in a scratch directory: a relative --out would land there
     if shutil.which("go") is None:
         print("stack-bin: no Go toolchain: `go` is not on PATH (Go 1.26 or newer builds the pinned binaries)",
               file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from otel_mon.forward.backlog import SegmentList, SegmentReader
@@ -39,6 +40,8 @@ class SpoolFollower:
         self._reader: SegmentReader | None = None
         self._carry: tuple[int, Record] | None = None
         self._position: Cursor | None = None
+        self._unsaved = False  # the position moved since the cursor file was written
+        self._saved_at = 0.0
         self.malformed = 0  # lines skipped as unparsable (and the unreadable rest of damaged segments)
         self.gaps = 0  # segments deleted (retention) before they were delivered
 
@@ -52,12 +55,35 @@ class SpoolFollower:
 
     def save(self, cursor: Cursor) -> None:
         """Persist ``cursor``: everything before it is delivered (or skipped for good)."""
+        self.advance(cursor)
+        self.flush()
+
+    def advance(self, cursor: Cursor) -> None:
+        """Move the position to ``cursor`` now and write it at the next ``flush``: the file may lag (a restart
+        resends a little more), never lead."""
         with self._lock:
             self._position = cursor
+            self._unsaved = True
+
+    def flush(self) -> None:
+        """Write the position if it moved since the last write."""
+        with self._lock:
+            cursor, unsaved = self._position, self._unsaved
+            self._unsaved = False
+        if not unsaved or cursor is None:
+            return
+        self._saved_at = time.monotonic()
         try:
-            save_cursor(self._cursor_file, cursor)
+            # No directory fsync: a crash may bring back the previous cursor, which only resends.
+            save_cursor(self._cursor_file, cursor, durable_rename=False)
         except OSError as exc:  # keep going: a restart resends from the last saved cursor
             log.error("forwarder %s: cannot save cursor %s: %s", self.signal, self._cursor_file, exc)
+
+    def flush_due(self, every: float) -> None:
+        """``flush`` when the last write is ``every`` seconds old: a drain writes its cursor once a second,
+        not once a batch."""
+        if time.monotonic() - self._saved_at >= every:
+            self.flush()
 
     def close(self) -> None:
         if self._reader is not None:

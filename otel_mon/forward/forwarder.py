@@ -51,6 +51,13 @@ class Forwarder:
         for forwarder in self.signals.values():
             forwarder.start()
 
+    def listen(self, add_listener: Callable[[Callable[[Signal], None]], None]) -> None:
+        """Be woken by the spool writer after each write (``add_listener`` is the writer's): the threads then
+        poll only as a fallback, once a minute instead of every ``poll_interval``."""
+        add_listener(self.notify)
+        for forwarder in self.signals.values():
+            forwarder.writer_notifies = True
+
     def notify(self, signal: Signal | None = None) -> None:
         """Wake the forwarder of ``signal`` (all when None): the spool has new lines."""
         for name, forwarder in self.signals.items():

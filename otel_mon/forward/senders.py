@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from otel_mon.bounded_response import BoundedResponse, read_body
-from otel_mon.deadline import Deadline, Watchdog
+from otel_mon.deadline import Deadline, SharedWatchdog
 from otel_mon.forward.config import Target
 from otel_mon.forward.outcome import _MAX_MESSAGE, USER_AGENT, _clip, partial_success, status_message
 from otel_mon.forward.outcome import Outcome as Outcome  # re-exported: callers know them from here
@@ -32,6 +32,9 @@ from otel_mon.retry_after import parse_retry_after
 
 class Sender(Protocol):
     def send(self, body: bytes, timeout: float | None = None) -> Result: ...
+
+    def idle(self) -> None:
+        """The forwarder caught up and waits for new data: release what costs while unused."""
 
     def close(self) -> None: ...
 
@@ -89,6 +92,8 @@ class HttpSender:
         if target.compression == "gzip":
             self._headers["Content-Encoding"] = "gzip"
         self._conn: http.client.HTTPConnection | None = None
+        # One watchdog thread for every attempt of this sender (a timer thread each cost a start and an exit).
+        self._watchdog = SharedWatchdog("otel-mon-send-watchdog")
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self._conn is None:
@@ -114,9 +119,8 @@ class HttpSender:
                 break
             reused = self._conn is not None
             conn = self._connection(remaining)
-            watchdog = Watchdog(deadline)
-            expired = watchdog.fired
-            watchdog.watch(_socket_of(conn))  # http.client opens the socket itself: look it up at the deadline
+            # http.client opens the socket itself: the watchdog looks it up at the deadline.
+            expired = self._watchdog.arm(deadline, _socket_of(conn))
             try:
                 conn.request("POST", self._path, body=data, headers=self._headers)
                 response = conn.getresponse()
@@ -129,7 +133,7 @@ class HttpSender:
                     continue
                 return Result(Outcome.RETRY, _clip(f"{type(exc).__name__}: {exc}"))
             finally:
-                watchdog.cancel()
+                self._watchdog.disarm()
             if expired.is_set():
                 # The watchdog cut the answer short (a head or body trickled past the deadline): what arrived
                 # may look complete to http.client, but it is not an answer.
@@ -153,6 +157,9 @@ class HttpSender:
         if status in _HTTP_REJECT:
             return Result(Outcome.REJECT, message)
         return Result(Outcome.HOLD, message)
+
+    def idle(self) -> None:
+        """Nothing to release: an idle kept-alive connection costs no wake-up (a closed one is reopened)."""
 
     def close(self) -> None:
         if self._conn is not None:

@@ -6,7 +6,11 @@ answers (ok, retry, reject into quarantine) and keeps the counters.
 
 At-least-once: the cursor moves only after the endpoint acknowledged (or permanently rejected) a batch, so a
 crash resends at most the batch in flight. One thread per signal: a slow logs endpoint never delays metrics.
-Pacing uses ``Event.wait``: new data (``notify``) wakes an idle loop, ``stop`` wakes any wait.
+Pacing uses ``Event.wait``: new data (``notify``) wakes an idle loop, ``stop`` wakes any wait. Once the spool
+writer notifies (``writer_notifies``), the idle loop's fallback poll is a minute, not ``poll_interval``.
+
+The cursor file is written once a second at most while batches follow each other, and before every wait
+(idle, backoff, rate limit) and at the end: a crash resends at most that second's batches.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 
 SenderFactory = Callable[[Target, tuple[float, float]], Sender]
 
+# With the writer's notification waking the loop, polling only guards against a lost wake-up: once a minute.
+NOTIFIED_POLL = 60.0
+CURSOR_FLUSH = 1.0  # seconds between cursor writes while a backlog drains
 
 
 class SignalForwarder:
@@ -66,6 +73,7 @@ class SignalForwarder:
         self._limiter = RateLimiter(config.drain_rate, config.max_batch_records)
         self._failures = 0
         self._last_turn = time.monotonic()  # the loop's last iteration: a loop stuck far longer is wedged
+        self.writer_notifies = False  # set when the spool writer calls notify() after each write
         self.quarantine = Quarantine(self._dir) if consumer == CONSUMER else Quarantine(self._dir, name=consumer)
         self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine, consumer=consumer, parse=parse)
         self.health = SignalHealth(self._dir, self.signal, config.lag_threshold, lambda: self.follower.position,
@@ -124,8 +132,9 @@ class SignalForwarder:
                     if self._failures == 1:
                         log.exception("forwarder %s: unexpected error", self.signal)
                     self._note_error(f"{type(exc).__name__}: {exc}")
-                    self._stop.wait(self._backoff.next())
+                    self._pause(self._stop, self._backoff.next())
         finally:
+            self.follower.flush()
             self.follower.close()
             if self._sender is not None:
                 self._sender.close()
@@ -144,7 +153,10 @@ class SignalForwarder:
                 if stopping:
                     self._deadline = 0.0  # caught up: nothing left to flush
                 else:
-                    self._wake.wait(self._config.poll_interval)
+                    if self._sender is not None:
+                        self._sender.idle()
+                    poll = self._config.poll_interval
+                    self._pause(self._wake, max(poll, NOTIFIED_POLL) if self.writer_notifies else poll)
                 return
             self._push(batch)
         batch = self._pending[0]
@@ -154,7 +166,7 @@ class SignalForwarder:
         if not stopping:
             delay = self._limiter.delay(len(batch.items))
             if delay > 0:
-                self._stop.wait(delay)
+                self._pause(self._stop, delay)
                 return
         self._limiter.take(len(batch.items))
         if self._sender is None:
@@ -205,7 +217,7 @@ class SignalForwarder:
                 if self._failures == 1:
                     log.error("forwarder %s: %s line %d rejected by %s, but the quarantine cannot be written "
                               "(%s); holding it", self.signal, batch.segment, index, self.target.display, exc)
-                self._stop.wait(self._backoff.next())
+                self._pause(self._stop, self._backoff.next())
                 return
             log.error("forwarder %s: %s line %d rejected by %s, %s: %s", self.signal, batch.segment, index,
                       self.target.display, where, result.message)
@@ -223,7 +235,7 @@ class SignalForwarder:
                 hint = "; check the endpoint and headers" if result.outcome is Outcome.HOLD else ""
                 log.log(level, "forwarder %s: export to %s failed, will retry%s: %s", self.signal,
                         self.target.display, hint, result.message)
-            self._stop.wait(self._backoff.next(result.retry_after))
+            self._pause(self._stop, self._backoff.next(result.retry_after))
 
     def _quarantine(self, batch: Batch, why: str) -> bool:
         """Copy the batch's lines to quarantine; False (logged by the caller) when they could not be kept."""
@@ -242,9 +254,15 @@ class SignalForwarder:
         self._pending.append(batch)
         self._update_head()
 
+    def _pause(self, event: threading.Event, seconds: float) -> None:
+        """Wait on ``event`` for up to ``seconds``, with the cursor file brought up to date first."""
+        self.follower.flush()
+        event.wait(seconds)
+
     def _ack(self, batch: Batch) -> None:
         self._pending.popleft()
-        self.follower.save(Cursor(batch.segment, batch.end_line))
+        self.follower.advance(Cursor(batch.segment, batch.end_line))
+        self.follower.flush_due(CURSOR_FLUSH)
         self._update_head()
 
     def _head_timestamp(self) -> float | None:

@@ -85,6 +85,11 @@ class Housekeeper:
         cursors: dict[str, list[Cursor]] = {s: read_cursors(self.root / s) for s in SIGNALS}
         limits = retention_plan.Limits(cfg.max_files, cfg.max_bytes, cfg.max_age)
         plan = retention_plan.plan_retention(segments, self._active(), cursors, limits, self.now())
+        for signal in {d.segment.signal for d in plan if not d.unsent}:
+            # Cursors are renamed into place without a directory fsync: make the ones that called these
+            # segments delivered durable before the deletions, or a crash could bring back an older cursor
+            # pointing into a deleted segment (counted as a gap though it was sent).
+            fsync_dir(self.root / signal)
         lost: dict[str, int] = {}
         evicted: dict[str, int] = {}
         now = self.now()

@@ -181,9 +181,13 @@ def _read_cursor(path: Path) -> Cursor | None:
     return Cursor(segment, line, float(updated) if isinstance(updated, (int, float)) else 0.0)
 
 
-def save_cursor(path: Path, cursor: Cursor) -> Cursor:
+def save_cursor(path: Path, cursor: Cursor, *, durable_rename: bool = True) -> Cursor:
     """Replace the cursor file atomically (tmp, fsync, rename, fsync the directory); returns it with
-    ``updated`` set to now. A crash leaves the old or the new cursor, never a torn one."""
+    ``updated`` set to now. A crash leaves the old or the new cursor, never a torn one.
+
+    ``durable_rename=False`` skips the directory fsync (half the cost): a crash may then bring back the previous
+    cursor, which only resends (a cursor may lag, never lead). The housekeeper fsyncs the directory before
+    it deletes segments that cursors call delivered."""
     stamped = Cursor(cursor.segment, cursor.line, time.time())
     tmp = path.with_name(path.name + ".tmp")
     body = json.dumps({"segment": stamped.segment, "line": stamped.line, "updated": stamped.updated}) + "\n"
@@ -194,7 +198,8 @@ def save_cursor(path: Path, cursor: Cursor) -> Cursor:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if durable_rename:
+        fsync_dir(path.parent)
     return stamped
 
 

@@ -6,15 +6,17 @@ Every part is a real process on free ports under one work directory:
   (the tree's etc/hostname), machine id, spool and port, pushing OTLP/gRPC to one load balancer (half to each);
 - the load-balancing tier: our Collector with collector-config/fleet/lb.yaml plus a static resolver file that
   the harness writes (and rewrites, then SIGHUP, to add a backend);
-- the backend tier: collector-config/fleet/backend.yaml, remote write to the store, logs to VictoriaLogs;
+- the backend tier: collector-config/fleet/backend.yaml, remote write to the store, logs to VictoriaLogs, plus a
+  harness-only second config naming the backend in its resources (``target_info``: which backend carried whom);
 - the store: Thanos Receive, one router (hashring, replication factor 3) in front of three ingestors, and a
   Thanos Query in front of those (dedup on the replica label, ``chain``: every sample of every replica merged,
   equal timestamps once). Logs go to VictoriaLogs.
 
 ``Fleet.count()`` answers the one question: is every collection of every agent in the store exactly once? The
 expected collections are read from each agent's own spool (its write-ahead log), the stored ones through the
-store's PromQL API, the rejections from the store's own counters. Used by tests/fleet, ``make fleet``
-(benchmarks/fleet_run.py) and benchmarks/bench_fleet.py.
+store's PromQL API, the rejections from the store's own counters. ``Fleet.count_logs()`` asks the same of the
+log records (spool against VictoriaLogs). Used by tests/fleet, ``make fleet`` (benchmarks/fleet_run.py) and
+benchmarks/bench_fleet.py.
 """
 
 from __future__ import annotations
@@ -46,6 +48,22 @@ PROBE_METRIC = "system.memory.usage"
 PROBE_STATE = "free"
 PROBE_PROMQL = 'system_memory_usage_bytes{system_memory_state="free"}'
 REPLICA_LABEL = "receive_replica"
+
+
+BACKEND_ATTRIBUTE = "otel_mon.fleet.backend"
+BACKEND_LABEL = "otel_mon_fleet_backend"
+
+
+def backend_probe(name: str) -> dict[str, Any]:
+    """A second --config for one backend, in the harness only: its metrics' resources name the backend, so
+    target_info tells which backend carried which host when. Not in collector-config/fleet/backend.yaml: a
+    label that changes when a host moves would give target_info two series per instance for a lookback, and
+    every `on(instance) group_left` join with it would fail meanwhile."""
+    return {
+        "processors": {"transform/fleet-probe": {"metric_statements": [
+            {"context": "resource", "statements": [f'set(attributes["{BACKEND_ATTRIBUTE}"], "{name}")']}]}},
+        "service": {"pipelines": {"metrics": {"processors": ["memory_limiter", "transform/fleet-probe"]}}},
+    }
 
 
 class Missing(Exception):
@@ -367,8 +385,10 @@ class LogStore(Proc):
     def otlp_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/insert/opentelemetry/v1/logs"
 
-    def counts_by_host(self) -> dict[str, int]:
-        query = '* | stats by ("host.name") count() as n'
+    def counts_by_host(self) -> dict[str, tuple[int, int]]:
+        """Per host.name: (records stored, distinct records). A record is told apart by its time (ns) and
+        message, so a record delivered twice counts twice in the first and once in the second."""
+        query = '* | stats by ("host.name") count() as n, count_uniq(_time, _msg) as u'
         status, body = http_get(f"http://127.0.0.1:{self.port}/select/logsql/query?"
                                 + urllib.parse.urlencode({"query": query}), 30)
         if status != 200:
@@ -377,7 +397,7 @@ class LogStore(Proc):
         for line in body.decode().splitlines():
             if line.strip():
                 row = json.loads(line)
-                counts[row.get("host.name", "")] = int(row["n"])
+                counts[row.get("host.name", "")] = (int(row["n"]), int(row["u"]))
         return counts
 
 
@@ -442,6 +462,28 @@ class Count:
                 f"duplicates={self.duplicates} rejected={self.rejected}")
 
 
+@dataclass
+class LogCount:
+    """The logs' line: every record in the agents' log spools, how many are in VictoriaLogs, how many twice."""
+
+    expected: int
+    present: int
+    duplicates: int
+    extra: int = 0  # distinct records stored beyond the spool as read just before: written meanwhile
+    per_host: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # spooled, stored, distinct
+
+    @property
+    def complete(self) -> bool:
+        return self.present == self.expected and self.extra == 0
+
+    @property
+    def ok(self) -> bool:
+        return self.complete and self.duplicates == 0
+
+    def line(self) -> str:
+        return f"fleet logs: expected={self.expected} present={self.present} duplicates={self.duplicates}"
+
+
 class Fleet:
     """N agents, 2 load balancers, 2 backends (a third one can be added), the store and the log store."""
 
@@ -469,7 +511,10 @@ class Fleet:
     def _new_backend(self) -> Collector:
         i = len(self.backends)
         d = self.workdir / f"backend-{i}"
-        backend = Collector(f"backend-{i}", CONFIGS / "backend.yaml", d, env={
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / "backend-probe.yaml"
+        probe.write_text(yaml.safe_dump(backend_probe(f"backend-{i}"), sort_keys=False))
+        backend = Collector(f"backend-{i}", CONFIGS / "backend.yaml", d, extra_configs=(probe,), env={
             "REMOTE_WRITE_URL": self.store.write_url, "LOGS_URL": self.logs.otlp_url, "QUEUE_DIR": str(d / "queue")})
         self.backends.append(backend)
         return backend
@@ -591,3 +636,46 @@ class Fleet:
         """Wait until every agent has written at least ``n`` collections since the fleet started."""
         wait_until(lambda: all(len(a.collections()) >= n for a in self.agents), timeout,
                    f"{n} collections per agent")
+
+    def count_logs(self) -> LogCount:
+        """Every agent's log records, from its spool (read first: a record is spooled before it is sent), against
+        VictoriaLogs: present counts distinct records, duplicates the copies beyond the first."""
+        want = {a.host: a.log_records() for a in self.agents}
+        got = self.logs.counts_by_host()
+        expected = present = duplicates = extra = 0
+        per_host: dict[str, tuple[int, int, int]] = {}
+        for host, n in want.items():
+            stored, distinct = got.get(host, (0, 0))
+            per_host[host] = (n, stored, distinct)
+            expected += n
+            present += min(distinct, n)
+            extra += max(distinct - n, 0)
+            duplicates += stored - distinct
+        return LogCount(expected, present, duplicates, extra, per_host)
+
+    def settle_logs(self, timeout: float = 120.0) -> LogCount:
+        """Wait until every spooled log record is in VictoriaLogs (the agents keep logging: each poll reads the
+        spools again); the count at that point, or at the deadline."""
+        last: list[LogCount] = []
+
+        def complete() -> bool:
+            last[:] = [self.count_logs()]
+            return last[0].complete
+
+        try:
+            wait_until(complete, timeout, "every log record in VictoriaLogs", interval=2.0)
+        except AssertionError:
+            pass
+        return last[-1] if last else self.count_logs()
+
+    def backends_of_hosts(self, until: float) -> dict[str, list[tuple[int, str]]]:
+        """Per host: (millisecond timestamp, backend) of every target_info sample up to ``until``, in time
+        order: which backend carried the host's batches when (the harness' backend-probe.yaml)."""
+        window = int(until - self.started_at + 120)
+        series = self.store.query_at(f"target_info[{window}s]", until)
+        by_instance: dict[str, list[tuple[int, str]]] = {}
+        for s in series:
+            backend = s["metric"].get(BACKEND_LABEL, "")
+            by_instance.setdefault(s["metric"].get("instance", ""), []).extend(
+                (round(float(t) * 1000), backend) for t, _ in s["values"])
+        return {a.host: sorted(by_instance.get(self.instance_of(a), [])) for a in self.agents}

@@ -341,3 +341,37 @@ def test_the_series_cache_follows_a_metric_whose_points_change_shape() -> None:
         change(obj["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"])
         same(obj)
     assert len(points) == 3
+
+
+def test_the_series_cache_serves_int_points_with_a_start_time_each() -> None:
+    # A host's counters are int64s (strings in OTLP-JSON) and each series keeps the start time it got when
+    # first seen: the cache serves those points too, and any point that differs from the cached shape (the
+    # other value kind, a start time moved or gone, a flag instead of a start, null attributes, a JSON
+    # number for the string) is encoded in full.
+    def line(seq: int) -> dict[str, Any]:
+        obj = json.loads(metrics_line(seq, points=3))
+        for i, point in enumerate(obj["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"]):
+            point["startTimeUnixNano"] = str(NS + i)
+            point["asInt"] = str(1000 * seq + i)
+        return obj
+
+    variants: list[Callable[[list[dict[str, Any]]], object]] = [
+        lambda p: None,
+        lambda p: p[1].pop("asInt") and p[1].update(asDouble=2.5),
+        lambda p: p[2].update(startTimeUnixNano=str(NS + 7)),
+        lambda p: p[0].pop("startTimeUnixNano"),
+        lambda p: p[0].pop("startTimeUnixNano") and p[0].update(flags=1),
+        lambda p: p[2].update(flags=1),
+        lambda p: p[1].update(attributes=None),
+        lambda p: p[2].update(asInt=-5),
+        lambda p: p[0].update(asInt="-9223372036854775808"),
+        lambda p: [q.pop("startTimeUnixNano") for q in p],
+    ]
+    for seq, change in enumerate(variants * 2):
+        # The usual line fills the cache, the changed one must not be served from it, nor the next usual one
+        # from what the changed one left.
+        same(line(seq))
+        changed = line(seq + 100)
+        change(changed["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"])
+        same(changed)
+        same(line(seq + 200))

@@ -115,3 +115,16 @@ def test_built_binary_reports_its_pinned_version(name: str) -> None:
 def test_every_pinned_binary_is_built() -> None:
     for pin in stack_bin.parse_pins(stack_bin.PINS.read_text()):
         assert Path(stack_binary(pin.name)).parent == STACK_BIN
+
+
+def test_the_bench_collector_is_pinned_at_the_shipped_collectors_release() -> None:
+    # `make bench-bin` builds it (not `make stack-bin`: the suite never runs it); one release for both manifests.
+    bench = stack_bin.parse_pins((ROOT / "benchmarks" / "bench-pins.txt").read_text(), "bench-pins.txt")
+    shipped = next(p for p in stack_bin.parse_pins(stack_bin.PINS.read_text()) if p.name == "otelcol-otel-mon")
+    assert [p.name for p in bench] == ["otelcol-hostmetrics"]
+    assert (bench[0].module, bench[0].version) == (shipped.module, shipped.version)
+    manifest = (ROOT / str(bench[0].ocb)).read_text()
+    minor = int(shipped.version.split(".")[1])
+    versions = set(re.findall(r"^\s+- gomod: \S+ (v\d+\.\d+\.\d+)", manifest, flags=re.M))
+    assert versions == {f"v0.{minor}.0", f"v1.{minor - 94}.0"}, versions
+    assert "hostmetricsreceiver" in manifest and "prometheusexporter" in manifest
