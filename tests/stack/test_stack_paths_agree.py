@@ -98,13 +98,16 @@ def test_every_panel_and_rule_gives_the_same_answer_on_the_scrape_and_the_collec
         start_agent: Callable[..., AgentProcess], tmp_path: Path) -> None:
     scrape = Prometheus(tmp_path / "scrape", {})
     pushed = Prometheus(tmp_path / "pushed", {"global": {"evaluation_interval": "1s"}})
-    collector = Collector("otelcol.yaml", tmp_path / "collector", env={"PROMETHEUS_REMOTE_WRITE_URL": pushed.write_url})
+    collector: Collector | None = None
     probe_target = free_port()  # nothing listens: a failing probe, so probe panels and rules have data
     config = tmp_path / "agent.yaml"
     config.write_text(yaml.safe_dump({"cpu": {"per_logical": True}, "probes": [
         {"name": "closed", "kind": "tcp", "host": "127.0.0.1", "port": probe_target, "interval": "1s",
          "timeout": "500ms"}]}))
     try:
+        pushed.start()  # before the Collector, whose first remote write would otherwise fail and log an error
+        collector = Collector("otelcol.yaml", tmp_path / "collector",
+                              env={"PROMETHEUS_REMOTE_WRITE_URL": pushed.write_url})
         env = agent_env(PYTHONPATH=str(ROOT), OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{collector.grpc}",
                         OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
         agent = start_agent("--interval", f"{INTERVAL:g}s", "--config", str(config), "--data-dir",
@@ -115,7 +118,6 @@ def test_every_panel_and_rule_gives_the_same_answer_on_the_scrape_and_the_collec
             "scrape_configs": [{"job_name": "otel-mon", "static_configs": [{"targets": [f"127.0.0.1:{agent.port}"]}]}],
         }))
         scrape.start()
-        pushed.start()
         started = time.time()
         # A full window of collections on both paths.
         wait_until(lambda: pushed.query(f"count_over_time(system_uptime_seconds[{WINDOW}]) >= 25"), 120,
@@ -167,4 +169,5 @@ def test_every_panel_and_rule_gives_the_same_answer_on_the_scrape_and_the_collec
     finally:
         scrape.stop()
         pushed.stop()
-        collector.stop()
+        if collector is not None:
+            collector.stop()
