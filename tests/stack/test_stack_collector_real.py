@@ -25,10 +25,10 @@ class Collector:
     """otelcol-otel-mon on a shipped config, every listener on a free loopback port and every directory under
     tmp via `--set` (the file itself runs as shipped); `gateways` is the gRPC port its load balancer targets."""
 
-    def __init__(self, name: str, tmp: Path, gateways: int | None = None) -> None:
+    def __init__(self, name: str, tmp: Path, gateways: int | None = None, env: dict[str, str] | None = None) -> None:
         self.binary = stack_binary("otelcol-otel-mon")
         self.path = CONFIGS / name
-        self.env = {**os.environ, **ENV}
+        self.env = {**os.environ, **ENV, **(env or {})}
         config = yaml.safe_load(self.path.read_text())
         tmp.mkdir(parents=True, exist_ok=True)
         self.health, self.grpc = free_port(), free_port()

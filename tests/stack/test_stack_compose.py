@@ -96,7 +96,9 @@ def test_secrets_reach_their_services_as_files_and_nothing_is_rendered_at_start(
 
 
 def test_every_variable_the_collector_config_reads_is_set_by_compose() -> None:
-    used = set(re.findall(r"\$\{env:([A-Z0-9_]+)\}", (COLLECTOR_DIR / "otelcol.yaml").read_text()))
+    # with or without a default (${env:NAME:-default}): compose's network names differ from any default
+    used = set(re.findall(r"\$\{env:([A-Z0-9_]+)(?::-[^}]*)?\}", (COLLECTOR_DIR / "otelcol.yaml").read_text()))
+    assert {"PROMETHEUS_REMOTE_WRITE_URL", "LOKI_OTLP_URL"} <= used
     assert used <= set(_compose()["services"]["collector"]["environment"]), used
 
 
