@@ -8,6 +8,7 @@ from typing import Any
 
 from otel_mon import __version__
 from otel_mon.host.sampler import Snapshot
+from otel_mon.timefmt import short_duration
 
 STALE_INTERVALS = 3  # /health answers 503 when the last collection is older than this many intervals
 
@@ -41,6 +42,31 @@ def headline(snap: Snapshot) -> dict[str, Any]:
         "uptime_seconds": one("uptime"),
         "temperatures_celsius": dict(sorted(r.get("temperature", {}).items())),
     }
+
+
+def _behind(signal: str, part: Mapping[str, Any]) -> str:
+    lag, backlog = part.get("lag_seconds"), part.get("backlog_records")
+    said = [f"{short_duration(lag)} behind" if isinstance(lag, (int, float)) else "",
+            f"{backlog} lines not yet sent" if isinstance(backlog, int) else ""]
+    return f"{signal} {', '.join(s for s in said if s) or 'behind'}".strip()
+
+
+def _which(part: Mapping[str, Any], flag: str) -> str:
+    """The signals of a forwarder section that raise ``flag``, each with its lag and backlog, as one phrase.
+
+    ``forward: degraded (degraded)`` told the reader nothing the state had not: this says which signal is
+    behind and by how much, in the figures the section already holds.
+    """
+    signals = part.get("signals")
+    found: list[tuple[str, Mapping[str, Any]]] = [
+        (name, sig) for name, sig in (signals.items() if isinstance(signals, dict) else ())
+        if isinstance(sig, dict) and sig.get(flag)]
+    if not found and any(k in part for k in ("lag_seconds", "backlog_records")):
+        found = [("", part)]
+    words = [_behind(name, sig) for name, sig in found]
+    if flag == "wedged":
+        words = [f"{w} (its thread has stopped moving)" for w in words]
+    return "; ".join(words)
 
 
 def status_document(
@@ -102,9 +128,9 @@ def status_document(
         elif isinstance(state, str) and _ORDER.get(state, 0) > 0:
             rank(state, f"{name}: {state}")
         if part.get("wedged"):
-            rank("critical", f"{name}: wedged")
+            rank("critical", f"{name}: {_which(part, 'wedged') or 'wedged'}")
         elif part.get("degraded"):
-            rank("degraded", f"{name}: degraded")
+            rank("degraded", f"{name}: {_which(part, 'degraded') or 'behind'}")
     if problems:
         doc["problems"] = problems
     return code, doc
