@@ -30,6 +30,8 @@ from otel_mon.spool.format import DataPoint, iter_points
 from otel_mon.timefmt import iso
 
 STATES = ("ok", "warning", "critical")
+NO_DATA = "no_data"  # time in the window without a sample of the rule: shown as such, never counted as ok
+COLUMNS = (*STATES, NO_DATA)
 _GAP_FACTOR = 5.0
 
 Sample = tuple[float, float]  # (value, weight)
@@ -59,7 +61,7 @@ class HealthTime:
 
     def share(self) -> dict[str, float]:
         total = sum(self.seconds.values())
-        return {s: (self.seconds[s] / total * 100.0 if total else 0.0) for s in STATES}
+        return {s: (self.seconds.get(s, 0.0) / total * 100.0 if total else 0.0) for s in COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def build_report(records: Iterable[dict[str, Any]], since: float | None = None, 
     rows += _filesystems(series) + _network(series)
     rows.append(_load(series))
     rows += _probes(series)
-    return Report(start, end, count, series.points, [r for r in rows if r is not None], _health(series))
+    return Report(start, end, count, series.points, [r for r in rows if r is not None], _health(series, start, end))
 
 
 def _attr(key: SeriesKey, name: str) -> str:
@@ -226,21 +228,28 @@ def _probes(series: _Series) -> list[Stat | None]:
             for name, samples in sorted(by_probe.items())]
 
 
-def _health(series: _Series) -> list[HealthTime]:
+def _health(series: _Series, start: float | None = None, end: float | None = None) -> list[HealthTime]:
+    """Time per state for each rule instance, and time without its samples (a gap, or the window's edges) as
+    ``no_data``: the agent writes no point for a rule that has no data."""
     out = []
     for key, points in sorted(series.of("otel_mon.health.state").items()):
         values = [p for p in points if p.value is not None]
         steps = [(b.time_ns - a.time_ns) / 1e9 for a, b in itertools.pairwise(values)]
         limit = _GAP_FACTOR * statistics.median(steps) if steps else 0.0
-        seconds = dict.fromkeys(STATES, 0.0)
+        seconds = dict.fromkeys(COLUMNS, 0.0)
+        if values and steps:
+            edges = [values[0].time_ns / 1e9 - start if start is not None else 0.0,
+                     end - values[-1].time_ns / 1e9 if end is not None else 0.0]
+            seconds[NO_DATA] += sum(e for e in edges if e > limit)
         weighted = 0.0
         for p, dt in zip(values, steps, strict=False):  # the last sample opens no interval
             if dt > limit:
+                seconds[NO_DATA] += dt
                 continue
             state = STATES[min(2, max(0, round(p.value or 0.0)))]
             seconds[state] += dt
             weighted += (p.value or 0.0) * dt
-        total = sum(seconds.values())
+        total = sum(seconds[s] for s in STATES)
         out.append(HealthTime(
             rule=_attr(key, "otel_mon.rule"),
             instance=_attr(key, "otel_mon.instance"),

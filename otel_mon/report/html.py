@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from otel_mon import __version__
-from otel_mon.report.analysis import STATES, HealthTime, Report, Stat
+from otel_mon.report.analysis import COLUMNS, HealthTime, Report, Stat
 from otel_mon.report.timeline import Timeline, TransitionRow
 from otel_mon.timefmt import short_duration as _duration
 
@@ -24,10 +24,11 @@ LEFT, RIGHT, TOP, BOTTOM = 72, 8, 10, 24
 
 _STYLE = """
 :root { --bg:#f4f6f9; --card:#fff; --text:#18202c; --muted:#5d6878; --line:#dde2ea; --grid:#e9edf2;
-  --band:rgba(47,111,219,.18); --avg:#2f6fdb; --gap:rgba(93,104,120,.10);
+  --band:rgba(47,111,219,.18); --avg:#2f6fdb; --gap:rgba(93,104,120,.10); --nodata:#9aa3af;
   --ok:#1e8e4f; --warning:#d99a00; --critical:#c62828; color-scheme: light dark; }
 @media (prefers-color-scheme: dark) { :root { --bg:#0e1117; --card:#171b23; --text:#e5e9f0; --muted:#97a1b1;
   --line:#2a303b; --grid:#232833; --band:rgba(110,161,255,.22); --avg:#6ea1ff; --gap:rgba(151,161,177,.10);
+  --nodata:#5d6878;
   --ok:#4fd08a; --warning:#ffc24d; --critical:#ff6b6b; } }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1240px; padding: 18px 20px 28px; background: var(--bg); color: var(--text);
@@ -43,6 +44,7 @@ svg text { fill: var(--muted); font-size: 12px; }
 .dot { fill: var(--avg); } .gap { fill: var(--gap); } .gridline { stroke: var(--grid); stroke-width: 1; }
 .hit { fill: transparent; }
 .ok { fill: var(--ok); } .warning { fill: var(--warning); } .critical { fill: var(--critical); }
+.no_data { fill: var(--nodata); } .legend .lnd { background: var(--nodata); }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; }
 th { text-align: left; color: var(--muted); font-weight: 600; font-size: .76rem; text-transform: uppercase;
   letter-spacing: .04em; }
@@ -160,11 +162,11 @@ def _health_bar(h: HealthTime) -> str:
     out = ['<svg viewBox="0 0 300 14" preserveAspectRatio="none" role="img" '
            f'aria-label="{_e(h.rule)} time per state">']
     left = 0.0
-    for state in STATES:
+    for state in COLUMNS:
         width = 300 * share[state] / 100
         if width > 0:
             out.append(f'<rect class="{state}" x="{left:.2f}" y="0" width="{width:.2f}" height="14">'
-                       f'<title>{state}: {share[state]:.1f} %</title></rect>')
+                       f'<title>{state.replace("_", " ")}: {share[state]:.1f} %</title></rect>')
         left += width
     out.append("</svg>")
     return "".join(out)
@@ -214,15 +216,18 @@ def render(report: Report, timeline: Timeline, transitions: Sequence[TransitionR
         parts.append(f'<p class="muted small">Always 0 in this window (not drawn): {_e(names)}.</p>')
     if report.health:
         parts.append('<h2>Time in each health state</h2><div class="legend"><span><i class="lok"></i>ok</span>'
-                     '<span><i class="lw"></i>warning</span><span><i class="lc"></i>critical</span></div>')
+                     '<span><i class="lw"></i>warning</span><span><i class="lc"></i>critical</span>'
+                     '<span><i class="lnd"></i>no data</span></div>')
         parts.append('<div class="card scroll"><table><thead><tr><th>rule</th><th style="width:40%">share</th>'
-                     '<th class="num">ok</th><th class="num">warning</th><th class="num">critical</th></tr>'
+                     '<th class="num">ok</th><th class="num">warning</th><th class="num">critical</th>'
+                     '<th class="num">no data</th></tr>'
                      "</thead><tbody>")
         for h in report.health:
             name = f"{h.rule} {h.instance}" if h.instance else h.rule
             share = h.share()
             parts.append(f"<tr><td>{_e(name)}</td><td>{_health_bar(h)}</td>"
-                         + "".join(f'<td class="num">{share[s]:.1f} % ({_duration(h.seconds[s])})</td>' for s in STATES)
+                         + "".join(f'<td class="num">{share[s]:.1f} % ({_duration(h.seconds[s])})</td>'
+                                   for s in COLUMNS)
                          + "</tr>")
         parts.append("</tbody></table></div>")
     parts.append("<h2>Transitions</h2>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from otel_mon.report.analysis import STATES, Report, iso_or_none
+from otel_mon.report.analysis import COLUMNS, Report, iso_or_none
 from otel_mon.textsafe import printable
 from otel_mon.timefmt import short_duration
 
@@ -28,11 +28,12 @@ def format_table(report: Report) -> str:
     lines += _align(table, right_from=2)
     if report.health:
         lines.append("")
-        health: list[tuple[str, ...]] = [("health rule", "ok", "warning", "critical", "avg", "max", "samples")]
+        health: list[tuple[str, ...]] = [("health rule", "ok", "warning", "critical", "no data", "avg", "max",
+                                          "samples")]
         for h in report.health:
             share = h.share()
             name = f"{h.rule}[{h.instance}]" if h.instance else h.rule
-            health.append((name, *(f"{share[s]:.1f}% {_duration(h.seconds[s])}" for s in STATES),
+            health.append((name, *(f"{share[s]:.1f}% {_duration(h.seconds[s])}" for s in COLUMNS),
                            f"{h.avg:.2f}", f"{h.max:.0f}", str(h.samples)))
         lines += _align(health, right_from=1)
     return "\n".join(printable(line) for line in lines)  # metric labels hold host values

@@ -57,8 +57,10 @@
     const text = Math.abs(v) >= 100 ? v.toFixed(0) : String(+v.toPrecision(4));
     return unit ? text + " " + unit : text;
   }
-  const stateOf = (s) => (s === "ok" || s === "warning" || s === "critical") ? s : "unknown";
-  function badge(state, text) { return el("span", { className: "badge", "data-state": stateOf(state), text: text || state }); }
+  const stateOf = (s) => (s === "ok" || s === "warning" || s === "critical" || s === "no_data") ? s : "unknown";
+  // The one no-data state (health/evaluator.py NO_DATA): its badge says "no data", in grey, never "ok".
+  const stateText = (s) => s === "no_data" ? "no data" : s;
+  function badge(state, text) { return el("span", { className: "badge", "data-state": stateOf(state), text: text || stateText(state) }); }
 
   // --- sparklines ---------------------------------------------------------------------------------
   function sparkline(times, values, opts) {
@@ -113,7 +115,7 @@
       const name = r.rule.split(":")[0];
       if (name !== reading && !r.rule.startsWith(reading + ":")) continue;
       if (instance !== undefined && r.instance !== instance) continue;
-      if (r.value === null) continue;
+      if (r.state === "no_data" || r.value === null) continue;
       if (worst === null || order[r.state] > order[worst.state]) worst = r;
     }
     return worst;
@@ -188,7 +190,7 @@
   function drawRules(doc) {
     const rules = ((doc.health || {}).health || {}).rules || [];
     $("rules").tBodies[0].replaceChildren(...rules.map((r) => el("tr", { "data-rule": r.rule, "data-instance": r.instance },
-      el("td", {}, badge(r.value === null ? "unknown" : r.state, r.value === null ? "no data" : r.state)),
+      el("td", {}, badge(r.state)),
       el("td", { text: r.instance ? r.rule + " " + r.instance : r.rule }),
       el("td", { className: "num", text: withUnit(r.value, r.unit) }),
       el("td", { className: "num", text: [isNum(r.warning) ? withUnit(r.warning, r.unit) : "–", isNum(r.critical) ? withUnit(r.critical, r.unit) : "–"].join(" / ") }),
@@ -293,7 +295,7 @@
     const s = $("state");
     s.dataset.state = stateOf(state);
     s.dataset.value = state || "";
-    s.textContent = state || "unknown";
+    s.textContent = state ? stateText(state) : "unknown";
     $("host").textContent = about.host || "otel-mon";
     document.title = (state ? state.toUpperCase() + " · " : "") + (about.host || "otel-mon");
     const parts = [about.os, "up " + duration((h.host || {}).uptime_seconds), "otel-mon " + (about.version || h.version)];
