@@ -30,8 +30,14 @@ def headline(snap: Snapshot) -> dict[str, Any]:
     for direction in ("receive", "transmit"):
         for nic, value in r.get(f"network.{direction}", {}).items():
             net.setdefault(nic, {})[f"{direction}_bytes_per_s"] = round(value, 1)
+    clock = None
+    if "clock.max_error" in r:
+        clock = {"synchronized": one("clock.unsynchronized") == 0.0,
+                 "offset_seconds": r.get("clock.offset", {}).get(""),
+                 "max_error_seconds": one("clock.max_error")}
     return {
         "cpu_percent": one("cpu"),
+        "cpu_iowait_percent": one("cpu.iowait"),
         "memory_percent": one("memory"),
         "memory_available_percent": one("memory.available"),
         "swap_percent": one("paging"),
@@ -41,7 +47,16 @@ def headline(snap: Snapshot) -> dict[str, Any]:
         "load": [one("load.1m"), one("load.5m"), one("load.15m")],
         "uptime_seconds": one("uptime"),
         "temperatures_celsius": dict(sorted(r.get("temperature", {}).items())),
+        # PSI avg60 per resource.kind (cpu.some, memory.full, io.some, ...), where the kernel gives it.
+        "pressure_percent": {k: round(v, 2) for k, v in sorted(r.get("pressure", {}).items())},
+        "clock": clock,  # None with the clock collector off (or not Linux)
+        # The units in the failed state (collectors.systemd on); [] when none failed, absent when it is off.
+        **({"failed_units": sorted(r.get("systemd.failed", {}))} if "systemd.failed" in r or _systemd(snap) else {}),
     }
+
+
+def _systemd(snap: Snapshot) -> bool:
+    return "systemd" in snap.domains
 
 
 def _behind(signal: str, part: Mapping[str, Any]) -> str:

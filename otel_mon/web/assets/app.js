@@ -52,6 +52,13 @@
     const t = Date.parse(iso);
     return isNaN(t) ? iso : duration((Date.now() - t) / 1000) + " ago";
   }
+  function secs(s) {  // a clock's error or offset: the unit that reads best (first_view.py seconds())
+    if (!isNum(s)) return "–";
+    const a = Math.abs(s);
+    if (a >= 1 || a === 0) return +s.toPrecision(3) + " s";
+    if (a >= 1e-3) return +(s * 1e3).toPrecision(3) + " ms";
+    return +(s * 1e6).toPrecision(3) + " µs";
+  }
   function withUnit(v, unit) {
     if (!isNum(v)) return "–";
     const text = Math.abs(v) >= 100 ? v.toFixed(0) : String(+v.toPrecision(4));
@@ -81,8 +88,15 @@
     const x = (t) => ((t - t0) / span) * w;
     const y = (v) => h - pad - ((Math.min(Math.max(v, lo), hi) - lo) / (hi - lo)) * (h - 2 * pad);
     let line = "", area = "", run = [];
+    const tick = Math.max(3, w / Math.max(values.length, 1) / 2);
     const flush = () => {
-      if (run.length === 1) run.push([run[0][0] + 0.5, run[0][1]]);
+      if (run.length && run.length < 3) {
+        // One or two samples say nothing about what happened in between: each is a short level tick,
+        // never a line from one to the other (two points drew a ramp that no sample showed).
+        for (const [px, py] of run) line += "M" + Math.max(0, px - tick).toFixed(1) + " " + py.toFixed(1) + "L" + Math.min(w, px + tick).toFixed(1) + " " + py.toFixed(1);
+        run = [];
+        return;
+      }
       if (run.length) {
         const d = run.map((p, i) => (i ? "L" : "M") + p[0].toFixed(1) + " " + p[1].toFixed(1)).join("");
         line += d;
@@ -141,8 +155,20 @@
     add("memory", "Memory", host.memory_percent, pct(host.memory_percent), thresholds(memRule) || "not available for new work", "memory", { min: 0, max: 100 }, memRule);
     const perCpu = series.load ? series.load[series.load.length - 1] : null;
     const load = host.load || [];
-    add("load", "Load per CPU", perCpu, num(perCpu), "1m " + num(load[0]) + " · 5m " + num(load[1]) + " · 15m " + num(load[2]), "load", {}, loadRule);
-    if (isNum(host.swap_percent)) add("swap", "Swap", host.swap_percent, pct(host.swap_percent), "", "swap", { min: 0, max: 100 }, ruleState(doc, "paging"));
+    add("load", "Load per CPU (1m)", perCpu, num(perCpu), "load (all CPUs) 1m " + num(load[0]) + " · 5m " + num(load[1]) + " · 15m " + num(load[2]), "load", {}, loadRule);
+    if (isNum(host.swap_percent)) add("swap", "Swap", host.swap_percent, pct(host.swap_percent), thresholds(ruleState(doc, "paging")) || "in use", "swap", { min: 0, max: 100 }, ruleState(doc, "paging"));
+    if (isNum(host.cpu_iowait_percent)) add("iowait", "CPU iowait", host.cpu_iowait_percent, pct(host.cpu_iowait_percent), "idle, waiting for I/O", "iowait", { min: 0 }, ruleState(doc, "cpu.iowait"));
+    const psi = host.pressure_percent || {};
+    const some = Object.entries(psi).filter(([k]) => k.endsWith(".some"));
+    if (some.length) {
+      const worst = Math.max(...some.map(([, v]) => v));
+      add("pressure", "Pressure (PSI some, avg60)", worst, pct(worst), some.map(([k, v]) => k.replace(".some", "") + " " + pct(v)).join(" · "), "pressure", { min: 0 }, ruleState(doc, "pressure"));
+    }
+    if (host.clock) {
+      const c = host.clock, rule = ruleState(doc, "clock.max_error");
+      add("clock", "Clock", c.max_error_seconds, c.synchronized ? "synchronised" : "NOT synchronised",
+        "max error " + secs(c.max_error_seconds) + " · offset " + secs(c.offset_seconds) + (rule ? " · " + thresholds(rule) : ""), "clock", {}, rule);
+    }
     const rx = latest(series["net.rx"]), tx = latest(series["net.tx"]);
     add("net-rx", "Network in", rx, bytes(rx, "/s"), nics(host.network, "receive_bytes_per_s"), "net.rx");
     add("net-tx", "Network out", tx, bytes(tx, "/s"), nics(host.network, "transmit_bytes_per_s"), "net.tx");
@@ -150,7 +176,9 @@
     add("disk-write", "Disk write", disk.write_bytes_per_s, bytes(disk.write_bytes_per_s, "/s"), "all disks", "disk.write");
     for (const [mount, value] of Object.entries(host.filesystems_percent || {})) {
       const rule = ruleState(doc, "filesystem", mount);
-      add("fs-" + mount, "Filesystem " + mount, value, pct(value), thresholds(rule) || "used, as df counts it", "fs:" + mount, { min: 0, max: 100 }, rule);
+      const inodes = (host.inodes_percent || {})[mount];
+      const sub = (thresholds(rule) || "used, as df counts it") + (isNum(inodes) ? " · inodes " + pct(inodes) : "");
+      add("fs-" + mount, "Filesystem " + mount, value, pct(value), sub, "fs:" + mount, { min: 0, max: 100 }, rule);
     }
     for (const [sensor, value] of Object.entries(host.temperatures_celsius || {})) {
       const rule = ruleState(doc, "temperature", sensor);
@@ -246,6 +274,15 @@
     $("no-top").hidden = procs.length + groups.length + services.length > 0;
   }
 
+  function drawUnits(doc) {
+    const host = (doc.health || {}).host || {};
+    const units = host.failed_units;
+    $("units-panel").hidden = !Array.isArray(units);  // absent: collectors.systemd is off
+    const list = Array.isArray(units) ? units : [];
+    $("failed-units").replaceChildren(...list.map((u) => el("li", { text: u, "data-unit": u })));
+    $("no-failed-units").hidden = list.length > 0;
+  }
+
   function drawTransitions(doc) {
     const list = doc.transitions || [];
     $("no-transitions").hidden = list.length > 0;
@@ -310,10 +347,13 @@
     drawCards(doc);
     drawRules(doc);
     drawProbes(doc);
+    drawUnits(doc);
     drawTop(doc);
     drawTransitions(doc);
     drawPipeline(doc);
     $("main").hidden = false;
+    const first = $("first-view");  // the server's first view (web/first_view.py): this script's view replaces it
+    if (first) first.hidden = true;
     document.body.dataset.rendered = String((doc.health || {}).snapshot_age_seconds !== undefined);
   }
 
