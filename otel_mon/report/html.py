@@ -145,8 +145,9 @@ def chart(title: str, unit: str, stats: Sequence[Stat | None], timeline: Timelin
     with_date = timeline.end - timeline.start > 86400
     for i, stat in enumerate(stats):  # hover: the bucket's figures (native tooltip, no script)
         if stat is not None:
+            samples = f"{stat.samples} sample{'' if stat.samples == 1 else 's'}"
             label = (f"{_utc(timeline.bucket_start(i), True)} UTC: avg {fmt(stat.avg, unit)}, "
-                     f"min {fmt(stat.min, unit)}, max {fmt(stat.max, unit)} ({stat.samples} samples)")
+                     f"min {fmt(stat.min, unit)}, max {fmt(stat.max, unit)} ({samples})")
             out.append(f'<rect class="hit" x="{x(i):.1f}" y="{TOP}" width="{x(i + 1) - x(i):.2f}" '
                        f'height="{plot_h}"><title>{_e(label)}</title></rect>')
     for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
