@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from otel_mon.web import History
 
 log = logging.getLogger("otel_mon.agent")
+# How long a stop waits for probes in flight (they end by their own timeout; nothing of theirs is lost).
+_PROBE_STOP_WAIT = 1.0
 
 
 def where_to_look(settings: Settings, port: int | None) -> list[tuple[str, dict[str, Any]]]:
@@ -128,6 +130,7 @@ class Agent:
             self.sections["probes"] = self.probes.status
         self._stop = threading.Event()
         self._swap = threading.Lock()
+        self._retiring: list[threading.Thread] = []  # reloads' old parts, stopping in the background
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = False  # past the bind: only then does a stop say "otel-mon stopped"
@@ -195,8 +198,13 @@ class Agent:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self.probes.stop(timeout / 2)
+        # A probe in flight has nothing to save: waiting out its timeout (up to a minute) would only delay the
+        # exit past systemd's patience. Notifiers get longer: they send what is queued.
+        self.probes.stop(min(timeout / 2, _PROBE_STOP_WAIT))
         self.monitor.stop(timeout / 2)
+        deadline = time.monotonic() + _PROBE_STOP_WAIT
+        for thread in self._retiring:  # a reload's old parts: no longer than the probes' own wait
+            thread.join(max(deadline - time.monotonic(), 0.0))
         if self._ready.is_set():  # a start that failed before the first collection leaves the spool alone
             try:
                 self.telemetry.export()  # one last batch so the spool holds the final state
@@ -251,11 +259,22 @@ class Agent:
             self.sections = sections
             monitor.start()
             probes.start()
-        old_probes.stop(2.0)
-        old_monitor.stop(2.0)
-        if sampler is not None:
-            old_sampler.close()
+        # The old parts stop in the background (a probe in flight may take its whole timeout): a SIGTERM
+        # arriving meanwhile is read at once instead of waiting behind them.
+        def retire() -> None:
+            old_probes.stop(2.0)
+            old_monitor.stop(2.0)
+            if sampler is not None:
+                old_sampler.close()
+
+        thread = threading.Thread(target=retire, name="otel-mon-retire", daemon=True)
+        self._retiring = [t for t in self._retiring if t.is_alive()] + [thread]
+        thread.start()
         return kept
+
+    def retired(self) -> bool:
+        """True when every reload's old parts have stopped (a next reload waits for it, ``commands.run``)."""
+        return not any(thread.is_alive() for thread in self._retiring)
 
     def _build_monitor(self, settings: Settings, probes: ProbeRunner) -> HealthMonitor:
         return HealthMonitor(settings.health, sources=[probes.readings, self._agent_readings],

@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from otel_mon.agent import Agent
 
 log = logging.getLogger("otel_mon")
+_SETTLE_POLL = 0.1  # how often a held SIGHUP looks whether the last reload's old parts have stopped
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,8 +79,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"otel-mon: cannot start: {exc}", file=sys.stderr)
         agent.stop()
         return 1
-    while (received := signals.wait()) == "SIGHUP":
+    received = signals.wait()
+    while received == "SIGHUP":
         reload(agent, args)
+        received = signals.wait(settled=agent.retired)
     log.info("signal received, stopping", extra={"signal": received})
     agent.stop()
     return 0
@@ -129,14 +133,17 @@ class StopSignals:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, _ignore)
 
-    def wait(self) -> str:
+    def wait(self, settled: Callable[[], bool] | None = None) -> str:
         """Block until SIGTERM, SIGINT or SIGHUP arrives; its name.
 
         Everything queued is read at once: SIGTERM or SIGINT among it wins (a stop pre-empts pending reloads),
-        and any number of queued SIGHUPs is one reload (a storm of them costs one, not one each).
+        and any number of queued SIGHUPs is one reload (a storm of them costs one, not one each). With
+        ``settled``, a SIGHUP is held until it returns true (the last reload's old parts have stopped), looking
+        again every 0.1 s, while a stop is still taken at once: HUPs meanwhile coalesce into one reload.
         """
+        hup = False
         while True:
-            select.select([self._read], [], [])
+            select.select([self._read], [], [], _SETTLE_POLL if hup else None)
             data = b""
             while True:
                 try:
@@ -146,9 +153,12 @@ class StopSignals:
                 if not chunk:
                     break
                 data += chunk
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for sig in (signal.SIGTERM, signal.SIGINT):
                 if sig in data:
                     return signal.Signals(sig).name
+            hup = hup or signal.SIGHUP in data
+            if hup and (settled is None or settled()):
+                return "SIGHUP"
 
 
 def _ignore(_signum: int, _frame: FrameType | None) -> None:
