@@ -176,10 +176,13 @@ class HealthMonitor:
 
     def _explained(self, transitions: list[Transition], rows: list[Row],
                    reasons: Mapping[tuple[str, str], str]) -> tuple[list[Transition], list[Row]]:
-        """Raised states whose reading has a known failure reason say it: ``1 >= critical 1: connection refused``."""
+        """Transitions and raised states whose reading has a known explanation say it: a failing probe's target
+        and reason (``1 >= critical 1: 127.0.0.1:5432: connection refused``), a recovered one's target
+        (``back to 0: 127.0.0.1:5432 answers again``)."""
         reading = {rule.name: rule.reading for rule in self._evaluator.rules}
         transitions = [dataclasses.replace(t, why=f"{t.why}: {reasons[(t.reading, t.instance)]}")
-                       if t.new > State.OK and (t.reading, t.instance) in reasons else t for t in transitions]
+                       if (t.reading, t.instance) in reasons and (t.new > State.OK) == (t.new > t.old) else t
+                       for t in transitions]
         rows = [dataclasses.replace(r, why=f"{r.why}: {reasons[(reading.get(r.rule, ''), r.instance)]}")
                 if r.state > State.OK and (reading.get(r.rule, ""), r.instance) in reasons else r for r in rows]
         return transitions, rows

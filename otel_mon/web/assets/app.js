@@ -229,10 +229,14 @@
   // The processes or filesystem figures the agent measured when the rule rose (health/context.py).
   function context(c) {
     if (!c) return null;
+    // When it was measured: the list stays while the rule is raised, after its processes may have exited.
+    const when = c.measured_at ? " at " + c.measured_at.slice(11, 19) + " UTC (" + ago(c.measured_at) + ")" : "";
     if (c.processes) {
       const cpu = c.by === "cpu";
-      return el("div", { className: "context", text: "top by " + (cpu ? "CPU" : "memory") + ": " + c.processes.map((p) =>
-        p.pid + " " + p.name + " (" + p.user + ") " + (cpu ? p.cpu_percent + " %" : bytes(p.rss_bytes))).join(", ") });
+      const list = c.processes.map((p) => p.pid + " " + p.name + " (" + p.user + ") " +
+        (cpu ? p.cpu_percent + " %" : bytes(p.rss_bytes))).join(", ");
+      return el("div", { className: "context", "data-measured-at": c.measured_at || null,
+        text: "top by " + (cpu ? "CPU (% of one core)" : "memory") + when + ": " + (list || "no process used any") });
     }
     if (isNum(c.size_bytes)) {
       return el("div", { className: "context", text: bytes(c.free_bytes) + " free of " + bytes(c.size_bytes) +
