@@ -147,6 +147,7 @@ def build_report(records: Iterable[dict[str, Any]], since: float | None = None, 
     rows += _filesystems(series) + _network(series)
     rows.append(_load(series))
     rows += _probes(series)
+    rows += _groups(series)
     return Report(start, end, count, series.points, [r for r in rows if r is not None], _health(series, start, end),
                   interval=statistics.median(steps) if steps else None)
 
@@ -237,6 +238,43 @@ def _load(series: _Series) -> Stat | None:
     samples = [(p.value, 1.0) for points in series.of("system.cpu.load_average.1m").values() for p in points
                if p.value is not None]
     return summarize("load 1m", "", samples, "system.cpu.load_average.1m")
+
+
+GROUP = "otel_mon.process.group"  # host/process_groups.py's attribute (the report reads spools, not the domain)
+
+
+def _groups(series: _Series) -> list[Stat | None]:
+    """Each process group's CPU (percent of one core, from its ``process.cpu.time`` counters, exited processes
+    included) and resident memory (``process.memory.usage``), as the status page's Top table shows them."""
+    cpu: dict[str, dict[int, float]] = defaultdict(dict)  # group -> collection time -> CPU seconds (all modes)
+    starts: dict[str, dict[int, int]] = defaultdict(dict)
+    for key, points in series.of("process.cpu.time", before=True).items():
+        group = _attr(key, GROUP)
+        if not group:
+            continue  # the agent's own process.cpu.time (no group)
+        for p in points:
+            if p.value is not None:
+                cpu[group][p.time_ns] = cpu[group].get(p.time_ns, 0.0) + p.value
+                starts[group][p.time_ns] = p.start_ns
+    rows: list[Stat | None] = []
+    memory: dict[str, list[Sample]] = defaultdict(list)
+    for key, points in series.of("process.memory.usage").items():
+        group = _attr(key, GROUP)
+        if group:
+            memory[group] += [(p.value, 1.0) for p in points if p.value is not None]
+    for group in sorted(cpu.keys() | memory.keys()):
+        samples = []
+        times = sorted(cpu.get(group, {}))
+        for t0, t1 in itertools.pairwise(times):
+            if t1 < series.since_ns or starts[group][t0] != starts[group][t1]:
+                continue
+            used = cpu[group][t1] - cpu[group][t0]
+            if used >= 0:
+                dt = (t1 - t0) / 1e9
+                samples.append((100.0 * used / dt, dt))
+        rows.append(summarize(f"process group {group} CPU", "%", samples, "process.cpu.time"))
+        rows.append(summarize(f"process group {group} memory", "B", memory.get(group, []), "process.memory.usage"))
+    return rows
 
 
 def _probes(series: _Series) -> list[Stat | None]:

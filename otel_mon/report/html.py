@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from otel_mon import __version__
 from otel_mon.report.analysis import COLUMNS, HealthTime, Report, Stat
 from otel_mon.report.timeline import Timeline, TransitionRow
+from otel_mon.report.units import fmt
 from otel_mon.timefmt import short_duration as _duration
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -74,27 +75,12 @@ def _utc(t: float, with_date: bool) -> str:
     return when.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M:%S" if t % 60 else "%H:%M")
 
 
-def fmt(value: float, unit: str) -> str:
-    """A value for people: bytes/s in binary units, percent and milliseconds with one or two decimals."""
-    if not math.isfinite(value):
-        return str(value)
-    if unit == "B/s":
-        size, units = abs(value), ["B/s", "KiB/s", "MiB/s", "GiB/s"]
-        i = 0
-        while size >= 1024 and i < len(units) - 1:
-            size, i = size / 1024, i + 1
-        return f"{math.copysign(size, value):.0f} B/s" if i == 0 else f"{math.copysign(size, value):.3g} {units[i]}"
-    digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
-    text = f"{value:,.{digits}f}"
-    return f"{text} {unit}" if unit else text
-
-
 def _ceiling(value: float, unit: str = "") -> float:
     """A round number at or above ``value`` for the y axis (1, 2, 2.5, 5 x 10^n, in KiB/MiB for bytes)."""
     if value <= 0:
         return 1.0
     scale = 1.0
-    if unit == "B/s":
+    if unit in ("B", "B/s"):
         while value / scale >= 1024:
             scale *= 1024
     scaled = value / scale
@@ -179,6 +165,9 @@ def _title(label: str) -> str:
     names = {"cpu": "CPU", "memory": "Memory", "load 1m": "Load (1m)"}
     if label in names:
         return names[label]
+    if label.startswith("process group "):
+        group, _, what = label[len("process group "):].rpartition(" ")
+        return f"Group {group}: {'CPU (% of one core)' if what == 'CPU' else 'memory (RSS)'}"
     kind, _, rest = label.partition(" ")
     if kind == "network":
         nic, _, direction = rest.rpartition(" ")

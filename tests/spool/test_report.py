@@ -174,7 +174,7 @@ def test_table_and_json(report: Report) -> None:
     header = next(line for line in lines if line.startswith("metric"))
     cpu = next(line for line in lines if line.startswith("cpu "))
     assert header.index("avg") + len("avg") == cpu.index("36.67") + len("36.67")  # right-aligned columns
-    assert any(line.startswith("disk_full[/]") and "50.0% (30s)" in line for line in lines)
+    assert any(line.startswith("disk_full /") and "50.0% (30s)" in line for line in lines)
     doc = json.loads(json.dumps(report.to_json()))
     assert doc["from"] == "2027-01-15T08:00:00Z"
     assert {m["label"] for m in doc["metrics"]} >= {"cpu", "memory", "probe api", "network eth0 receive"}
