@@ -1,4 +1,9 @@
-"""The /health document: agent liveness, snapshot age and the host's headline numbers in human units."""
+"""The /health document: agent liveness, snapshot age and the host's headline numbers in human units.
+
+One format throughout (docs/health.md, "Formats"): times are ISO 8601 UTC strings (``since``, ``at``,
+``last_success``), durations are ``*_seconds`` numbers, and every number is rounded to 3 decimals (the clock's
+offset and max error to 6: microseconds, as the kernel gives them).
+"""
 
 from __future__ import annotations
 
@@ -29,26 +34,27 @@ def headline(snap: Snapshot) -> dict[str, Any]:
     net: dict[str, dict[str, float]] = {}
     for direction in ("receive", "transmit"):
         for nic, value in r.get(f"network.{direction}", {}).items():
-            net.setdefault(nic, {})[f"{direction}_bytes_per_s"] = round(value, 1)
+            net.setdefault(nic, {})[f"{direction}_bytes_per_s"] = round(value, 3)
     clock = None
     if "clock.max_error" in r:
-        clock = {"synchronized": one("clock.unsynchronized") == 0.0,
-                 "offset_seconds": r.get("clock.offset", {}).get(""),
-                 "max_error_seconds": one("clock.max_error")}
+        offset, max_error = r.get("clock.offset", {}).get(""), r["clock.max_error"].get("")
+        clock = {"synchronized": one("clock.unsynchronized") == 0.0,  # to the microsecond, as adjtimex gives it
+                 "offset_seconds": None if offset is None else round(offset, 6),
+                 "max_error_seconds": None if max_error is None else round(max_error, 6)}
     return {
         "cpu_percent": one("cpu"),
         "cpu_iowait_percent": one("cpu.iowait"),
         "memory_percent": one("memory"),
         "memory_available_percent": one("memory.available"),
         "swap_percent": one("paging"),
-        "filesystems_percent": {mp: round(v, 2) for mp, v in sorted(r.get("filesystem", {}).items())},
-        "inodes_percent": {mp: round(v, 2) for mp, v in sorted(r.get("inodes", {}).items())},
+        "filesystems_percent": {mp: round(v, 3) for mp, v in sorted(r.get("filesystem", {}).items())},
+        "inodes_percent": {mp: round(v, 3) for mp, v in sorted(r.get("inodes", {}).items())},
         "network": net,
         "load": [one("load.1m"), one("load.5m"), one("load.15m")],
         "uptime_seconds": one("uptime"),
-        "temperatures_celsius": dict(sorted(r.get("temperature", {}).items())),
+        "temperatures_celsius": {k: round(v, 3) for k, v in sorted(r.get("temperature", {}).items())},
         # PSI avg60 per resource.kind (cpu.some, memory.full, io.some, ...), where the kernel gives it.
-        "pressure_percent": {k: round(v, 2) for k, v in sorted(r.get("pressure", {}).items())},
+        "pressure_percent": {k: round(v, 3) for k, v in sorted(r.get("pressure", {}).items())},
         "clock": clock,  # None with the clock collector off (or not Linux)
         # The units in the failed state (collectors.systemd on); [] when none failed, absent when it is off.
         **({"failed_units": sorted(r.get("systemd.failed", {}))} if "systemd.failed" in r or _systemd(snap) else {}),

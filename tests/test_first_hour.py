@@ -111,3 +111,45 @@ def test_a_newcomer_installs_the_wheel_and_runs_it_from_another_directory(tmp_pa
         proc.wait(timeout=60)
         log.close()
     assert proc.returncode == 0, (home / "stderr").read_text()
+
+
+def test_health_has_one_time_format_and_one_rounding(start_agent: Callable[..., AgentProcess],
+                                                    tmp_path: Path) -> None:
+    """Issue 24 item 9: ``forward.last_success`` was an epoch float next to ISO ``since``; rounding varied."""
+    import json
+
+    closed = free_port()  # the forwarder fails there: last_error carries a time
+    agent = start_agent("--data-dir", str(tmp_path / "spool"), "--set", f"otlp.endpoint=http://127.0.0.1:{closed}",
+                        "--set", "interval=500ms")
+
+    def failed() -> dict[str, object] | None:
+        doc: dict[str, object] = json.loads(agent.get("/health")[1])
+        signals = doc.get("forward", {}).get("signals", {})  # type: ignore[attr-defined]
+        return doc if signals and all(s.get("last_error") for s in signals.values()) else None
+
+    doc = wait_until(failed, 60, what="the forwarder's first failure")
+    iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+    times: list[str] = []
+    loose: list[str] = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}")
+            return
+        if isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+            return
+        key = path.rsplit(".", 1)[-1]
+        if key in ("at", "since", "time", "last_success", "measured_at") and node is not None:
+            assert isinstance(node, str) and iso.match(node), (path, node)
+            times.append(path)
+        if isinstance(node, float):
+            decimals = len(repr(node).split(".")[1]) if "." in repr(node) and "e" not in repr(node) else 0
+            if decimals > (6 if ".clock." in path else 3):
+                loose.append(f"{path}={node!r}")
+
+    walk(doc, "")
+    assert any(p.endswith("last_error.time") for p in times), times
+    assert loose == []

@@ -30,6 +30,7 @@ from otel_mon.forward.requests import Frame, Parse, codec
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.forward.signal_health import SignalHealth
 from otel_mon.spool.segments import Cursor
+from otel_mon.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +291,9 @@ class SignalForwarder:
                 "retries": self.retries,
                 "gaps": self.follower.gaps,
                 "quarantined": self.quarantine.kept,
-                "last_success": self.last_success,
-                "last_error": {"time": error[0], "message": error[1]} if error else None,
+                # ISO 8601 like every time in /health (status_document.py); epoch floats here were the odd ones.
+                "last_success": None if self.last_success is None else iso(self.last_success, "auto"),
+                "last_error": {"time": iso(error[0], "auto"), "message": error[1]} if error else None,
             }
         out.update({
             "backlog_records": backlog.records,
