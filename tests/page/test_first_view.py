@@ -156,12 +156,17 @@ def test_failed_units_and_a_two_point_sparkline(page: Page) -> None:
     from otel_mon.web import PUBLIC, History, StatusPage
 
     units: list[str] = ["backup.service", "nginx.service"]
+    measured = "2026-12-07T20:31:02.120Z"
 
     def status() -> tuple[int, dict[str, Any]]:
         return 200, {"status": "ok", "interval_seconds": 10, "agent_uptime_seconds": 5, "snapshot_age_seconds": 1,
                      "host": {"cpu_percent": 30.0, "memory_percent": 2.0, "load": [0.1, 0.1, 0.1],
                               "failed_units": list(units)},
-                     "health": {"status": "warning", "rules": []}}
+                     "health": {"status": "warning", "rules": [{
+                         "rule": "cpu", "instance": "", "state": "warning", "value": 80.0, "since": measured,
+                         "why": "80 % >= warning 75 %", "warning": 75, "critical": 90, "unit": "%",
+                         "context": {"by": "cpu", "measured_at": measured, "processes": [
+                             {"pid": 4242, "name": "stress", "user": "root", "cpu_percent": 99.1}]}}]}}
 
     history = History(10.0)
     history.add(1000.0, {"cpu": 10.0})
@@ -177,7 +182,11 @@ def test_failed_units_and_a_two_point_sparkline(page: Page) -> None:
         shown = json.loads(page.evaluate("""JSON.stringify({
           hidden: document.getElementById('units-panel').hidden,
           units: [...document.querySelectorAll('#failed-units li')].map((li) => li.textContent),
-          line: document.querySelector('#card-cpu svg path.line').getAttribute('d')})"""))
+          line: document.querySelector('#card-cpu svg path.line').getAttribute('d'),
+          context: document.querySelector('#rules .context').textContent})"""))
+        # The culprit may have exited long since: the context says when it was measured.
+        assert shown["context"].startswith("top by CPU (% of one core) at 20:31:02 UTC (")
+        assert shown["context"].endswith(" ago): 4242 stress (root) 99.1 %"), shown["context"]
         assert not shown["hidden"] and shown["units"] == units
         # Two samples: two level ticks (each M x y L x' y at one height), not a line from one to the other.
         segments = re.findall(r"M([\d.]+) ([\d.]+)L([\d.]+) ([\d.]+)", shown["line"])
