@@ -14,21 +14,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from otel_mon.spool.config import SpoolConfig
+from otel_mon.spool.dir_guard import DirGuard
 from otel_mon.spool.housekeeper import REASON_EVICTED, REASON_RETENTION, Housekeeper, elapsed_clock
-from otel_mon.spool.segment_log import (
-    Appended,
-    Clock,
-    DirLock,
-    SignalLog,
-    SpoolLockedError,
-    identity,
-    private_dirs,
-)
-from otel_mon.spool.segments import SIGNALS, Segment, Signal, list_segments
-from otel_mon.timefmt import iso
+from otel_mon.spool.segment_log import Appended, Clock, SignalLog, SpoolLockedError, private_dirs
+from otel_mon.spool.segments import SIGNALS, Signal
+from otel_mon.spool.spool_report import DiskListing, MetricSink, SpoolReport
+from otel_mon.spool.write_ledger import WriteLedger
 
 log = logging.getLogger(__name__)
 
@@ -38,48 +32,36 @@ REASON_DELETED = "deleted"  # the directory was deleted under the running agent
 REASONS = (REASON_WRITE_ERROR, REASON_RETENTION, REASON_OVERSIZE, REASON_DELETED, REASON_EVICTED)
 __all__ = ["REASONS", "SpoolLockedError", "SpoolWriter"]
 MAINTAIN_EVERY = 60.0  # seconds between housekeeping runs triggered by appends
-_DISK_CACHE_SECONDS = 1.0  # one listing serves all the spool metrics of one collection
-Attrs = dict[str, str]
-
-
-class MetricSink(Protocol):
-    """What :meth:`SpoolWriter.register_metrics` needs: ``otel_mon.instruments.Instruments`` fits."""
-
-    def provide(self, name: str, provider: Callable[[], Any]) -> None: ...
 
 
 class SpoolWriter:
-    """The spool of one agent: holds the directory lock, one segment log per signal, stats and retention."""
+    """The spool of one agent: one segment log per signal, written in order; it triggers housekeeping.
+
+    The directory lock is :class:`DirGuard`'s, the counters :class:`WriteLedger`'s, the metrics and the
+    ``/health`` section :class:`SpoolReport`'s, the rotation and retention :class:`Housekeeper`'s.
+    """
 
     def __init__(self, config: SpoolConfig, *, clock: Clock = time.time, elapsed: Clock = elapsed_clock) -> None:
         self.config = config
         self.root = Path(config.dir)
         private_dirs(self.root)
         self._clock = clock
-        self._root_id = identity(self.root)
-        self._recreated = 0
-        self._relocking = threading.Lock()
-        self._relock_failed = False
-        self._lock = DirLock(self.root)
-        self._stats_lock = threading.Lock()
+        self._guard = DirGuard(self.root)
+        self._ledger = WriteLedger(SIGNALS, REASONS, clock)
+        self._disk = DiskListing(self.root, SIGNALS)
+        self._report = SpoolReport(self._ledger, self._disk, clock)
         self._maint_lock = threading.Lock()
-        self._written: dict[str, int] = dict.fromkeys(SIGNALS, 0)
-        self._records: dict[str, int] = dict.fromkeys(SIGNALS, 0)
-        self._dropped: dict[tuple[str, str], int] = {(s, r): 0 for s in SIGNALS for r in REASONS}
-        self._failing: dict[str, int] = {}  # signal -> batches dropped in the current failure episode
-        self._last_error: tuple[float, str] | None = None
         self._maint_failing = False
         self._last_maintain = 0.0
-        self._disk_cache: tuple[float, dict[str, list[Segment]]] | None = None
         self._closed = False
         self._listeners: list[Callable[[Signal], None]] = []
         self._listener_failed = False
         try:
             self._logs = {s: SignalLog(self.root, s, config, clock) for s in SIGNALS}
         except BaseException:
-            self._lock.release()
+            self._guard.release()
             raise
-        self._housekeeper = Housekeeper(self.root, config, self._logs, self._count_drop, clock, elapsed)
+        self._housekeeper = Housekeeper(self.root, config, self._logs, self._ledger.drop, clock, elapsed)
         for signal_log in self._logs.values():
             for name, cut in signal_log.recovered:
                 log.warning("spool: cut %d bytes of a torn last line from %s", cut, signal_log.dir / name)
@@ -96,18 +78,15 @@ class SpoolWriter:
             return True
         data = b"".join(lines)
         self._check_dirs(signal)
-        if self._relock_failed:  # never write into a directory another agent may own now
+        if self._guard.lost:  # never write into a directory another agent may own now
             outcome = Appended(error=OSError(errno.ENOLCK, "the spool directory lock is lost"))
         else:
             outcome = self._logs[signal].append(data, len(lines))
         if outcome.error is not None:
-            self._count_drop(signal, REASON_WRITE_ERROR, len(lines))
+            self._ledger.drop(signal, REASON_WRITE_ERROR, len(lines))
             self._note_failure(signal, len(lines), outcome.error)
         else:
-            with self._stats_lock:
-                self._written[signal] += len(data)
-                self._records[signal] += len(lines)
-                recovered = self._failing.pop(signal, None)
+            recovered = self._ledger.wrote(signal, len(data), len(lines))
             if recovered is not None:
                 log.warning("spool: writing %s works again; %d lines were dropped meanwhile", signal, recovered)
             self._notify(signal)
@@ -116,40 +95,15 @@ class SpoolWriter:
         return outcome.error is None
 
     def _check_dirs(self, signal: Signal) -> None:
-        """Notice a spool directory deleted (or replaced) under us: recreate it, take the lock again, count it.
-
-        Two ``stat`` calls per append; without them writes would go into unlinked files until rotation and a
-        second agent could lock the new directory.
-        """
-        lost_root = identity(self.root) != self._root_id or not self._lock.held()
-        if lost_root:
-            with self._relocking:
-                if identity(self.root) != self._root_id or not self._lock.held():
-                    self._relock()
+        """Notice the spool directory or a signal's directory deleted under us: recreate, relock, count it."""
+        self._guard.check()
         lost = self._logs[signal].check_dir()
         if lost is None:
             return
-        self._count_drop(signal, REASON_DELETED, lost)
-        with self._stats_lock:
-            self._recreated += 1
-            self._last_error = (self._clock(), f"{signal}: the spool directory was deleted and recreated")
+        self._ledger.drop(signal, REASON_DELETED, lost)
+        self._ledger.error(f"{signal}: the spool directory was deleted and recreated", recreated=True)
         log.error("spool: %s was deleted while the agent ran; recreated it (%d %s lines lost with it)",
                   self.root / signal, lost, signal)
-
-    def _relock(self) -> None:
-        try:
-            private_dirs(self.root)
-            self._lock.release()
-            self._lock = DirLock(self.root)
-        except (OSError, SpoolLockedError) as exc:
-            if not self._relock_failed:
-                log.error("spool: %s was deleted and cannot be taken again: %s; dropping batches until it can",
-                          self.root, exc)
-            self._relock_failed = True
-            return
-        self._relock_failed = False
-        self._root_id = identity(self.root)
-        log.error("spool: %s was deleted while the agent ran; recreated it and took its lock again", self.root)
 
     def add_listener(self, callback: Callable[[Signal], None]) -> None:
         """Call ``callback(signal)`` after each batch that reached the disk (e.g. to wake the forwarder)."""
@@ -166,19 +120,11 @@ class SpoolWriter:
 
     def record_dropped(self, signal: Signal, reason: str, lines: int = 1) -> None:
         """Count lines lost before reaching the writer (e.g. a single record too large for a line)."""
-        self._count_drop(signal, reason, lines)
-
-    def _count_drop(self, signal: str, reason: str, lines: int) -> None:
-        with self._stats_lock:
-            self._dropped[(signal, reason)] = self._dropped.get((signal, reason), 0) + lines
+        self._ledger.drop(signal, reason, lines)
 
     def _note_failure(self, signal: str, lines: int, exc: OSError) -> None:
         reason = exc.strerror or str(exc)
-        with self._stats_lock:
-            first = signal not in self._failing
-            self._failing[signal] = self._failing.get(signal, 0) + lines
-            self._last_error = (self._clock(), f"{signal}: write failed: {reason} (errno {exc.errno})")
-        if first:
+        if self._ledger.failed(signal, lines, f"{signal}: write failed: {reason} (errno {exc.errno})"):
             log.error("spool: cannot write %s to %s: %s (errno %s); dropping batches until writing works again",
                       signal, self.root / signal, reason, exc.errno)
 
@@ -200,11 +146,10 @@ class SpoolWriter:
         except Exception as exc:  # housekeeping must never turn into a failed export; report it and go on
             errors.append(f"{type(exc).__name__}: {exc}")
         finally:
-            self._disk_cache = None
+            self._disk.forget()
             self._maint_lock.release()
         if errors:
-            with self._stats_lock:
-                self._last_error = (self._clock(), f"housekeeping failed: {errors[0]}")
+            self._ledger.error(f"housekeeping failed: {errors[0]}")
             if not self._maint_failing:
                 log.error("spool: housekeeping in %s failed: %s; will retry", self.root, errors[0])
         elif self._maint_failing:
@@ -218,90 +163,18 @@ class SpoolWriter:
         self._closed = True
         for signal_log in self._logs.values():
             signal_log.close()
-        self._lock.release()
+        self._guard.release()
 
     # -- stats, metrics and /health ----------------------------------------------------------------------------
 
-    def _disk(self) -> dict[str, list[Segment]]:
-        cached = self._disk_cache
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < _DISK_CACHE_SECONDS:
-            return cached[1]
-        listing: dict[str, list[Segment]] = {s: list_segments(self.root / s, s) for s in SIGNALS}
-        self._disk_cache = (now, listing)
-        return listing
-
-    def _oldest_age(self, segments: list[Segment]) -> float | None:
-        return max(0.0, self._clock() - segments[0].opened) if segments else None
-
     def register_metrics(self, instruments: MetricSink) -> None:
         """Provide the ``otel_mon.spool.*`` metrics of ``semconv.py``."""
-
-        def per_signal(fn: Callable[[str], float | None]) -> Callable[[], list[tuple[float, Attrs]]]:
-            def points() -> list[tuple[float, Attrs]]:
-                out = []
-                for signal in SIGNALS:
-                    value = fn(signal)
-                    if value is not None:
-                        out.append((value, {"otel_mon.signal": str(signal)}))
-                return out
-
-            return points
-
-        def dropped() -> list[tuple[float, Attrs]]:
-            with self._stats_lock:
-                items = sorted(self._dropped.items())
-            return [(float(n), {"otel_mon.signal": s, "otel_mon.reason": r}) for (s, r), n in items]
-
-        instruments.provide("otel_mon.spool.written", per_signal(lambda s: float(self._written[s])))
-        instruments.provide("otel_mon.spool.records", per_signal(lambda s: float(self._records[s])))
-        instruments.provide("otel_mon.spool.dropped", dropped)
-        instruments.provide("otel_mon.spool.files", per_signal(lambda s: float(len(self._disk()[s]))))
-        instruments.provide("otel_mon.spool.size", per_signal(lambda s: float(sum(g.size for g in self._disk()[s]))))
-        instruments.provide("otel_mon.spool.oldest_age", per_signal(lambda s: self._oldest_age(self._disk()[s])))
+        self._report.register_metrics(instruments)
 
     def stats(self) -> dict[str, Any]:
         """Counters since start: written bytes, records and dropped lines by (signal, reason)."""
-        with self._stats_lock:
-            return {
-                "written": dict(self._written),
-                "records": dict(self._records),
-                "dropped": {f"{s}/{r}": n for (s, r), n in self._dropped.items()},
-            }
+        return self._ledger.stats()
 
     def status(self) -> dict[str, Any]:
         """The ``spool`` section of ``/health``: JSON-able, no file contents."""
-        disk = self._disk()
-        with self._stats_lock:
-            signals: dict[str, Any] = {}
-            for s in SIGNALS:
-                oldest = self._oldest_age(disk[s])
-                signals[s] = {
-                    "files": len(disk[s]),
-                    "bytes": sum(g.size for g in disk[s]),
-                    "written_bytes": self._written[s],
-                    "records": self._records[s],
-                    "dropped": {r: n for (sig, r), n in self._dropped.items() if sig == s},
-                    "oldest_record_age_seconds": None if oldest is None else round(oldest, 3),
-                    "writing": "failing" if s in self._failing else "ok",
-                }
-            last_error = None
-            if self._last_error is not None:
-                when, message = self._last_error
-                last_error = {"time": iso(when, "auto"), "message": message}
-        ages = [v["oldest_record_age_seconds"] for v in signals.values() if v["oldest_record_age_seconds"] is not None]
-        dropped: dict[str, int] = {}
-        for v in signals.values():
-            for r, n in v["dropped"].items():
-                dropped[r] = dropped.get(r, 0) + n
-        return {
-            "dir": str(self.root.resolve()),
-            "status": "failing" if any(v["writing"] == "failing" for v in signals.values()) else "ok",
-            "files": sum(v["files"] for v in signals.values()),
-            "bytes": sum(v["bytes"] for v in signals.values()),
-            "dropped": dropped,
-            "recreated": self._recreated,
-            "last_error": last_error,
-            "oldest_record_age_seconds": max(ages) if ages else None,
-            "signals": signals,
-        }
+        return self._report.status()
