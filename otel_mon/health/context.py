@@ -59,18 +59,18 @@ def top_by_cpu(count: int, window: float, sleep: Callable[[float], None] = time.
         used.append((t.user + t.system - before, pid))
     # Processes that used no CPU in the window (0.0 % once rounded) are no suspects: the list may be shorter.
     best = [(d, pid) for d, pid in heapq.nlargest(count, used) if 100.0 * d / elapsed >= 0.05]
-    ncpu = psutil.cpu_count() or 1
     rows = []
     for delta, pid in best:
         proc = first[pid][0]
+        raw = 100.0 * delta / elapsed
         try:
-            threads = proc.num_threads()
+            cores = min(proc.num_threads(), len(proc.cpu_affinity() or ()) or proc.num_threads())
         except (psutil.Error, OSError):
-            threads = ncpu
+            cores = 0  # gone since: its figure stands as measured
         # Percent of one CPU, as top shows it: 200 % is two cores busy. A process cannot use more than one
-        # CPU per thread nor more than the host's CPUs; the two reads are not at one instant, so the raw figure
-        # can overshoot (102 % for one thread): it is capped there.
-        rows.append((proc, round(min(100.0 * delta / elapsed, 100.0 * min(threads, ncpu)), 1)))
+        # CPU per thread nor more than the CPUs it may run on; the two reads are not at one instant, so the raw
+        # figure can overshoot (102 % for one thread): it is capped there.
+        rows.append((proc, round(min(raw, 100.0 * cores) if cores else raw, 1)))
     return _describe(rows, "cpu_percent")
 
 
