@@ -271,7 +271,9 @@ class Agent:
             self.history.record(snap)
         for forwarder in self.forwarders:
             forwarder.check()  # degraded on our own schedule, whether or not anyone polls /health
-        self.monitor.update(snap.readings)
+        # The collection's own times: durations (``for:``) are measured between collections, not between
+        # evaluations that a slow collection delays.
+        self.monitor.update(snap.readings, now=snap.monotonic, wall=snap.time)
         self.telemetry.export()
         self.logger_provider.force_flush()  # the interval's log records, if any, as one spool line
         self._ready.set()

@@ -49,7 +49,7 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
       optional_attributes=_DEST, values=_V_DEST),
     # health, probes and notifications (issue 5)
     M("otel_mon.health.state", "gauge", "{state}", ("otel_mon.rule", "otel_mon.instance"),
-      "State of each health rule instance: 0 ok, 1 warning, 2 critical.", "health"),
+      "State of each health rule instance: 0 ok, 1 warning, 2 critical; no point while it has no data.", "health"),
     M("otel_mon.probe.duration", "histogram", "s", _PROBE, "Duration of each probe, successful or not.", "probes"),
     M("otel_mon.probe.success", "gauge", "{success}", _PROBE, "1 when the last probe succeeded, 0 when it failed.",
       "probes"),

@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -235,24 +236,69 @@ def load(
     env = os.environ if env is None else env
     paths = [] if path is None else [path] if isinstance(path, (str, os.PathLike)) else list(path)
     raw: dict[str, Any] = {}
+    files: list[tuple[str, dict[str, Any]]] = []
     for one in paths:
-        raw = schema.merge(raw, load_file(one))
+        files.append((os.fspath(one), load_file(one)))
+        raw = schema.merge(raw, files[-1][1])
     from_env, problems = env_overrides(env)
     raw = schema.merge(raw, from_env)
+    later: dict[str, Any] = dict(from_env)  # what overrides every file: a key set here is not a file's
     for dotted, value in (flags or {}).items():
         try:
             schema.set_path(raw, _split_key(Settings, dotted), value)
+            schema.set_path(later, _split_key(Settings, dotted), value)
         except ValueError as exc:
             problems.append(str(exc))
     try:
         settings = schema.build(Settings, raw)
+        problems.extend(validate_health(settings.health, settings.probes))
     except ConfigError as exc:
         problems.extend(exc.problems)
-        raise ConfigError(problems) from None
-    problems.extend(validate_health(settings.health, settings.probes))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError([with_origin(p, files, later) for p in problems] if len(files) > 1 else problems)
     return resolve(settings, env)
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def _has_path(doc: Any, path: str) -> bool:
+    """True when ``path`` (``health.rules[2].for``, ``metrics.system.cpu.time``) is set in ``doc``."""
+    parts = [p for p in _INDEX.sub(r".[\1]", path).split(".") if p]
+    i = 0
+    while i < len(parts):
+        index = _INDEX.fullmatch(parts[i])
+        if index:
+            if not isinstance(doc, list) or int(index[1]) >= len(doc):
+                return False
+            doc, i = doc[int(index[1])], i + 1
+            continue
+        if not isinstance(doc, dict):
+            return False
+        # A key may hold dots itself (a metric name under ``metrics``): the longest key that matches wins.
+        for j in range(len(parts), i, -1):
+            key = ".".join(parts[i:j])
+            if key in doc:
+                doc, i = doc[key], j
+                break
+        else:
+            return False
+    return True
+
+
+def with_origin(problem: str, files: Sequence[tuple[str, Mapping[str, Any]]], later: Mapping[str, Any]) -> str:
+    """``problem`` with `` (set in FILE)`` naming the last of several files that set its key.
+
+    The files are merged before validation, so the problem alone cannot say which of them was wrong; a key
+    that the environment or a flag set afterwards is theirs, and is left as it is.
+    """
+    path = problem.split(": ", 1)[0]
+    if not path or " " in path or _has_path(later, path):
+        return problem
+    for name, doc in reversed(files):
+        if _has_path(doc, path):
+            return f"{problem} (set in {name})"
+    return problem
 
 
 def resolve(settings: Settings, env: Mapping[str, str]) -> Settings:

@@ -36,7 +36,8 @@ def severity(levelno: int) -> SeverityNumber:
 
 def attributes(record: logging.LogRecord) -> tuple[dict[str, Any], str | None]:
     """``extra=`` fields and exception details as attributes; the event name taken out of them."""
-    attrs = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+    # An underscore name is the agent's own bookkeeping on the record (logsetup's ``_otel_mon_repeat``), not data.
+    attrs = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
     event = attrs.pop("otel.event.name", None)
     legacy = attrs.pop("event.name", None)
     if record.exc_info:

@@ -1,4 +1,9 @@
-"""The /health document: agent liveness, snapshot age and the host's headline numbers in human units."""
+"""The /health document: agent liveness, snapshot age and the host's headline numbers in human units.
+
+One format throughout (docs/health.md, "Formats"): times are ISO 8601 UTC strings (``since``, ``at``,
+``last_success``), durations are ``*_seconds`` numbers, and every number is rounded to 3 decimals (the clock's
+offset and max error to 6: microseconds, as the kernel gives them).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from otel_mon import __version__
 from otel_mon.host.sampler import Snapshot
+from otel_mon.timefmt import short_duration
 
 STALE_INTERVALS = 3  # /health answers 503 when the last collection is older than this many intervals
 
@@ -28,19 +34,60 @@ def headline(snap: Snapshot) -> dict[str, Any]:
     net: dict[str, dict[str, float]] = {}
     for direction in ("receive", "transmit"):
         for nic, value in r.get(f"network.{direction}", {}).items():
-            net.setdefault(nic, {})[f"{direction}_bytes_per_s"] = round(value, 1)
+            net.setdefault(nic, {})[f"{direction}_bytes_per_s"] = round(value, 3)
+    clock = None
+    if "clock.max_error" in r:
+        offset, max_error = r.get("clock.offset", {}).get(""), r["clock.max_error"].get("")
+        clock = {"synchronized": one("clock.unsynchronized") == 0.0,  # to the microsecond, as adjtimex gives it
+                 "offset_seconds": None if offset is None else round(offset, 6),
+                 "max_error_seconds": None if max_error is None else round(max_error, 6)}
     return {
         "cpu_percent": one("cpu"),
+        "cpu_iowait_percent": one("cpu.iowait"),
         "memory_percent": one("memory"),
         "memory_available_percent": one("memory.available"),
         "swap_percent": one("paging"),
-        "filesystems_percent": {mp: round(v, 2) for mp, v in sorted(r.get("filesystem", {}).items())},
-        "inodes_percent": {mp: round(v, 2) for mp, v in sorted(r.get("inodes", {}).items())},
+        "filesystems_percent": {mp: round(v, 3) for mp, v in sorted(r.get("filesystem", {}).items())},
+        "inodes_percent": {mp: round(v, 3) for mp, v in sorted(r.get("inodes", {}).items())},
         "network": net,
         "load": [one("load.1m"), one("load.5m"), one("load.15m")],
         "uptime_seconds": one("uptime"),
-        "temperatures_celsius": dict(sorted(r.get("temperature", {}).items())),
+        "temperatures_celsius": {k: round(v, 3) for k, v in sorted(r.get("temperature", {}).items())},
+        # PSI avg60 per resource.kind (cpu.some, memory.full, io.some, ...), where the kernel gives it.
+        "pressure_percent": {k: round(v, 3) for k, v in sorted(r.get("pressure", {}).items())},
+        "clock": clock,  # None with the clock collector off (or not Linux)
+        # The units in the failed state (collectors.systemd on); [] when none failed, absent when it is off.
+        **({"failed_units": sorted(r.get("systemd.failed", {}))} if "systemd.failed" in r or _systemd(snap) else {}),
     }
+
+
+def _systemd(snap: Snapshot) -> bool:
+    return "systemd" in snap.domains
+
+
+def _behind(signal: str, part: Mapping[str, Any]) -> str:
+    lag, backlog = part.get("lag_seconds"), part.get("backlog_records")
+    said = [f"{short_duration(lag)} behind" if isinstance(lag, (int, float)) else "",
+            f"{backlog} lines not yet sent" if isinstance(backlog, int) else ""]
+    return f"{signal} {', '.join(s for s in said if s) or 'behind'}".strip()
+
+
+def _which(part: Mapping[str, Any], flag: str) -> str:
+    """The signals of a forwarder section that raise ``flag``, each with its lag and backlog, as one phrase.
+
+    ``forward: degraded (degraded)`` told the reader nothing the state had not: this says which signal is
+    behind and by how much, in the figures the section already holds.
+    """
+    signals = part.get("signals")
+    found: list[tuple[str, Mapping[str, Any]]] = [
+        (name, sig) for name, sig in (signals.items() if isinstance(signals, dict) else ())
+        if isinstance(sig, dict) and sig.get(flag)]
+    if not found and any(k in part for k in ("lag_seconds", "backlog_records")):
+        found = [("", part)]
+    words = [_behind(name, sig) for name, sig in found]
+    if flag == "wedged":
+        words = [f"{w} (its thread has stopped moving)" for w in words]
+    return "; ".join(words)
 
 
 def status_document(
@@ -102,9 +149,9 @@ def status_document(
         elif isinstance(state, str) and _ORDER.get(state, 0) > 0:
             rank(state, f"{name}: {state}")
         if part.get("wedged"):
-            rank("critical", f"{name}: wedged")
+            rank("critical", f"{name}: {_which(part, 'wedged') or 'wedged'}")
         elif part.get("degraded"):
-            rank("degraded", f"{name}: degraded")
+            rank("degraded", f"{name}: {_which(part, 'degraded') or 'behind'}")
     if problems:
         doc["problems"] = problems
     return code, doc

@@ -50,12 +50,13 @@ def test_a_world_readable_secret_file_is_one_warning(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("s3cret-token\n")
     token.chmod(0o644)
-    code, lines, _ = _check(OTEL_MON_HTTP__TOKEN_FILE=str(token))
+    code, lines, out = _check(OTEL_MON_HTTP__TOKEN_FILE=str(token))
     assert code == 0
-    warnings = [line for line in lines if line != "(defaults): ok"]
+    assert out == "(defaults): ok\n"
+    warnings = lines
     assert len(warnings) == 1 and "readable by every user" in warnings[0] and "s3cret" not in warnings[0]
     token.chmod(0o640)
-    assert _check(OTEL_MON_HTTP__TOKEN_FILE=str(token))[:2] == (0, ["(defaults): ok"])
+    assert _check(OTEL_MON_HTTP__TOKEN_FILE=str(token)) == (0, [], "(defaults): ok\n")
 
 
 def test_check_config_print_redacts_query_strings(tmp_path: Path) -> None:

@@ -152,3 +152,18 @@ def test_a_problem_quoting_huge_input_stays_one_short_line() -> None:
     assert line.startswith("OTEL_RESOURCE_ATTRIBUTES: invalid value ")
     assert "expected key=value pairs" in line
     assert "\n" not in line and len(line) < 600
+
+
+def test_a_problem_in_one_of_several_files_names_that_file(tmp_path: Path) -> None:
+    base, site = tmp_path / "base.yaml", tmp_path / "site.yaml"
+    base.write_text("http: {port: 9100}\nhealth:\n  rules:\n    - {reading: cpu, warning: 80}\n"
+                    "metrics: {system.cpu.time: false}\n")
+    site.write_text("interval: 5s\nhttp: {port: 70000}\nmetrics: {system.cpu.tim: false}\n")
+    got = problems([str(base), str(site)])  # type: ignore[arg-type]
+    assert f"http.port: invalid value 70000: expected 0-65535 (set in {site})" in got
+    assert f"metrics.system.cpu.tim: unknown metric (did you mean 'system.cpu.time'?) (set in {site})" in got
+    # The same key from a flag is the flag's, not the file's.
+    got = problems([str(base), str(site)], flags={"http.port": "80000"})  # type: ignore[arg-type]
+    assert "http.port: invalid value 80000: expected 0-65535" in got
+    # One file: the file is the one named on the command line, nothing is added.
+    assert "http.port: invalid value 70000: expected 0-65535" in problems(str(site))

@@ -23,7 +23,7 @@ from otel_mon import cli
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "host1-snapshot.txt"
 LIVE_PREFIXES = ("system.filesystem.", "process.", "otel_mon.host.clock.")  # values from the test machine
-LIVE_READINGS = ("filesystem", "inodes", "clock.offset", "clock.unsynchronized")
+LIVE_READINGS = ("filesystem", "inodes", "clock.offset", "clock.unsynchronized", "clock.max_error")
 
 
 def _value(v: float) -> str:

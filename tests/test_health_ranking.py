@@ -64,3 +64,19 @@ def test_a_wedged_forwarder_is_critical_and_outranks_degraded() -> None:
     snap = Snapshot(1.0, 0.0, {}, {}, {}, 1)
     code, doc = status_document(snap, 10.0, 0.0, sections, now=1.0)
     assert code == 200 and doc["status"] == "critical" and "forward: wedged (critical)" in doc["problems"]
+
+
+def test_a_degraded_forwarder_names_the_signal_its_lag_and_backlog() -> None:
+    from otel_mon.host.sampler import Snapshot
+    snap = Snapshot(1.0, 0.0, {}, {}, {}, 1)
+    signals = {"metrics": {"degraded": True, "wedged": False, "lag_seconds": 187.4, "backlog_records": 1204},
+               "logs": {"degraded": False, "wedged": False, "lag_seconds": 2.0, "backlog_records": 3}}
+    part = {"degraded": True, "wedged": False, "signals": signals}
+    code, doc = status_document(snap, 10.0, 0.0, {"forward": lambda: part}, now=1.0)
+    assert code == 200 and doc["status"] == "degraded"
+    assert doc["problems"] == ["forward: metrics 3m07s behind, 1204 lines not yet sent (degraded)"]
+    signals["metrics"]["wedged"] = True
+    part["wedged"] = True
+    doc = status_document(snap, 10.0, 0.0, {"forward": lambda: part}, now=1.0)[1]
+    assert doc["problems"] == [
+        "forward: metrics 3m07s behind, 1204 lines not yet sent (its thread has stopped moving) (critical)"]

@@ -75,3 +75,24 @@ def test_severity_numbers(level: int) -> None:
     from opentelemetry.instrumentation.log_utils import std_to_otel
 
     assert severity(level) == std_to_otel(level)
+
+
+def test_the_repeat_filters_mark_does_not_become_an_attribute() -> None:
+    """logsetup's RepeatFilter marks each record ``_otel_mon_repeat``; ``tail`` printed it on every line."""
+    from otel_mon.logsetup import RepeatFilter
+
+    keep = Keep()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(keep))
+    handler = LogBridge(provider)
+    handler.addFilter(RepeatFilter())
+    logger = logging.getLogger("test.logbridge.repeat")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        logger.warning("disk slow", extra={"disk": "sda"})
+    finally:
+        logger.removeHandler(handler)
+    (record,) = keep.records
+    assert dict(record.log_record.attributes or {}) == {"disk": "sda"}

@@ -20,9 +20,10 @@ def test_fresh_snapshot_is_200_with_headline_numbers() -> None:
     assert doc["snapshot_age_seconds"] == 5.0 and doc["agent_uptime_seconds"] == 105.0
     host = doc["host"]
     assert host["cpu_percent"] == 12.346 and host["memory_percent"] == 45.0
-    assert host["filesystems_percent"] == {"/": 71.23, "/data": 5.0}
-    assert host["memory_available_percent"] == 55.0 and host["inodes_percent"] == {"/": 3.14}
-    assert host["network"] == {"eth0": {"receive_bytes_per_s": 1234.6, "transmit_bytes_per_s": 78.9}}
+    # One rounding for every number in /health: 3 decimals (issue 24 item 9).
+    assert host["filesystems_percent"] == {"/": 71.234, "/data": 5.0}
+    assert host["memory_available_percent"] == 55.0 and host["inodes_percent"] == {"/": 3.142}
+    assert host["network"] == {"eth0": {"receive_bytes_per_s": 1234.56, "transmit_bytes_per_s": 78.9}}
     assert host["load"] == [0.5, 0.25, 0.125] and host["uptime_seconds"] == 3600.0
     assert doc["collectors"]["cpu"] == {"ok": True, "duration_ms": 1.2, "errors": 0}
 

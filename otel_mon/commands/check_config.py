@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from otel_mon.commands.common import add_settings_options, config_files, load_settings
 from otel_mon.configdump import to_yaml
@@ -27,5 +26,5 @@ def main(args: argparse.Namespace) -> int:
     if args.print:
         print(to_yaml(settings), end="")
     else:
-        print(f"{', '.join(config_files(args)) or '(defaults)'}: ok", file=sys.stderr)
+        print(f"{', '.join(config_files(args)) or '(defaults)'}: ok")  # the answer asked for: stdout
     return 0

@@ -116,7 +116,11 @@ def write_html(args: argparse.Namespace, root: Path, report: Report, start: floa
         return 2
     first = start if start is not None else (report.start if report.start is not None else end)
     metrics = SpoolReader(root, "metrics").records(since=first, until=end)
-    timeline = build_timeline((r.data for r in metrics), first, end, bucket)
+    if bucket is not None and report.interval is not None and bucket < report.interval:
+        print(f"otel-mon report: --bucket {args.bucket} is shorter than the data's interval "
+              f"({report.interval:g}s): using {report.interval:g}s", file=sys.stderr)
+        bucket = report.interval
+    timeline = build_timeline((r.data for r in metrics), first, end, bucket, report.interval)
     logs = SpoolReader(root, "logs")
     rows = transitions((r.data for r in logs.records(since=first, until=end)), first, end)
     path = Path(args.html)

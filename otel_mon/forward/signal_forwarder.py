@@ -36,6 +36,7 @@ from otel_mon.forward.requests import Frame, Parse, codec
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
 from otel_mon.forward.signal_health import SignalHealth
 from otel_mon.spool.cursor_files import Cursor
+from otel_mon.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -358,8 +359,9 @@ class SignalForwarder:
                 "refused_items": self.refused_items,
                 "partial_noted": self.partial.noted,
                 "rejection_rate": round(self._refusals.rate(), 3),
-                "last_success": self.last_success,
-                "last_error": {"time": error[0], "message": error[1]} if error else None,
+                # ISO 8601 like every time in /health (status_document.py); epoch floats here were the odd ones.
+                "last_success": None if self.last_success is None else iso(self.last_success, "auto"),
+                "last_error": {"time": iso(error[0], "auto"), "message": error[1]} if error else None,
             }
         out.update({
             "backlog_records": backlog.records,

@@ -71,6 +71,10 @@ DEFAULT_RULES: tuple[RuleConfig, ...] = (
     RuleConfig(reading="spool.dropped", warning=1),
     # A failed systemd unit (collectors.systemd on) is already a settled state: warn at once, naming the unit.
     RuleConfig(reading="systemd.failed", warning=1, for_=Duration(0.0)),
+    # An unsynchronised clock: the kernel lets maxerror grow by 500 ppm up to 16 s once no NTP daemon updates
+    # it, while a synchronised one stays in milliseconds. Past 1 s, log order across hosts, TLS validity and
+    # token expiry start to go wrong; 5 minutes leaves an NTP daemon time to converge after boot.
+    RuleConfig(reading="clock.max_error", warning=1, for_=Duration(300.0)),
 )
 
 

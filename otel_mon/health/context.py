@@ -24,6 +24,7 @@ import psutil
 from otel_mon.health.config import TopProcessesConfig
 from otel_mon.health.reading_specs import READINGS
 from otel_mon.health.rules import Transition
+from otel_mon.timefmt import iso
 
 log = logging.getLogger("otel_mon.health")
 
@@ -56,8 +57,21 @@ def top_by_cpu(count: int, window: float, sleep: Callable[[float], None] = time.
         except (psutil.Error, OSError):
             continue
         used.append((t.user + t.system - before, pid))
-    best = heapq.nlargest(count, used)
-    return _describe([(first[pid][0], round(100.0 * delta / elapsed, 1)) for delta, pid in best], "cpu_percent")
+    # Processes that used no CPU in the window (0.0 % once rounded) are no suspects: the list may be shorter.
+    best = [(d, pid) for d, pid in heapq.nlargest(count, used) if 100.0 * d / elapsed >= 0.05]
+    rows = []
+    for delta, pid in best:
+        proc = first[pid][0]
+        raw = 100.0 * delta / elapsed
+        try:
+            cores = min(proc.num_threads(), len(proc.cpu_affinity() or ()) or proc.num_threads())
+        except (psutil.Error, OSError):
+            cores = 0  # gone since: its figure stands as measured
+        # Percent of one CPU, as top shows it: 200 % is two cores busy. A process cannot use more than one
+        # CPU per thread nor more than the CPUs it may run on; the two reads are not at one instant, so the raw
+        # figure can overshoot (102 % for one thread): it is capped there.
+        rows.append((proc, round(min(raw, 100.0 * cores) if cores else raw, 1)))
+    return _describe(rows, "cpu_percent")
 
 
 def top_by_rss(count: int) -> list[dict[str, Any]]:
@@ -103,7 +117,9 @@ def describe(context: Mapping[str, Any]) -> str:
         cpu = context["by"] == "cpu"
         items = [f"{p['pid']} {p['name']} ({p['user']}) "
                  + (f"{p['cpu_percent']:g} %" if cpu else _mib(p["rss_bytes"])) for p in context["processes"]]
-        return f"top by {'CPU' if cpu else 'memory'}: " + ", ".join(items)
+        if not items:
+            return f"top by {'CPU' if cpu else 'memory'}: no process used any"
+        return f"top by {'CPU (% of one core)' if cpu else 'memory'}: " + ", ".join(items)
     if "matched" in context:
         return str(context["matched"])
     if "size_bytes" in context:
@@ -204,7 +220,9 @@ class ContextWorker:
                 out.append(t)
                 continue
             context = self._measure(t, cache)
-            out.append(replace(t, context=context) if context else t)
+            # When it was measured: the page keeps showing it while the rule stays raised, after the culprit
+            # may have exited.
+            out.append(replace(t, context={**context, "measured_at": iso(time.time())}) if context else t)
         if cache:
             self.last_cost = time.monotonic() - started
         return out

@@ -16,6 +16,8 @@ from otel_mon.health.config import HealthConfig
 from otel_mon.health.reading_specs import Readings
 from otel_mon.health.rules import Rule, State, Track, Transition, expire, step, why_now
 
+NO_DATA = "no_data"
+
 
 @dataclass(frozen=True)
 class Row:
@@ -28,6 +30,16 @@ class Row:
     since: float | None  # when the state began (wall clock); None before any data
     why: str
     began: float | None = None  # when the state began (monotonic clock); None: ``since`` is on that clock
+
+    @property
+    def label(self) -> str:
+        """``ok`` / ``warning`` / ``critical``, or ``no_data`` for a rule without a value to judge.
+
+        The one no-data state: /health, the page and ``report`` all say it this way, and it is never ok (a
+        rule without data has not found the host healthy); a value that stopped arriving keeps the state it
+        had until ``forget_after``, and says so in ``why``.
+        """
+        return NO_DATA if self.value is None else self.state.label
 
 
 class Evaluator:

@@ -61,7 +61,9 @@ def _context_lines(t: Transition) -> tuple[str, list[str]]:
         lines = [f"{p['pid']} {p['name']} ({p['user']}): "
                  + (f"{p['cpu_percent']:g} % CPU" if cpu else f"{p['rss_bytes'] / 2**20:,.0f} MiB RSS")
                  for p in c["processes"]]
-        return ("Top processes by CPU" if cpu else "Top processes by memory"), lines
+        if not lines:
+            lines = ["no process used any in the measured window"]
+        return ("Top processes by CPU (% of one core: 200 % is two)" if cpu else "Top processes by memory"), lines
     if "matched" in c:
         return "Matched by", [describe(c)]
     return f"Filesystem {c.get('mountpoint', '')}".strip(), [describe(c)]

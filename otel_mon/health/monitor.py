@@ -21,7 +21,7 @@ from typing import Any
 from otel_mon.health.actions import ActionRunner
 from otel_mon.health.config import HealthConfig
 from otel_mon.health.context import ContextWorker, describe
-from otel_mon.health.evaluator import Evaluator, Row
+from otel_mon.health.evaluator import NO_DATA, Evaluator, Row
 from otel_mon.health.messages import iso
 from otel_mon.health.notifier import Notifier
 from otel_mon.health.reading_specs import Readings
@@ -176,10 +176,13 @@ class HealthMonitor:
 
     def _explained(self, transitions: list[Transition], rows: list[Row],
                    reasons: Mapping[tuple[str, str], str]) -> tuple[list[Transition], list[Row]]:
-        """Raised states whose reading has a known failure reason say it: ``1 >= critical 1: connection refused``."""
+        """Transitions and raised states whose reading has a known explanation say it: a failing probe's target
+        and reason (``1 >= critical 1: 127.0.0.1:5432: connection refused``), a recovered one's target
+        (``back to 0: 127.0.0.1:5432 answers again``)."""
         reading = {rule.name: rule.reading for rule in self._evaluator.rules}
         transitions = [dataclasses.replace(t, why=f"{t.why}: {reasons[(t.reading, t.instance)]}")
-                       if t.new > State.OK and (t.reading, t.instance) in reasons else t for t in transitions]
+                       if (t.reading, t.instance) in reasons and (t.new > State.OK) == (t.new > t.old) else t
+                       for t in transitions]
         rows = [dataclasses.replace(r, why=f"{r.why}: {reasons[(reading.get(r.rule, ''), r.instance)]}")
                 if r.state > State.OK and (reading.get(r.rule, ""), r.instance) in reasons else r for r in rows]
         return transitions, rows
@@ -213,9 +216,11 @@ class HealthMonitor:
         value, since and why."""
         with self._lock:
             rows, status, contexts = self._rows, self._status, dict(self._contexts)
+        judged = [r for r in rows if r.label != NO_DATA]
         return {
-            "status": status.label,
-            "rules": [{"rule": r.rule, "instance": r.instance, "state": r.state.label,
+            # Rules that all lack data have not found the host ok: the section says no_data, as each row does.
+            "status": status.label if judged or not rows else NO_DATA,
+            "rules": [{"rule": r.rule, "instance": r.instance, "state": r.label,
                        "value": None if r.value is None else round(r.value, 3),
                        "since": None if r.since is None else iso(r.since), "why": r.why,
                        **self._limits(r.rule),
@@ -237,7 +242,9 @@ class HealthMonitor:
     def _state_points(self) -> Iterable[Point]:
         with self._lock:
             rows = self._rows
-        return [(float(r.state), {"otel_mon.rule": r.rule, "otel_mon.instance": r.instance}) for r in rows]
+        # No point for a rule without data (0 would read as ok): the absent series is Prometheus' "no data".
+        return [(float(r.state), {"otel_mon.rule": r.rule, "otel_mon.instance": r.instance})
+                for r in rows if r.label != NO_DATA]
 
     def _notify_points(self, index: int) -> Iterable[Point]:
         return [(float(n.counts()[index]), {"otel_mon.notifier": n.name}) for n in self.notifiers]

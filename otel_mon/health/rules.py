@@ -158,6 +158,10 @@ def step(rule: Rule, track: Track, value: float, now: float, instance: str,
     """
     if math.isnan(value):
         return None
+    # Collections come at the interval give or take scheduling: ``for: 10s`` at 5 s means the third bad
+    # sample (10 s after the first), even when it arrives a few ms early; a tenth of the spacing absorbs that
+    # jitter and never lets a rise fire a whole sample early.
+    slack = 0.1 * (now - track.seen) if track.seen is not None and now > track.seen else 0.0
     track.value, track.seen = value, now
     target = rule.level(value, track.state)
     for state in (State.WARNING, State.CRITICAL):
@@ -170,7 +174,7 @@ def step(rule: Rule, track: Track, value: float, now: float, instance: str,
         new = target
     elif target > track.state:
         for state in (State.CRITICAL, State.WARNING):
-            if track.state < state <= target and now - track.pending[state] >= rule.sustain:
+            if track.state < state <= target and now - track.pending[state] >= rule.sustain - slack:
                 new = state
                 break
     if new == track.state:
@@ -196,7 +200,17 @@ def _move(rule: Rule, track: Track, instance: str, new: State, now: float, wall:
                       why)
 
 
+def _is_flag(rule: Rule, value: float) -> bool:
+    """A 0/1 reading (a probe failing, a unit failed, a clock unsynchronised) judged at 1: hysteresis means
+    nothing there, so its recovery is said as a value, not as a margin (``0 < 0.95 (clears ... minus 5%)``)."""
+    limits = [x for x in (rule.warning, rule.critical) if x is not None]
+    return (not rule.counter and not rule.low_is_bad and rule.unit == "" and value in (0.0, 1.0)
+            and bool(limits) and all(x == 1 for x in limits))
+
+
 def _why_changed(rule: Rule, old: State, new: State, value: float, now: float, track: Track) -> str:
+    if new < old and _is_flag(rule, value):
+        return f"back to {value:g}"
     if new > old:
         held = now - track.pending[new]
         sustain = f" for {fmt_duration(held)}" if rule.sustain > 0 else ""

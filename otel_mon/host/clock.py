@@ -37,6 +37,8 @@ del M
 READINGS: tuple[ReadingSpec, ...] = (
     ReadingSpec("clock.unsynchronized", "", "", "1 when the kernel clock is not synchronised, else 0"),
     ReadingSpec("clock.offset", "s", "", "absolute clock offset the kernel estimates"),
+    ReadingSpec("clock.max_error", "s", "", "the kernel's maximum error bound of the clock: milliseconds while "
+                "NTP disciplines it, growing to 16 s once it is unsynchronised (a warning above 1 s by default)"),
 )
 
 STA_UNSYNC = 0x0040
@@ -104,6 +106,7 @@ class ClockCollector:
         out.add("otel_mon.host.clock.max_error", clock.max_error)
         out.reading("clock.unsynchronized", "", 0.0 if clock.synchronized else 1.0)
         out.reading("clock.offset", "", abs(clock.offset))
+        out.reading("clock.max_error", "", clock.max_error)
         return out
 
 

@@ -47,6 +47,8 @@ del M
 # The readings this domain offers to health rules and /health (computed in collect below).
 READINGS: tuple[ReadingSpec, ...] = (
     ReadingSpec("cpu", "%", "", "CPU busy, percent of all logical CPUs", context="cpu"),
+    ReadingSpec("cpu.iowait", "%", "", "CPU time idle while waiting for I/O, percent of all logical CPUs (not busy, "
+                "but a sign of slow disks)"),
 )
 
 # psutil fields, in the order of semconv's cpu.mode values below. guest/guest_nice are already inside
@@ -128,6 +130,7 @@ class CpuCollector:
         busy = readings.cpu_percent(out.points)
         if busy is not None:
             out.reading("cpu", "", busy)
+            out.reading("cpu.iowait", "", 100.0 * total[_MODE_NAMES.index("iowait")] / elapsed)
 
 
 def _column_sums(rows: list[tuple[float, ...]]) -> tuple[float, ...]:

@@ -148,10 +148,21 @@ class ProbeRunner:
             return dict(self._results)
 
     def reasons(self) -> dict[tuple[str, str], str]:
-        """Why each failing probe fails now (``connection refused``, ``timeout after 2s``, ``status 503, ...``),
-        keyed like the health readings: the monitor adds it to the ``probe.failure`` rule's "why"."""
+        """What each probe's ``probe.failure`` rule says next to its value, keyed like the health readings: for a
+        failing probe its target and why (``127.0.0.1:5432: connection refused``, ``GET https://x/: status
+        503, ...``), for one that answers its target (``127.0.0.1:5432 answers again``, said on recovery).
+        An on-call engineer reads which target failed, not only the probe's name."""
         with self._changed:
-            return {("probe.failure", name): r.reason for name, r in self._results.items() if not r.ok and r.reason}
+            results = dict(self._results)
+        out: dict[tuple[str, str], str] = {}
+        for name, r in results.items():
+            cfg = self.probes.get(name)
+            target = cfg.describe() if cfg is not None else name
+            if not r.ok:
+                out[("probe.failure", name)] = f"{target}: {r.reason}" if r.reason else f"{target} failed"
+            else:
+                out[("probe.failure", name)] = f"{target} answers again"
+        return out
 
     def readings(self) -> dict[str, dict[str, float]]:
         """``probe.latency`` (ms, successful runs only) and ``probe.failure`` (1/0) for the health rules."""

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from otel_mon import __version__
-from otel_mon.report.analysis import STATES, HealthTime, Report, Stat
+from otel_mon.report.analysis import COLUMNS, HealthTime, Report, Stat
 from otel_mon.report.timeline import Timeline, TransitionRow
+from otel_mon.report.units import fmt
 from otel_mon.timefmt import short_duration as _duration
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -24,10 +25,11 @@ LEFT, RIGHT, TOP, BOTTOM = 72, 8, 10, 24
 
 _STYLE = """
 :root { --bg:#f4f6f9; --card:#fff; --text:#18202c; --muted:#5d6878; --line:#dde2ea; --grid:#e9edf2;
-  --band:rgba(47,111,219,.18); --avg:#2f6fdb; --gap:rgba(93,104,120,.10);
+  --band:rgba(47,111,219,.18); --avg:#2f6fdb; --gap:rgba(93,104,120,.10); --nodata:#9aa3af;
   --ok:#1e8e4f; --warning:#d99a00; --critical:#c62828; color-scheme: light dark; }
 @media (prefers-color-scheme: dark) { :root { --bg:#0e1117; --card:#171b23; --text:#e5e9f0; --muted:#97a1b1;
   --line:#2a303b; --grid:#232833; --band:rgba(110,161,255,.22); --avg:#6ea1ff; --gap:rgba(151,161,177,.10);
+  --nodata:#5d6878;
   --ok:#4fd08a; --warning:#ffc24d; --critical:#ff6b6b; } }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1240px; padding: 18px 20px 28px; background: var(--bg); color: var(--text);
@@ -43,6 +45,7 @@ svg text { fill: var(--muted); font-size: 12px; }
 .dot { fill: var(--avg); } .gap { fill: var(--gap); } .gridline { stroke: var(--grid); stroke-width: 1; }
 .hit { fill: transparent; }
 .ok { fill: var(--ok); } .warning { fill: var(--warning); } .critical { fill: var(--critical); }
+.no_data { fill: var(--nodata); } .legend .lnd { background: var(--nodata); }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; }
 th { text-align: left; color: var(--muted); font-weight: 600; font-size: .76rem; text-transform: uppercase;
   letter-spacing: .04em; }
@@ -72,27 +75,12 @@ def _utc(t: float, with_date: bool) -> str:
     return when.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M:%S" if t % 60 else "%H:%M")
 
 
-def fmt(value: float, unit: str) -> str:
-    """A value for people: bytes/s in binary units, percent and milliseconds with one or two decimals."""
-    if not math.isfinite(value):
-        return str(value)
-    if unit == "B/s":
-        size, units = abs(value), ["B/s", "KiB/s", "MiB/s", "GiB/s"]
-        i = 0
-        while size >= 1024 and i < len(units) - 1:
-            size, i = size / 1024, i + 1
-        return f"{math.copysign(size, value):.0f} B/s" if i == 0 else f"{math.copysign(size, value):.3g} {units[i]}"
-    digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
-    text = f"{value:,.{digits}f}"
-    return f"{text} {unit}" if unit else text
-
-
 def _ceiling(value: float, unit: str = "") -> float:
     """A round number at or above ``value`` for the y axis (1, 2, 2.5, 5 x 10^n, in KiB/MiB for bytes)."""
     if value <= 0:
         return 1.0
     scale = 1.0
-    if unit == "B/s":
+    if unit in ("B", "B/s"):
         while value / scale >= 1024:
             scale *= 1024
     scaled = value / scale
@@ -143,8 +131,9 @@ def chart(title: str, unit: str, stats: Sequence[Stat | None], timeline: Timelin
     with_date = timeline.end - timeline.start > 86400
     for i, stat in enumerate(stats):  # hover: the bucket's figures (native tooltip, no script)
         if stat is not None:
+            samples = f"{stat.samples} sample{'' if stat.samples == 1 else 's'}"
             label = (f"{_utc(timeline.bucket_start(i), True)} UTC: avg {fmt(stat.avg, unit)}, "
-                     f"min {fmt(stat.min, unit)}, max {fmt(stat.max, unit)} ({stat.samples} samples)")
+                     f"min {fmt(stat.min, unit)}, max {fmt(stat.max, unit)} ({samples})")
             out.append(f'<rect class="hit" x="{x(i):.1f}" y="{TOP}" width="{x(i + 1) - x(i):.2f}" '
                        f'height="{plot_h}"><title>{_e(label)}</title></rect>')
     for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
@@ -160,11 +149,11 @@ def _health_bar(h: HealthTime) -> str:
     out = ['<svg viewBox="0 0 300 14" preserveAspectRatio="none" role="img" '
            f'aria-label="{_e(h.rule)} time per state">']
     left = 0.0
-    for state in STATES:
+    for state in COLUMNS:
         width = 300 * share[state] / 100
         if width > 0:
             out.append(f'<rect class="{state}" x="{left:.2f}" y="0" width="{width:.2f}" height="14">'
-                       f'<title>{state}: {share[state]:.1f} %</title></rect>')
+                       f'<title>{state.replace("_", " ")}: {share[state]:.1f} %</title></rect>')
         left += width
     out.append("</svg>")
     return "".join(out)
@@ -176,6 +165,9 @@ def _title(label: str) -> str:
     names = {"cpu": "CPU", "memory": "Memory", "load 1m": "Load (1m)"}
     if label in names:
         return names[label]
+    if label.startswith("process group "):
+        group, _, what = label[len("process group "):].rpartition(" ")
+        return f"Group {group}: {'CPU (% of one core)' if what == 'CPU' else 'memory (RSS)'}"
     kind, _, rest = label.partition(" ")
     if kind == "network":
         nic, _, direction = rest.rpartition(" ")
@@ -214,15 +206,18 @@ def render(report: Report, timeline: Timeline, transitions: Sequence[TransitionR
         parts.append(f'<p class="muted small">Always 0 in this window (not drawn): {_e(names)}.</p>')
     if report.health:
         parts.append('<h2>Time in each health state</h2><div class="legend"><span><i class="lok"></i>ok</span>'
-                     '<span><i class="lw"></i>warning</span><span><i class="lc"></i>critical</span></div>')
+                     '<span><i class="lw"></i>warning</span><span><i class="lc"></i>critical</span>'
+                     '<span><i class="lnd"></i>no data</span></div>')
         parts.append('<div class="card scroll"><table><thead><tr><th>rule</th><th style="width:40%">share</th>'
-                     '<th class="num">ok</th><th class="num">warning</th><th class="num">critical</th></tr>'
+                     '<th class="num">ok</th><th class="num">warning</th><th class="num">critical</th>'
+                     '<th class="num">no data</th></tr>'
                      "</thead><tbody>")
         for h in report.health:
             name = f"{h.rule} {h.instance}" if h.instance else h.rule
             share = h.share()
             parts.append(f"<tr><td>{_e(name)}</td><td>{_health_bar(h)}</td>"
-                         + "".join(f'<td class="num">{share[s]:.1f} % ({_duration(h.seconds[s])})</td>' for s in STATES)
+                         + "".join(f'<td class="num">{share[s]:.1f} % ({_duration(h.seconds[s])})</td>'
+                                   for s in COLUMNS)
                          + "</tr>")
         parts.append("</tbody></table></div>")
     parts.append("<h2>Transitions</h2>")

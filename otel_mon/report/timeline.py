@@ -24,13 +24,18 @@ HOURLY_FROM = 12 * 3600.0
 MAX_BUCKETS = 60
 
 
-def bucket_for(window: float) -> float:
-    """Seconds per bucket for a window: fine enough to see a spike, coarse enough to read."""
+def bucket_for(window: float, interval: float | None = None) -> float:
+    """Seconds per bucket for a window: fine enough to see a spike, coarse enough to read, and never shorter
+    than the data's collection ``interval`` (a 10 s bucket over 15 s data left most buckets without a rate)."""
     if window >= 31 * 86400:
-        return 86400.0
-    if window >= HOURLY_FROM:
-        return 3600.0
-    return next((s for s in STEPS if window / s <= MAX_BUCKETS), 3600.0)
+        chosen = 86400.0
+    elif window >= HOURLY_FROM:
+        chosen = 3600.0
+    else:
+        chosen = next((s for s in STEPS if window / s <= MAX_BUCKETS), 3600.0)
+    if interval is None or interval <= chosen:
+        return chosen
+    return next((s for s in (*STEPS, 3600.0, 86400.0) if s >= interval), interval)
 
 
 @dataclass
@@ -60,10 +65,15 @@ class Timeline:
 
 
 def build_timeline(records: Iterable[dict[str, Any]], start: float, end: float,
-                   bucket: float | None = None) -> Timeline:
-    """Bucketed figures for metric records (``MetricsData`` dicts) between ``start`` and ``end``."""
-    timeline = Timeline(start, end, bucket or bucket_for(end - start))
+                   bucket: float | None = None, interval: float | None = None) -> Timeline:
+    """Bucketed figures for metric records (``MetricsData`` dicts) between ``start`` and ``end``.
+
+    ``interval`` is the data's collection interval (``Report.interval``): a bucket is never shorter. A
+    counter's rate is taken across buckets: the previous bucket's last collection starts the first delta.
+    """
+    timeline = Timeline(start, end, bucket or bucket_for(end - start, interval))
     open_buckets: dict[int, list[dict[str, Any]]] = {}
+    last: dict[int, dict[str, Any]] = {}  # each bucket's last record: the base of the next bucket's rates
     for data in records:
         t_ns = line_time_ns(data)
         if t_ns is None:
@@ -74,11 +84,13 @@ def build_timeline(records: Iterable[dict[str, Any]], start: float, end: float,
         if not timeline.host:
             timeline.host = _host(data)
         open_buckets.setdefault(index, []).append(data)
+        last[index] = data
         # The spool is in time order: once a later bucket starts, the ones two behind are complete.
-        for done in [i for i in open_buckets if i < index - 1]:
-            _close(timeline, done, open_buckets.pop(done))
+        for done in sorted(i for i in open_buckets if i < index - 1):
+            _close(timeline, done, open_buckets.pop(done), last.get(done - 1))
+            last = {i: r for i, r in last.items() if i >= done}
     for index in sorted(open_buckets):
-        _close(timeline, index, open_buckets.pop(index))
+        _close(timeline, index, open_buckets.pop(index), last.get(index - 1))
     return timeline
 
 
@@ -90,9 +102,11 @@ def _host(data: dict[str, Any]) -> str:
     return ""
 
 
-def _close(timeline: Timeline, index: int, records: list[dict[str, Any]]) -> None:
+def _close(timeline: Timeline, index: int, records: list[dict[str, Any]], before: dict[str, Any] | None) -> None:
     lo = timeline.bucket_start(index)
-    report = build_report(records, since=lo, until=min(lo + timeline.bucket, timeline.end))
+    base = [before] if before is not None else []
+    report = build_report([*base, *records], since=lo, until=min(lo + timeline.bucket, timeline.end),
+                          counters_from=lo - timeline.bucket)
     timeline._put(index, report.metrics)
 
 

@@ -10,7 +10,9 @@ from otel_mon.spool.format import any_value, attributes, iter_log_records, iter_
 from otel_mon.timefmt import iso_ns
 
 _SEVERITIES = ((21, "FATAL"), (17, "ERROR"), (13, "WARN"), (9, "INFO"), (5, "DEBUG"), (1, "TRACE"))
-_HIDDEN_ATTR_PREFIXES = ("code.",)  # where in our source a log came from: noise on a terminal
+# Where in our source a log came from (noise on a terminal), and the agent's own bookkeeping that spools
+# written before the bridge skipped underscore names still carry (``_otel_mon_repeat``).
+_HIDDEN_ATTR_PREFIXES = ("code.", "_")
 
 
 def timestamp(t_ns: int) -> str:

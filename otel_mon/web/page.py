@@ -1,8 +1,10 @@
 """The live status page's routes: a static shell (HTML, CSS, JS shipped in the package) and ``/api/status``.
 
-The shell holds no host data, so it is served without the token: a browser cannot attach an
-``Authorization`` header to a navigation, and the page needs to load to ask for the token. Everything the
-page shows comes from ``/api/status``, which requires the token like every other route; the page's script
+The shell is served without the token: a browser cannot attach an ``Authorization`` header to a navigation,
+and the page needs to load to ask for the token. Without a token configured, ``/`` carries the host's state
+rendered on the server (``first_view.py``), so the first HTML already says it before any script runs; with
+one, the shell holds no host data and everything comes from ``/api/status``, which requires the token like
+every other route; the page's script
 keeps the token in ``sessionStorage`` (this tab only, gone when it closes) and sends it as
 ``Authorization: Bearer``. A ``Content-Security-Policy`` allows scripts, styles and requests from the agent
 itself only, and no inline script or style at all.
@@ -18,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from otel_mon.http.render import Response, Route, gzip_allowed
+from otel_mon.web.first_view import render_into
 from otel_mon.web.history import History
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -72,11 +75,21 @@ class StatusPage:
         shell = self._files["/"]
         auth = b'data-auth="bearer"' if token_required else b'data-auth="none"'
         self._files["/"] = Response(shell.status, shell.headers, shell.body.replace(b'data-auth="none"', auth, 1))
+        self._token_required = token_required
 
     def routes(self) -> dict[str, Route]:
         out: dict[str, Route] = {path: _constant(response) for path, response in self._files.items()}
         out[API] = lambda request: self.render_status(request.accept, request.accept_encoding)
+        if not self._token_required:
+            out["/"] = lambda request: self.render_shell()
         return out
+
+    def render_shell(self) -> Response:
+        """``/`` with the host's state written in (no token configured: the state is public anyway)."""
+        shell = self._files["/"]
+        body = render_into(shell.body, finite(self.document()))
+        headers = tuple((k, "no-store" if k == "Cache-Control" else v) for k, v in shell.headers)
+        return Response(shell.status, headers, body)
 
     def document(self) -> dict[str, Any]:
         """What ``/api/status`` answers: about, the /health document (and its status code), history, transitions."""

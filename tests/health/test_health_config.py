@@ -32,7 +32,7 @@ def test_defaults_follow_the_seed() -> None:
     table = {r.rule_name: (r.warning, r.critical) for r in cfg.rules}
     assert table == {"cpu": (75, 90), "memory": (75, 90), "filesystem": (80, 95), "temperature": (70, 85),
                      "probe.latency": (100, 250), "probe.failure": (None, 1),
-                     "spool.dropped": (1, None), "systemd.failed": (1, None)}
+                     "spool.dropped": (1, None), "systemd.failed": (1, None), "clock.max_error": (1, None)}
     assert cfg.rules == DEFAULT_RULES
     assert (cfg.default_for, cfg.default_hysteresis) == (120.0, 0.05)
     assert cfg.notifiers == () and cfg.actions == ()

@@ -99,7 +99,8 @@ def test_payloads_carry_the_context() -> None:
     t = Transition(**{**t.__dict__, "context": {"by": "cpu", "processes": procs}})
     assert generic(t, "h", State.WARNING)["context"]["processes"] == procs
     fields = discord(t, "h", State.WARNING)["embeds"][0]["fields"]
-    assert {"name": "Top processes by CPU", "value": "42 stress (root): 99.5 % CPU", "inline": False} in fields
+    assert {"name": "Top processes by CPU (% of one core: 200 % is two)", "value": "42 stress (root): 99.5 % CPU",
+            "inline": False} in fields
     assert "42 stress (root): 99.5 % CPU" in json.dumps(slack(t, "h", State.WARNING))
 
 

@@ -43,7 +43,7 @@ def test_each_transition_is_a_structured_log_event(caplog: pytest.LogCaptureFixt
 
 def test_health_section_lists_every_rule() -> None:
     m = make()
-    assert m.status()["status"] == "ok"
+    assert m.status()["status"] == "no_data"  # no rule has data yet
     for now in (0, 10, 20):
         m.update({"cpu": {"": 50.0}, "filesystem": {"/": 85.0, "/data": 40.0}}, now=1_700_000_000 + now)
     doc = m.status()
@@ -55,7 +55,7 @@ def test_health_section_lists_every_rule() -> None:
          "why": "85 % >= warning 80 %, clears below 76 %", "warning": 80, "critical": 95, "unit": "%"},
         {"rule": "filesystem", "instance": "/data", "state": "ok", "value": 40.0, "since": "2023-11-14T22:13:20Z",
          "why": "40 % < warning 80 %", "warning": 80, "critical": 95, "unit": "%"},
-        {"rule": "probe.failure", "instance": "", "state": "ok", "value": None, "since": None, "why": "no data",
+        {"rule": "probe.failure", "instance": "", "state": "no_data", "value": None, "since": None, "why": "no data",
          "warning": None, "critical": 1, "unit": ""},
     ]
     assert m.recent()[0]["rule"] == "filesystem" and m.recent()[0]["new"] == "warning"
@@ -97,7 +97,7 @@ def test_metrics_state_per_rule_instance() -> None:
     points = {(p.attributes["otel_mon.rule"], p.attributes["otel_mon.instance"]): p.value
               for rm in data.resource_metrics for sm in rm.scope_metrics for metric in sm.metrics
               if metric.name == "otel_mon.health.state" for p in metric.data.data_points}
-    assert points == {("cpu", ""): 1, ("filesystem", "/"): 2, ("probe.failure", ""): 0}
+    assert points == {("cpu", ""): 1, ("filesystem", "/"): 2}  # probe.failure has no data: no point
     provider.shutdown()
 
 
@@ -136,3 +136,18 @@ def test_probe_failure_flows_from_runner_to_webhook(hook: Any) -> None:
     finally:
         m.stop(2)
         runner.stop(2)
+
+
+def test_no_data_is_one_state_never_ok_and_writes_no_metric_point() -> None:
+    """Issue 24: /health said ``state: ok, why: no data``, and the state metric wrote 0 (ok) for it."""
+    m = make()
+    m.update({}, now=1_700_000_000)
+    doc = m.status()
+    assert {r["state"] for r in doc["rules"]} == {"no_data"} and doc["status"] == "no_data"
+    assert list(m._state_points()) == []
+    m.update({"cpu": {"": 50.0}}, now=1_700_000_010)
+    doc = m.status()
+    assert doc["status"] == "ok"
+    assert [(r["rule"], r["state"]) for r in doc["rules"]] == [
+        ("cpu", "ok"), ("filesystem", "no_data"), ("probe.failure", "no_data")]
+    assert list(m._state_points()) == [(0.0, {"otel_mon.rule": "cpu", "otel_mon.instance": ""})]

@@ -155,6 +155,7 @@ def test_rules_without_data_are_listed_with_no_data() -> None:
         ("temperature", "", OK, None, None, "no data"),
         ("filesystem:/srv", "/srv", OK, None, None, "no data"),
     ]
+    assert [r.label for r in ev.rows()] == ["no_data", "no_data"]
 
 
 def test_counter_readings_compare_the_increase() -> None:

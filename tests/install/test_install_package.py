@@ -107,7 +107,8 @@ def _tracked_copy(dest: Path) -> Path:
     return dest
 
 
-def test_built_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
+def install_wheel(tmp_path: Path) -> tuple[Path, Path]:
+    """Build the wheel from a copy of the checkout and install it into a fresh venv: (its bin, its purelib)."""
     wheels = tmp_path / "wheels"
     source = _tracked_copy(tmp_path / "src")
     build = subprocess.run(
@@ -133,6 +134,11 @@ def test_built_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=180, cwd=tmp_path,
     )
     assert install.returncode == 0, install.stderr
+    return tbin, site
+
+
+def test_built_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
+    tbin, site = install_wheel(tmp_path)
     version = subprocess.run([str(tbin / "otel-mon"), "--version"], capture_output=True, text=True, timeout=60,
                              cwd=tmp_path)
     assert version.returncode == 0, version.stderr

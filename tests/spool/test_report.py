@@ -99,8 +99,8 @@ def test_probe_latency(report: Report) -> None:
 def test_health_time_per_state(report: Report) -> None:
     (health,) = report.health
     assert (health.rule, health.instance) == ("disk_full", "/")
-    assert health.seconds == pytest.approx({"ok": 30, "warning": 20, "critical": 10})
-    assert health.share() == pytest.approx({"ok": 50, "warning": 100 / 3, "critical": 100 / 6})
+    assert health.seconds == pytest.approx({"ok": 30, "warning": 20, "critical": 10, "no_data": 0})
+    assert health.share() == pytest.approx({"ok": 50, "warning": 100 / 3, "critical": 100 / 6, "no_data": 0})
     assert health.avg == pytest.approx((1 * 20 + 2 * 10) / 60)
     assert (health.max, health.samples) == (2, 7)
 
@@ -109,8 +109,23 @@ def test_health_ignores_a_gap_where_the_agent_was_down() -> None:
     lines = [LineBuilder(T0 + t).gauge("otel_mon.health.state", s, {"otel_mon.rule": "r"}).dict()
              for t, s in [(0, 0), (10, 2), (20, 2), (30, 1), (3600, 0), (3610, 0)]]
     (health,) = build_report(lines).health
-    # steps of 10 s, one of 3570 s (more than 5x the usual step: the agent was down) that is not counted
-    assert health.seconds == pytest.approx({"ok": 20, "warning": 0, "critical": 20})
+    # steps of 10 s, one of 3570 s (more than 5x the usual step: the agent was down): no data, not ok
+    assert health.seconds == pytest.approx({"ok": 20, "warning": 0, "critical": 20, "no_data": 3570})
+
+
+def test_a_rule_without_data_is_never_counted_ok() -> None:
+    """Issue 24: the agent writes no state point while a rule has no data; the report shows that time as
+    "no data" (gaps, and the window's edges before the first and after the last sample), never as ok."""
+    lines = [LineBuilder(T0 + t).gauge("otel_mon.health.state", 0, {"otel_mon.rule": "disk"}).dict()
+             for t in range(300, 600, 10)]
+    (health,) = build_report(lines, since=T0, until=T0 + 600).health
+    assert health.seconds == pytest.approx({"ok": 290, "warning": 0, "critical": 0, "no_data": 300})
+    assert health.share()["ok"] == pytest.approx(290 / 590 * 100)
+    text = format_table(build_report(lines, since=T0, until=T0 + 600))
+    header = next(line for line in text.splitlines() if line.startswith("health rule"))
+    assert header.split()[2:8] == ["ok", "warning", "critical", "no", "data", "avg"]
+    row = next(line for line in text.splitlines() if line.startswith("disk "))
+    assert "49.2% (4m50s)" in row and "50.8% (5m00s)" in row
 
 
 def test_window_limits_the_points(writer: SpoolWriter, data_dir: Path) -> None:
@@ -159,7 +174,7 @@ def test_table_and_json(report: Report) -> None:
     header = next(line for line in lines if line.startswith("metric"))
     cpu = next(line for line in lines if line.startswith("cpu "))
     assert header.index("avg") + len("avg") == cpu.index("36.67") + len("36.67")  # right-aligned columns
-    assert any(line.startswith("disk_full[/]") and "50.0% (30s)" in line for line in lines)
+    assert any(line.startswith("disk_full /") and "50.0% (30s)" in line for line in lines)
     doc = json.loads(json.dumps(report.to_json()))
     assert doc["from"] == "2027-01-15T08:00:00Z"
     assert {m["label"] for m in doc["metrics"]} >= {"cpu", "memory", "probe api", "network eth0 receive"}

@@ -52,13 +52,22 @@
     const t = Date.parse(iso);
     return isNaN(t) ? iso : duration((Date.now() - t) / 1000) + " ago";
   }
+  function secs(s) {  // a clock's error or offset: the unit that reads best (first_view.py seconds())
+    if (!isNum(s)) return "–";
+    const a = Math.abs(s);
+    if (a >= 1 || a === 0) return +s.toPrecision(3) + " s";
+    if (a >= 1e-3) return +(s * 1e3).toPrecision(3) + " ms";
+    return +(s * 1e6).toPrecision(3) + " µs";
+  }
   function withUnit(v, unit) {
     if (!isNum(v)) return "–";
     const text = Math.abs(v) >= 100 ? v.toFixed(0) : String(+v.toPrecision(4));
     return unit ? text + " " + unit : text;
   }
-  const stateOf = (s) => (s === "ok" || s === "warning" || s === "critical") ? s : "unknown";
-  function badge(state, text) { return el("span", { className: "badge", "data-state": stateOf(state), text: text || state }); }
+  const stateOf = (s) => (s === "ok" || s === "warning" || s === "critical" || s === "no_data") ? s : "unknown";
+  // The one no-data state (health/evaluator.py NO_DATA): its badge says "no data", in grey, never "ok".
+  const stateText = (s) => s === "no_data" ? "no data" : s;
+  function badge(state, text) { return el("span", { className: "badge", "data-state": stateOf(state), text: text || stateText(state) }); }
 
   // --- sparklines ---------------------------------------------------------------------------------
   function sparkline(times, values, opts) {
@@ -79,8 +88,15 @@
     const x = (t) => ((t - t0) / span) * w;
     const y = (v) => h - pad - ((Math.min(Math.max(v, lo), hi) - lo) / (hi - lo)) * (h - 2 * pad);
     let line = "", area = "", run = [];
+    const tick = Math.max(3, w / Math.max(values.length, 1) / 2);
     const flush = () => {
-      if (run.length === 1) run.push([run[0][0] + 0.5, run[0][1]]);
+      if (run.length && run.length < 3) {
+        // One or two samples say nothing about what happened in between: each is a short level tick,
+        // never a line from one to the other (two points drew a ramp that no sample showed).
+        for (const [px, py] of run) line += "M" + Math.max(0, px - tick).toFixed(1) + " " + py.toFixed(1) + "L" + Math.min(w, px + tick).toFixed(1) + " " + py.toFixed(1);
+        run = [];
+        return;
+      }
       if (run.length) {
         const d = run.map((p, i) => (i ? "L" : "M") + p[0].toFixed(1) + " " + p[1].toFixed(1)).join("");
         line += d;
@@ -113,7 +129,7 @@
       const name = r.rule.split(":")[0];
       if (name !== reading && !r.rule.startsWith(reading + ":")) continue;
       if (instance !== undefined && r.instance !== instance) continue;
-      if (r.value === null) continue;
+      if (r.state === "no_data" || r.value === null) continue;
       if (worst === null || order[r.state] > order[worst.state]) worst = r;
     }
     return worst;
@@ -139,8 +155,20 @@
     add("memory", "Memory", host.memory_percent, pct(host.memory_percent), thresholds(memRule) || "not available for new work", "memory", { min: 0, max: 100 }, memRule);
     const perCpu = series.load ? series.load[series.load.length - 1] : null;
     const load = host.load || [];
-    add("load", "Load per CPU", perCpu, num(perCpu), "1m " + num(load[0]) + " · 5m " + num(load[1]) + " · 15m " + num(load[2]), "load", {}, loadRule);
-    if (isNum(host.swap_percent)) add("swap", "Swap", host.swap_percent, pct(host.swap_percent), "", "swap", { min: 0, max: 100 }, ruleState(doc, "paging"));
+    add("load", "Load per CPU (1m)", perCpu, num(perCpu), "load (all CPUs) 1m " + num(load[0]) + " · 5m " + num(load[1]) + " · 15m " + num(load[2]), "load", {}, loadRule);
+    if (isNum(host.swap_percent)) add("swap", "Swap", host.swap_percent, pct(host.swap_percent), thresholds(ruleState(doc, "paging")) || "in use", "swap", { min: 0, max: 100 }, ruleState(doc, "paging"));
+    if (isNum(host.cpu_iowait_percent)) add("iowait", "CPU iowait", host.cpu_iowait_percent, pct(host.cpu_iowait_percent), "idle, waiting for I/O", "iowait", { min: 0 }, ruleState(doc, "cpu.iowait"));
+    const psi = host.pressure_percent || {};
+    const some = Object.entries(psi).filter(([k]) => k.endsWith(".some"));
+    if (some.length) {
+      const worst = Math.max(...some.map(([, v]) => v));
+      add("pressure", "Pressure (PSI some, avg60)", worst, pct(worst), some.map(([k, v]) => k.replace(".some", "") + " " + pct(v)).join(" · "), "pressure", { min: 0 }, ruleState(doc, "pressure"));
+    }
+    if (host.clock) {
+      const c = host.clock, rule = ruleState(doc, "clock.max_error");
+      add("clock", "Clock", c.max_error_seconds, c.synchronized ? "synchronised" : "NOT synchronised",
+        "max error " + secs(c.max_error_seconds) + " · offset " + secs(c.offset_seconds) + (rule ? " · " + thresholds(rule) : ""), "clock", {}, rule);
+    }
     const rx = latest(series["net.rx"]), tx = latest(series["net.tx"]);
     add("net-rx", "Network in", rx, bytes(rx, "/s"), nics(host.network, "receive_bytes_per_s"), "net.rx");
     add("net-tx", "Network out", tx, bytes(tx, "/s"), nics(host.network, "transmit_bytes_per_s"), "net.tx");
@@ -148,7 +176,9 @@
     add("disk-write", "Disk write", disk.write_bytes_per_s, bytes(disk.write_bytes_per_s, "/s"), "all disks", "disk.write");
     for (const [mount, value] of Object.entries(host.filesystems_percent || {})) {
       const rule = ruleState(doc, "filesystem", mount);
-      add("fs-" + mount, "Filesystem " + mount, value, pct(value), thresholds(rule) || "used, as df counts it", "fs:" + mount, { min: 0, max: 100 }, rule);
+      const inodes = (host.inodes_percent || {})[mount];
+      const sub = (thresholds(rule) || "used, as df counts it") + (isNum(inodes) ? " · inodes " + pct(inodes) : "");
+      add("fs-" + mount, "Filesystem " + mount, value, pct(value), sub, "fs:" + mount, { min: 0, max: 100 }, rule);
     }
     for (const [sensor, value] of Object.entries(host.temperatures_celsius || {})) {
       const rule = ruleState(doc, "temperature", sensor);
@@ -188,7 +218,7 @@
   function drawRules(doc) {
     const rules = ((doc.health || {}).health || {}).rules || [];
     $("rules").tBodies[0].replaceChildren(...rules.map((r) => el("tr", { "data-rule": r.rule, "data-instance": r.instance },
-      el("td", {}, badge(r.value === null ? "unknown" : r.state, r.value === null ? "no data" : r.state)),
+      el("td", {}, badge(r.state)),
       el("td", { text: r.instance ? r.rule + " " + r.instance : r.rule }),
       el("td", { className: "num", text: withUnit(r.value, r.unit) }),
       el("td", { className: "num", text: [isNum(r.warning) ? withUnit(r.warning, r.unit) : "–", isNum(r.critical) ? withUnit(r.critical, r.unit) : "–"].join(" / ") }),
@@ -199,10 +229,14 @@
   // The processes or filesystem figures the agent measured when the rule rose (health/context.py).
   function context(c) {
     if (!c) return null;
+    // When it was measured: the list stays while the rule is raised, after its processes may have exited.
+    const when = c.measured_at ? " at " + c.measured_at.slice(11, 19) + " UTC (" + ago(c.measured_at) + ")" : "";
     if (c.processes) {
       const cpu = c.by === "cpu";
-      return el("div", { className: "context", text: "top by " + (cpu ? "CPU" : "memory") + ": " + c.processes.map((p) =>
-        p.pid + " " + p.name + " (" + p.user + ") " + (cpu ? p.cpu_percent + " %" : bytes(p.rss_bytes))).join(", ") });
+      const list = c.processes.map((p) => p.pid + " " + p.name + " (" + p.user + ") " +
+        (cpu ? p.cpu_percent + " %" : bytes(p.rss_bytes))).join(", ");
+      return el("div", { className: "context", "data-measured-at": c.measured_at || null,
+        text: "top by " + (cpu ? "CPU (% of one core)" : "memory") + when + ": " + (list || "no process used any") });
     }
     if (isNum(c.size_bytes)) {
       return el("div", { className: "context", text: bytes(c.free_bytes) + " free of " + bytes(c.size_bytes) +
@@ -242,6 +276,15 @@
     fill("top-services", services, (c) => [c.unit || c.container_id || c.path, pct(c.cpu_percent),
       bytes(c.memory_bytes), bytes(c.io_bytes_per_s, "/s")]);
     $("no-top").hidden = procs.length + groups.length + services.length > 0;
+  }
+
+  function drawUnits(doc) {
+    const host = (doc.health || {}).host || {};
+    const units = host.failed_units;
+    $("units-panel").hidden = !Array.isArray(units);  // absent: collectors.systemd is off
+    const list = Array.isArray(units) ? units : [];
+    $("failed-units").replaceChildren(...list.map((u) => el("li", { text: u, "data-unit": u })));
+    $("no-failed-units").hidden = list.length > 0;
   }
 
   function drawTransitions(doc) {
@@ -293,7 +336,7 @@
     const s = $("state");
     s.dataset.state = stateOf(state);
     s.dataset.value = state || "";
-    s.textContent = state || "unknown";
+    s.textContent = state ? stateText(state) : "unknown";
     $("host").textContent = about.host || "otel-mon";
     document.title = (state ? state.toUpperCase() + " · " : "") + (about.host || "otel-mon");
     const parts = [about.os, "up " + duration((h.host || {}).uptime_seconds), "otel-mon " + (about.version || h.version)];
@@ -308,10 +351,13 @@
     drawCards(doc);
     drawRules(doc);
     drawProbes(doc);
+    drawUnits(doc);
     drawTop(doc);
     drawTransitions(doc);
     drawPipeline(doc);
     $("main").hidden = false;
+    const first = $("first-view");  // the server's first view (web/first_view.py): this script's view replaces it
+    if (first) first.hidden = true;
     document.body.dataset.rendered = String((doc.health || {}).snapshot_age_seconds !== undefined);
   }
 
