@@ -17,6 +17,7 @@ original timestamp?
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -30,15 +31,14 @@ from typing import Any, Literal
 import yaml
 
 from tests.fleet.fleetkit import (
-    PROBE_METRIC,
     PROBE_PROMQL,
-    PROBE_STATE,
     ROOT,
     Proc,
     binary,
     clean_env,
     free_port,
     http_get,
+    probe_collections,
     prom_samples,
     wait_until,
 )
@@ -219,27 +219,14 @@ class Agent(Server):
         agent will not send them again)."""
         from otel_mon.spool.reader import SpoolReader
 
-        out: set[int] = set()
         cursor: tuple[str, int] | None = None
         if acknowledged:
             doc = json.loads((self.spool / "metrics" / ".cursor-forward.json").read_text())
             cursor = (doc["segment"], int(doc["line"]))
-        for rec in SpoolReader(self.spool, "metrics").records():
-            if cursor is not None and (rec.segment, rec.line) >= cursor:
-                break
-            for rm in rec.data.get("resourceMetrics", []):
-                for sm in rm.get("scopeMetrics", []):
-                    for metric in sm.get("metrics", []):
-                        if metric.get("name") != PROBE_METRIC:
-                            continue
-                        for kind in ("gauge", "sum"):
-                            for p in (metric.get(kind) or {}).get("dataPoints", []):
-                                attrs = {a["key"]: a["value"].get("stringValue") for a in p.get("attributes", [])}
-                                ns = int(p["timeUnixNano"])
-                                if attrs.get("system.memory.state") == PROBE_STATE and (
-                                        until_ns is None or ns <= until_ns):
-                                    out.add(ns // 1_000_000)
-        return out
+        records = SpoolReader(self.spool, "metrics").records()
+        if cursor is not None:
+            records = itertools.takewhile(lambda rec: (rec.segment, rec.line) < cursor, records)
+        return probe_collections(records, until_ns)
 
     def log_records(self) -> Counter[tuple[int, str]]:
         """Every record of the agent's logs spool as (time in ns, body)."""

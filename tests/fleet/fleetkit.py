@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -158,6 +158,26 @@ def prom_samples(text: str, name: str) -> Iterator[tuple[dict[str, str], float]]
             continue
         labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
         yield labels, float(m.group(4))
+
+
+def probe_collections(records: Iterable[Any], until_ns: int | None = None) -> set[int]:
+    """The millisecond timestamps of the probe series' points in spooled metric records (one per collection),
+    up to ``until_ns`` when given: what the store is expected to hold."""
+    out: set[int] = set()
+    for rec in records:
+        for rm in rec.data.get("resourceMetrics", []):
+            for sm in rm.get("scopeMetrics", []):
+                for metric in sm.get("metrics", []):
+                    if metric.get("name") != PROBE_METRIC:
+                        continue
+                    for kind in ("gauge", "sum"):
+                        for p in (metric.get(kind) or {}).get("dataPoints", []):
+                            attrs = {a["key"]: a["value"].get("stringValue") for a in p.get("attributes", [])}
+                            ns = int(p["timeUnixNano"])
+                            if attrs.get("system.memory.state") == PROBE_STATE and (
+                                    until_ns is None or ns <= until_ns):
+                                out.add(ns // 1_000_000)
+    return out
 
 
 class Proc:
@@ -418,21 +438,7 @@ class Agent:
         """The millisecond timestamps of this agent's collections, read from its spool (every segment)."""
         from otel_mon.spool.reader import SpoolReader
 
-        out: set[int] = set()
-        for rec in SpoolReader(self.spool, "metrics").records():
-            for rm in rec.data.get("resourceMetrics", []):
-                for sm in rm.get("scopeMetrics", []):
-                    for metric in sm.get("metrics", []):
-                        if metric.get("name") != PROBE_METRIC:
-                            continue
-                        for kind in ("gauge", "sum"):
-                            for p in (metric.get(kind) or {}).get("dataPoints", []):
-                                attrs = {a["key"]: a["value"].get("stringValue") for a in p.get("attributes", [])}
-                                ns = int(p["timeUnixNano"])
-                                if attrs.get("system.memory.state") == PROBE_STATE and (
-                                        until_ns is None or ns <= until_ns):
-                                    out.add(ns // 1_000_000)
-        return out
+        return probe_collections(SpoolReader(self.spool, "metrics").records(), until_ns)
 
     def log_records(self) -> int:
         from otel_mon.spool.reader import SpoolReader
