@@ -55,8 +55,12 @@ health:
     cpu = wait_until(lambda: _warning(hooks, "cpu"), 30, what="the cpu warning webhook")
     memory = wait_until(lambda: _warning(hooks, "memory"), 30, what="the memory warning webhook")
 
-    assert cpu["context"]["by"] == "cpu" and len(cpu["context"]["processes"]) == 5
-    by_pid = {p["pid"]: p for p in cpu["context"]["processes"]}
+    # At most five suspects, busiest first; a quiet machine may have fewer that used any CPU in the window.
+    suspects = cpu["context"]["processes"]
+    assert cpu["context"]["by"] == "cpu" and 1 <= len(suspects) <= 5
+    shares = [p["cpu_percent"] for p in suspects]
+    assert shares == sorted(shares, reverse=True) and min(shares) > 0
+    by_pid = {p["pid"]: p for p in suspects}
     assert by_pid[burn.pid]["name"] == "otelmon-burn" and by_pid[burn.pid]["cpu_percent"] > 10
     assert set(by_pid[burn.pid]) == {"pid", "name", "user", "cpu_percent"}
     assert memory["context"]["by"] == "memory"
