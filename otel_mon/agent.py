@@ -25,7 +25,7 @@ from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.process_groups import group_notes  # what each group matches, for its rules' notices
 from otel_mon.host.sampler import HostSampler
-from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
+from otel_mon.logsetup import REPEATS
 from otel_mon.preaggregated import PreaggregatedHistograms
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
@@ -140,7 +140,6 @@ class Agent:
             self.http.start()
         self._started = True
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
-        self.log_handler.addFilter(NOT_ABOUT_ITS_OWN_PATH)  # the logs forwarder's records: console only
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:

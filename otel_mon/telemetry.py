@@ -30,6 +30,7 @@ from opentelemetry.sdk.resources import Resource
 from otel_mon.exposition import BatchRegistry
 from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
+from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH
 from otel_mon.metric_spec import MetricSpec
 from otel_mon.preaggregated import with_metrics
 
@@ -117,6 +118,8 @@ def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tu
     """The logs bridge: Python logging -> LogBridge -> LoggerProvider -> spool on the collection tick.
 
     The records wait in memory until the agent's loop calls ``force_flush`` after a collection (see logbatch).
+    The bridge never takes the logs forwarder's own records (``logsetup.NotAboutItsOwnPath``): built in, so
+    no caller can wire the loop back.
     """
     from otel_mon.logbatch import TickLogRecordProcessor
     from otel_mon.logbridge import LogBridge
@@ -124,7 +127,9 @@ def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tu
     provider = LoggerProvider(resource=resource)
     for exporter in exporters:
         provider.add_log_record_processor(TickLogRecordProcessor(exporter))
-    return provider, LogBridge(provider, level=logging.INFO)
+    bridge = LogBridge(provider, level=logging.INFO)
+    bridge.addFilter(NOT_ABOUT_ITS_OWN_PATH)
+    return provider, bridge
 
 
 class Telemetry:

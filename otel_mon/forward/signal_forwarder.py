@@ -26,7 +26,7 @@ from otel_mon.forward.answers import Answers, Next
 from otel_mon.forward.backlog import Backlog
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.config import Signal, Target
+from otel_mon.forward.config import Signal, Target, thread_name
 from otel_mon.forward.config_checks import Pacing
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.follower import SpoolFollower
@@ -95,7 +95,7 @@ class SignalForwarder:
 
     def start(self) -> None:
         self.follower.start()
-        self._thread = threading.Thread(target=self._run, name=f"otel-mon-forward-{self.signal}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=thread_name(self.signal), daemon=True)
         self._thread.start()
 
     def notify(self) -> None:
