@@ -1,8 +1,9 @@
-"""Build the MeterProvider, its readers and the LoggerProvider from the settings; flush and shut down.
+"""Build the MeterProvider, its one reader and the LoggerProvider with the logs bridge; collect and shut down.
 
-One reader, collected by the agent's loop right after each host refresh, so every batch holds exactly one
-fresh snapshot; the batch feeds the spool exporter and /metrics (rendered by ``otel_mon.exposition`` on its
-own registry, so prometheus_client's python ``process_*`` series never collide with our ``process.*``).
+One reader (``LoopReader``), collected by the agent's loop right after each host refresh, so every batch holds
+exactly one fresh snapshot; the batch feeds the spool exporter and /metrics (kept by ``LatestBatch``, rendered
+by ``otel_mon.exposition`` through its own registry, so prometheus_client's python ``process_*`` series never
+collide with our ``process.*``).
 """
 
 from __future__ import annotations
