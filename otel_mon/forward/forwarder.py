@@ -115,7 +115,7 @@ class Forwarder:
             forwarder.check()
 
     def status(self) -> dict[str, object]:
-        """The ``forward`` section of /health: per-signal state, no credentials."""
+        """The ``forward`` part of /health: per-signal state, no credentials."""
         signals = {name: forwarder.status() for name, forwarder in self.signals.items()}
         return {
             "enabled": bool(signals),
