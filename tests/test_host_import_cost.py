@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+# Which modules an import loads is the code's shape (the `shape` marker in pyproject.toml).
+pytestmark = pytest.mark.shape
 HEAVY = ("opentelemetry.sdk", "google.protobuf", "grpc")
 
 
