@@ -88,7 +88,7 @@ def run(protocol: str, compression: str, lines: list[str], points: int, ports: t
         tick = threading.Event()
         cpu, wall = time.process_time(), time.perf_counter()
         forwarder.start()
-        while signal.sent < len(lines):
+        while signal.counters.sent < len(lines):
             tick.wait(0.002)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         forwarder.stop(2.0)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.client
 import subprocess
 import sys
 import tempfile
@@ -24,43 +23,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 from readme_tables import markdown_path  # noqa: E402
 from servers import free_port  # noqa: E402
 from stamp import header, version_of  # noqa: E402
 
-ATTACKER = ROOT / "tests" / "hostile" / "lockout_attacker.py"
+from tests.hostile.lockout_kit import ATTACKER, SHAPES, scrape_round, scrape_seconds  # noqa: E402
+
 NODE_EXPORTER = ROOT / "build" / "stack" / "bin" / "node_exporter"  # `make stack-bin`: the pinned 1.12.1
-SHAPES = [("keepalive", 64, False), ("keepalive", 64, True), ("silent", 300, False), ("slowhead", 200, False)]
 TOKEN = "bench-lockout-token-0123456789"
 PASSWORD = "bench-lockout-password"
-
-
-def _scrape(port: int, headers: dict[str, str]) -> float | None:
-    """Seconds to a whole 200 answer on a new connection, or None (over 1 s, refused, reset, not 200)."""
-    started = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
-    try:
-        conn.request("GET", "/metrics", headers=headers)
-        response = conn.getresponse()
-        response.read()
-        elapsed = time.monotonic() - started
-        return elapsed if response.status == 200 and elapsed <= 1.0 else None
-    except OSError:
-        return None
-    finally:
-        conn.close()
-
-
-def _measure(port: int, headers: dict[str, str], attempts: int) -> tuple[int, float]:
-    times = []
-    for _ in range(attempts):
-        times.append(_scrape(port, headers))
-        time.sleep(0.05)  # the scraper's own pace
-    served = sorted(t for t in times if t is not None)
-    p99 = served[max(int(len(served) * 0.99) - 1, 0)] if served else float("nan")
-    return len(served), p99
 
 
 def _bcrypt(password: str) -> str:
@@ -109,17 +82,17 @@ def main() -> int:
                 server, headers = _start(kind, port, auth, args.node_exporter, tmp)
                 try:
                     deadline = time.monotonic() + 30
-                    while _scrape(port, headers) is None:
+                    while scrape_seconds(port, headers) is None:
                         if time.monotonic() > deadline:
                             raise SystemExit(f"{kind} did not serve /metrics")
                         time.sleep(0.2)
-                    _, base = _measure(port, headers, args.attempts)
+                    _, base = scrape_round(port, headers, args.attempts)
                     attacker = subprocess.Popen([sys.executable, str(ATTACKER), shape, str(port), str(count)],
                                                 stdout=subprocess.PIPE, text=True)
                     try:
                         assert attacker.stdout is not None
                         attacker.stdout.readline()  # "open N": the attack is up
-                        served, p99 = _measure(port, headers, args.attempts)
+                        served, p99 = scrape_round(port, headers, args.attempts)
                     finally:
                         attacker.kill()
                         attacker.wait()

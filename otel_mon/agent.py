@@ -25,7 +25,7 @@ from otel_mon.host import registry
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.process_groups import group_notes  # what each group matches, for its rules' notices
 from otel_mon.host.sampler import HostSampler
-from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH, REPEATS
+from otel_mon.logsetup import REPEATS
 from otel_mon.preaggregated import PreaggregatedHistograms
 from otel_mon.probes.runner import PROBE_DURATION_BUCKETS, ProbeRunner
 from otel_mon.resource import build_resource
@@ -54,7 +54,7 @@ class Agent:
         self.paths.activate()
         self.resource = build_resource(settings.resource, self.paths)
         self.sampler = HostSampler(registry.build(settings.host, self.paths))
-        self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
+        self.status_parts: dict[str, Callable[[], dict[str, Any]]] = {}
         self.spool: SpoolWriter | None = None
         metric_exporters: list[MetricExporter] = []
         log_exporters: list[LogRecordExporter] = []
@@ -64,7 +64,7 @@ class Agent:
             self.spool = SpoolWriter(settings.spool)  # takes the directory lock: one agent per spool
             metric_exporters.append(SpoolMetricExporter(self.spool))
             log_exporters.append(SpoolLogExporter(self.spool))
-            self.sections["spool"] = self.spool.status
+            self.status_parts["spool"] = self.spool.status
         self.telemetry = Telemetry(self.resource, settings.metric_enabled, metric_exporters,
                                    buckets={"otel_mon.probe.duration": PROBE_DURATION_BUCKETS})
         self.sampler.register_metrics(self.telemetry.instruments)
@@ -82,13 +82,13 @@ class Agent:
 
             self.forwarder = Forwarder(settings.otlp, settings.spool.dir)
             self.forwarder.listen(self.spool.add_listener)  # wake the sender as soon as a batch is on disk
-            self.sections["forward"] = self.forwarder.status
+            self.status_parts["forward"] = self.forwarder.status
         if self.spool is not None and settings.remote_write.enabled:
             from otel_mon.forward.rw_forwarder import RemoteWriteForwarder  # loads protobuf schema + snappy
 
             self.remote_write = RemoteWriteForwarder(settings.remote_write, settings.spool.dir)
             self.remote_write.listen(self.spool.add_listener)
-            self.sections["remote_write"] = self.remote_write.status
+            self.status_parts["remote_write"] = self.remote_write.status
         if self.forwarders:
             from otel_mon.forward.forwarder import register_metrics as register_forward_metrics
 
@@ -97,9 +97,9 @@ class Agent:
         self.probes.register_metrics(self.telemetry.instruments)
         self.monitor = self._build_monitor(settings, self.probes)
         self.monitor.register_metrics(self.telemetry.instruments)
-        self.sections["health"] = self.monitor.status
+        self.status_parts["health"] = self.monitor.status
         if settings.probes:
-            self.sections["probes"] = self.probes.status
+            self.status_parts["probes"] = self.probes.status
         self._stop = threading.Event()
         self._swap = threading.Lock()
         self._retiring: list[threading.Thread] = []  # reloads' old parts, stopping in the background
@@ -131,7 +131,7 @@ class Agent:
                                    version=lambda: self.telemetry.batches.generation, pages=routes,
                                    public=PUBLIC)
             self.http.register_metrics(self.telemetry.instruments)
-            self.sections["http"] = self.http.status
+            self.status_parts["http"] = self.http.status
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -140,7 +140,6 @@ class Agent:
             self.http.start()
         self._started = True
         self.log_handler.addFilter(REPEATS)  # the same error a thousand times is one line and a count
-        self.log_handler.addFilter(NOT_ABOUT_ITS_OWN_PATH)  # the logs forwarder's records: console only
         logging.getLogger().addHandler(self.log_handler)
         ours = logging.getLogger("otel_mon")
         if ours.getEffectiveLevel() > logging.INFO:
@@ -222,13 +221,13 @@ class Agent:
             monitor.register_metrics(self.telemetry.instruments)
             self.probes, self.monitor, self.settings = probes, monitor, settings
             # A new dict, swapped in whole: HTTP threads may be iterating the old one (/health, the page).
-            sections = dict(self.sections)
-            sections["health"] = monitor.status
+            parts = dict(self.status_parts)
+            parts["health"] = monitor.status
             if settings.probes:
-                sections["probes"] = probes.status
+                parts["probes"] = probes.status
             else:
-                sections.pop("probes", None)
-            self.sections = sections
+                parts.pop("probes", None)
+            self.status_parts = parts
             monitor.start()
             probes.start()
         # The old parts stop in the background (a probe in flight may take its whole timeout): a SIGTERM
@@ -310,5 +309,5 @@ class Agent:
         return time.monotonic() - self._started_mono
 
     def status(self) -> tuple[int, dict[str, Any]]:
-        return status_document(self.sampler.snapshot, self.settings.interval, self.started, self.sections,
+        return status_document(self.sampler.snapshot, self.settings.interval, self.started, self.status_parts,
                                uptime=self.uptime())

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from otel_mon.forward.config import thread_name
 from otel_mon.textsafe import printable
 from otel_mon.timefmt import iso
 
@@ -126,8 +127,8 @@ class RepeatFilter(logging.Filter):
 
 REPEATS = RepeatFilter()
 
-# The thread of the logs signal's forwarder (``forward/signal_forwarder.py`` names it after its signal).
-LOGS_FORWARDER_THREAD = "otel-mon-forward-logs"
+# The thread of the logs signal's forwarder (the forwarder names its threads by ``thread_name`` too).
+LOGS_FORWARDER_THREAD = thread_name("logs")
 
 
 class NotAboutItsOwnPath(logging.Filter):

@@ -73,10 +73,10 @@ def _behind(signal: str, part: Mapping[str, Any]) -> str:
 
 
 def _which(part: Mapping[str, Any], flag: str) -> str:
-    """The signals of a forwarder section that raise ``flag``, each with its lag and backlog, as one phrase.
+    """The signals of a forwarder part that raise ``flag``, each with its lag and backlog, as one phrase.
 
     ``forward: degraded (degraded)`` told the reader nothing the state had not: this says which signal is
-    behind and by how much, in the figures the section already holds.
+    behind and by how much, in the figures the part already holds.
     """
     signals = part.get("signals")
     found: list[tuple[str, Mapping[str, Any]]] = [
@@ -94,7 +94,7 @@ def status_document(
     snap: Snapshot | None,
     interval: float,
     started: float,
-    sections: Mapping[str, Callable[[], dict[str, Any]]],
+    parts: Mapping[str, Callable[[], dict[str, Any]]],
     now: float | None = None,
     uptime: float | None = None,
 ) -> tuple[int, dict[str, Any]]:
@@ -137,8 +137,8 @@ def status_document(
         for name, s in snap.domains.items():
             if s.failing_for >= COLLECTOR_FAILING_INTERVALS:
                 rank("degraded", f"collector {name} failed the last {s.failing_for} collections")
-    for name, section in sections.items():
-        part = section()
+    for name, make_part in parts.items():
+        part = make_part()
         doc[name] = part
         if not isinstance(part, dict):
             continue

@@ -1,8 +1,9 @@
-"""Build the MeterProvider, its readers and the LoggerProvider from the settings; flush and shut down.
+"""Build the MeterProvider, its one reader and the LoggerProvider with the logs bridge; collect and shut down.
 
-One reader, collected by the agent's loop right after each host refresh, so every batch holds exactly one
-fresh snapshot; the batch feeds the spool exporter and /metrics (rendered by ``otel_mon.exposition`` on its
-own registry, so prometheus_client's python ``process_*`` series never collide with our ``process.*``).
+One reader (``LoopReader``), collected by the agent's loop right after each host refresh, so every batch holds
+exactly one fresh snapshot; the batch feeds the spool exporter and /metrics (kept by ``LatestBatch``, rendered
+by ``otel_mon.exposition`` through its own registry, so prometheus_client's python ``process_*`` series never
+collide with our ``process.*``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from opentelemetry.sdk.resources import Resource
 from otel_mon.exposition import BatchRegistry
 from otel_mon.host.table import METRICS
 from otel_mon.instruments import Instruments
+from otel_mon.logsetup import NOT_ABOUT_ITS_OWN_PATH
 from otel_mon.metric_spec import MetricSpec
 from otel_mon.preaggregated import with_metrics
 
@@ -117,6 +119,8 @@ def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tu
     """The logs bridge: Python logging -> LogBridge -> LoggerProvider -> spool on the collection tick.
 
     The records wait in memory until the agent's loop calls ``force_flush`` after a collection (see logbatch).
+    The bridge never takes the logs forwarder's own records (``logsetup.NotAboutItsOwnPath``): built in, so
+    no caller can wire the loop back.
     """
     from otel_mon.logbatch import TickLogRecordProcessor
     from otel_mon.logbridge import LogBridge
@@ -124,7 +128,9 @@ def build_logs(resource: Resource, exporters: Sequence[LogRecordExporter]) -> tu
     provider = LoggerProvider(resource=resource)
     for exporter in exporters:
         provider.add_log_record_processor(TickLogRecordProcessor(exporter))
-    return provider, LogBridge(provider, level=logging.INFO)
+    bridge = LogBridge(provider, level=logging.INFO)
+    bridge.addFilter(NOT_ABOUT_ITS_OWN_PATH)
+    return provider, bridge
 
 
 class Telemetry:

@@ -47,10 +47,10 @@ with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as spool:
     agent.collect_once()
     agent.forwarder.start()
     deadline = time.monotonic() + 30
-    while agent.forwarder.signals["metrics"].sent < 1 and time.monotonic() < deadline:
+    while agent.forwarder.signals["metrics"].counters.sent < 1 and time.monotonic() < deadline:
         agent.forwarder.signals["metrics"].notify()
         time.sleep(0.02)  # a poll of the counter, not synchronisation: the deadline decides
-    assert agent.forwarder.signals["metrics"].sent >= 1, agent.forwarder.status()
+    assert agent.forwarder.signals["metrics"].counters.sent >= 1, agent.forwarder.status()
     agent.forwarder.stop(2.0)
     print(sorted(m for m in ("grpc", "google.protobuf") if m in sys.modules))
     agent.spool.close()

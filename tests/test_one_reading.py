@@ -46,7 +46,7 @@ def one_collection() -> tuple[Any, dict[str, Any]]:
 
 def test_health_report_and_tail_agree_on_memory_cpu_and_filesystems() -> None:
     snap, batch = one_collection()
-    _code, doc = status_document(snap, interval=10.0, started=snap.time, sections={}, now=snap.time)
+    _code, doc = status_document(snap, interval=10.0, started=snap.time, parts={}, now=snap.time)
     host = doc["host"]
     report = {s.label: s for s in build_report([batch]).metrics}
     assert report["memory"].samples == 1

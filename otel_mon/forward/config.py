@@ -35,6 +35,12 @@ Protocol = Literal["grpc", "http/protobuf", "http/json"]
 Compression = Literal["none", "gzip"]
 
 SIGNALS: tuple[Signal, ...] = ("metrics", "logs")
+
+
+def thread_name(signal: Signal) -> str:
+    """The name of the thread that forwards ``signal``: ``logsetup`` keeps the logs one's records out of the
+    logs spool by it."""
+    return f"otel-mon-forward-{signal}"
 DEFAULT_PORTS = {"grpc": 4317, "http/protobuf": 4318, "http/json": 4318}
 
 

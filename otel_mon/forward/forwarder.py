@@ -94,8 +94,8 @@ class Forwarder:
                 for reason, count in sorted(forwarder.failed.items())
             ]
         per_signal: dict[str, Callable[[SignalForwarder], float]] = {
-            "otel_mon.forward.sent": lambda f: f.sent,
-            "otel_mon.forward.retries": lambda f: f.retries,
+            "otel_mon.forward.sent": lambda f: f.counters.sent,
+            "otel_mon.forward.retries": lambda f: f.counters.retries,
             "otel_mon.forward.backlog.records": lambda f: f.backlog().records,
             "otel_mon.forward.backlog.size": lambda f: f.backlog().size,
             "otel_mon.forward.lag": lambda f: f.backlog().lag,
@@ -115,7 +115,7 @@ class Forwarder:
             forwarder.check()
 
     def status(self) -> dict[str, object]:
-        """The ``forward`` section of /health: per-signal state, no credentials."""
+        """The ``forward`` part of /health: per-signal state, no credentials."""
         signals = {name: forwarder.status() for name, forwarder in self.signals.items()}
         return {
             "enabled": bool(signals),

@@ -75,7 +75,7 @@ def _sender(target: Target, _reconnect: tuple[float, float]) -> Sender:
 
 
 class RemoteWriteForwarder(Forwarder):
-    """The ``metrics`` spool to one remote write URL; /health section ``remote_write``."""
+    """The ``metrics`` spool to one remote write URL; /health part ``remote_write``."""
 
     labels = {"otel_mon.destination": "remote_write"}
 

@@ -1,9 +1,9 @@
 """One signal's forwarding loop: send what the follower reads, in order; ack by moving the cursor.
 
-Reading the spool is ``follower.py``'s job, measuring the backlog and judging ``degraded``
-``signal_health.py``'s, the wire ``requests.py``'s and ``senders.py``'s; this module paces, sends, sorts the
-answers (ok, retry, reject: halved down to the lines refused alone, into quarantine) and keeps the counters,
-the refused share of the last minute among them (``rejections``: ``degraded`` while it is high).
+This module paces the thread and sends; the rest is each one module's job: reading the spool
+``follower.py``'s, the wire ``requests.py``'s and ``senders.py``'s, what to do with each answer (ack, halve,
+wait) ``answers.py``'s, the counters ``signal_counters.py``'s, measuring the backlog and judging ``degraded``
+``signal_health.py``'s.
 
 At-least-once: the cursor moves only after the endpoint acknowledged (or permanently rejected) a batch, so a
 crash resends at most the batch in flight. One thread per signal: a slow logs endpoint never delays metrics.
@@ -16,29 +16,26 @@ The cursor file is written once a second at most while batches follow each other
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from otel_mon.forward.answers import Answers, Next
 from otel_mon.forward.backlog import Backlog
 from otel_mon.forward.backoff import Backoff, RateLimiter
 from otel_mon.forward.batch import Batch
-from otel_mon.forward.config import Signal, Target
+from otel_mon.forward.config import Signal, Target, thread_name
 from otel_mon.forward.config_checks import Pacing
 from otel_mon.forward.cursor import CONSUMER
 from otel_mon.forward.follower import SpoolFollower
-from otel_mon.forward.quarantine import PartialLog, Quarantine, QuarantineFull
-from otel_mon.forward.rejections import RejectionRate
+from otel_mon.forward.quarantine import PartialLog, Quarantine
 from otel_mon.forward.requests import Frame, Parse, codec
 from otel_mon.forward.senders import Outcome, Result, Sender, make_sender
+from otel_mon.forward.signal_counters import SignalCounters
 from otel_mon.forward.signal_health import SignalHealth
 from otel_mon.spool.cursor_files import Cursor
-from otel_mon.timefmt import iso
-
-log = logging.getLogger(__name__)
 
 SenderFactory = Callable[[Target, tuple[float, float]], Sender]
 
@@ -72,34 +69,25 @@ class SignalForwarder:
         self._sender: Sender | None = None
         self._pending: deque[Batch] = deque()
         self._head_ts: float | None = None
-        self._backoff = Backoff(config.backoff_initial, config.backoff_max)
         self._limiter = RateLimiter(config.drain_rate, config.max_batch_records)
-        self._failures = 0
         self._last_turn = time.monotonic()  # the loop's last iteration: a loop stuck far longer is wedged
         self.writer_notifies = False  # set when the spool writer calls notify() after each write
         self.quarantine = Quarantine(self._dir) if consumer == CONSUMER else Quarantine(self._dir, name=consumer)
         self.partial = PartialLog(self._dir) if consumer == CONSUMER else PartialLog(self._dir, name=consumer)
-        self._refusals = RejectionRate()
-        self._refusal_told = False  # a refusal was logged since the endpoint last took a batch whole
-        self._high_told = False
+        self.counters = SignalCounters()  # read by metrics and /health
+        self.answers = Answers(target, Backoff(config.backoff_initial, config.backoff_max), self.counters,
+                               self.quarantine, self.partial)
         self.follower = SpoolFollower(config, self.signal, self._dir, self.quarantine, consumer=consumer, parse=parse)
         self.health = SignalHealth(self._dir, self.signal, config.lag_threshold, lambda: self.follower.position,
                                    self._head_timestamp, self.follower.segments.get)
-        # Counters read by metrics and /health.
-        self.sent = 0
-        self.rejected = 0
-        self.refused_items = 0  # data points / log records refused in partial successes
-        self.retries = 0
-        self.last_success: float | None = None
-        self.last_error: tuple[float, str] | None = None
 
     # ------------------------------------------------------------------------------------------ control
 
     @property
     def failed(self) -> dict[str, int]:
         """Lines that left the order: refused by the endpoint, or unparsable in the spool."""
-        with self._lock:
-            return {"rejected": self.rejected, "malformed": self.follower.malformed}
+        with self.counters.lock:
+            return {"rejected": self.counters.rejected, "malformed": self.follower.malformed}
 
     @property
     def gaps(self) -> int:
@@ -107,7 +95,7 @@ class SignalForwarder:
 
     def start(self) -> None:
         self.follower.start()
-        self._thread = threading.Thread(target=self._run, name=f"otel-mon-forward-{self.signal}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=thread_name(self.signal), daemon=True)
         self._thread.start()
 
     def notify(self) -> None:
@@ -134,13 +122,8 @@ class SignalForwarder:
                 try:
                     self._step()
                 except Exception as exc:  # a bug or an I/O error must not end forwarding for good
-                    self._failures += 1  # a failure like any other: backs off, and ends a stop() promptly
-                    with self._lock:
-                        self.retries += 1
-                    if self._failures == 1:
-                        log.exception("forwarder %s: unexpected error", self.signal)
-                    self._note_error(f"{type(exc).__name__}: {exc}")
-                    self._pause(self._stop, self._backoff.next())
+                    # a failure like any other: backs off, and ends a stop() promptly
+                    self._pause(self._stop, self.answers.crashed(exc))
         finally:
             self.follower.flush()
             self.follower.close()
@@ -150,7 +133,7 @@ class SignalForwarder:
     def _should_exit(self) -> bool:
         if not self._stop.is_set():
             return False
-        return self._failures > 0 or time.monotonic() >= self._deadline
+        return self.answers.failures > 0 or time.monotonic() >= self._deadline
 
     def _step(self) -> None:
         stopping = self._stop.is_set()
@@ -189,109 +172,14 @@ class SignalForwarder:
         self._handle(batch, self._sender.send(self._frame(self.signal, batch.payloads), timeout))
 
     def _handle(self, batch: Batch, result: Result) -> None:
-        if result.outcome is Outcome.OK:
-            if self._failures:
-                log.info("forwarder %s: %s reachable again after %d failed attempts", self.signal,
-                         self.target.display, self._failures)
-            self._failures = 0
-            self._backoff.reset()
-            points = sum(record.points for _, record in batch.items)
-            if result.rejected_items:
-                self._partial(batch, result)
-            else:
-                self._refusal_told = False
-            with self._lock:
-                self.sent += len(batch.items)
-                self.refused_items += result.rejected_items
-                self.last_success = time.time()
-                self._refusals.add(points, result.rejected_items)
-            self._tell_rate()
+        verdict = self.answers.sort(batch, result)
+        if verdict.next is Next.ACK:
             self._ack(batch)
-        elif result.outcome is Outcome.REJECT:
-            self._failures = 0
-            if len(batch.items) > 1:
-                # Halve it: a batch too large (413) gets through in halves, one bad line is found in log2(n)
-                # rounds, and only the lines refused alone reach the quarantine.
-                log.log(logging.DEBUG if self._refusal_told else logging.INFO,
-                        "forwarder %s: batch of %d lines rejected (%s); resending it in halves", self.signal,
-                        len(batch.items), result.message)
-                self._pending.popleft()
-                self._pending.extendleft(reversed(batch.halves()))
-                return
-            index = batch.items[0][0]
-            try:
-                self.quarantine.keep([batch.items[0][1].raw])
-                where = f"moved to {self.quarantine.path}"
-            except QuarantineFull as exc:
-                where = f"skipped and lost (quarantine full: {exc})"
-            except OSError as exc:  # keep the line in the spool until it can be kept somewhere
-                self._failures += 1
-                self._note_error(f"cannot write the quarantine: {exc}")
-                if self._failures == 1:
-                    log.error("forwarder %s: %s line %d rejected by %s, but the quarantine cannot be written "
-                              "(%s); holding it", self.signal, batch.segment, index, self.target.display, exc)
-                self._pause(self._stop, self._backoff.next())
-                return
-            # Logged once until the endpoint takes a batch whole again: a peer refusing everything is one line
-            # (and the rate in /health), not one per spool line.
-            log.log(logging.DEBUG if self._refusal_told else logging.ERROR,
-                    "forwarder %s: %s line %d rejected by %s, %s: %s%s", self.signal, batch.segment, index,
-                    self.target.display, where, result.message,
-                    "" if self._refusal_told else " (further refusals are counted in /health, not logged)")
-            self._refusal_told = True
-            points = batch.items[0][1].points
-            with self._lock:
-                self.rejected += 1
-                self._refusals.add(points, points)
-            self._note_error(result.message)
-            self._tell_rate()
-            self._ack(batch)
+        elif verdict.next is Next.HALVE:
+            self._pending.popleft()
+            self._pending.extendleft(reversed(verdict.halves))
         else:
-            self._failures += 1
-            with self._lock:
-                self.retries += 1
-            self._note_error(result.message)
-            if self._failures == 1:
-                level = logging.ERROR if result.outcome is Outcome.HOLD else logging.WARNING
-                hint = "; check the endpoint and headers" if result.outcome is Outcome.HOLD else ""
-                log.log(level, "forwarder %s: export to %s failed, will retry%s: %s", self.signal,
-                        self.target.display, hint, result.message)
-            self._pause(self._stop, self._backoff.next(result.retry_after))
-
-    def _partial(self, batch: Batch, result: Result) -> None:
-        """A partial success: the answer counts the refused items but cannot name them (``quarantine``)."""
-        first = batch.items[0][0]
-        if len(batch.items) == 1:
-            try:
-                self.quarantine.keep([batch.items[0][1].raw])  # the one line holds what was refused
-                where = f"its line is kept in {self.quarantine.path}"
-            except (QuarantineFull, OSError) as exc:
-                where = f"its line was not kept ({exc})"
-        elif self.partial.note(batch.segment, first, batch.end_line, result.rejected_items, result.message):
-            where = f"lines {first}-{batch.end_line - 1} of {batch.segment} are noted in {self.partial.path}"
-        else:
-            where = "the note was not kept (partial log full)"
-        log.log(logging.DEBUG if self._refusal_told else logging.WARNING,
-                "forwarder %s: endpoint accepted a batch partially, %d items refused (%s); %s%s", self.signal,
-                result.rejected_items, result.message, where,
-                "" if self._refusal_told else " (further ones are counted in /health, not logged)")
-        self._refusal_told = True
-
-    def _tell_rate(self) -> None:
-        """Log when the refused share crosses ``RejectionRate.high`` (both ways), once per crossing."""
-        with self._lock:
-            rate, high = self._refusals.rate(), self._refusals.is_high()
-        if high and not self._high_told:
-            log.error("forwarder %s: %s refuses %.0f%% of the items sent in the last %.0fs: degraded",
-                      self.signal, self.target.display, rate * 100, self._refusals.window)
-        elif self._high_told and not high:
-            log.info("forwarder %s: %s refuses %.0f%% of the items sent now: no longer degraded", self.signal,
-                     self.target.display, rate * 100)
-        self._high_told = high
-
-    def _note_error(self, message: str) -> None:
-        with self._lock:
-            self.last_error = (time.time(), message)
+            self._pause(self._stop, verdict.delay)
 
     def _push(self, batch: Batch) -> None:
         self._pending.append(batch)
@@ -328,8 +216,7 @@ class SignalForwarder:
 
     def rejecting(self) -> bool:
         """The endpoint refuses more than ``RejectionRate.high`` of the items sent in the last minute."""
-        with self._lock:
-            return self._refusals.is_high()
+        return self.counters.rejecting()
 
     def wedged(self) -> bool:
         """The thread died, or one loop turn has lasted far longer than a send, a backoff and a poll can."""
@@ -345,24 +232,22 @@ class SignalForwarder:
         if not self.health.scheduled:
             self.check(scheduled=False)
         backlog = self.backlog(max_age=0.0)
-        with self._lock:
-            error = self.last_error
-            out: dict[str, object] = {
-                "endpoint": self.target.display,
-                "protocol": self.target.protocol,
-                "running": self._thread is not None and self._thread.is_alive(),
-                "sent": self.sent,
-                "failed": {"rejected": self.rejected, "malformed": self.follower.malformed},
-                "retries": self.retries,
-                "gaps": self.follower.gaps,
-                "quarantined": self.quarantine.kept,
-                "refused_items": self.refused_items,
-                "partial_noted": self.partial.noted,
-                "rejection_rate": round(self._refusals.rate(), 3),
-                # ISO 8601 like every time in /health (status_document.py); epoch floats here were the odd ones.
-                "last_success": None if self.last_success is None else iso(self.last_success, "auto"),
-                "last_error": {"time": iso(error[0], "auto"), "message": error[1]} if error else None,
-            }
+        counts = self.counters.snapshot()
+        out: dict[str, object] = {
+            "endpoint": self.target.display,
+            "protocol": self.target.protocol,
+            "running": self._thread is not None and self._thread.is_alive(),
+            "sent": counts["sent"],
+            "failed": {"rejected": counts["rejected"], "malformed": self.follower.malformed},
+            "retries": counts["retries"],
+            "gaps": self.follower.gaps,
+            "quarantined": self.quarantine.kept,
+            "refused_items": counts["refused_items"],
+            "partial_noted": self.partial.noted,
+            "rejection_rate": counts["rejection_rate"],
+            "last_success": counts["last_success"],
+            "last_error": counts["last_error"],
+        }
         out.update({
             "backlog_records": backlog.records,
             "backlog_bytes": backlog.size,

@@ -1,8 +1,8 @@
 """Processes by state (one pass over /proc/<pid>/stat) and creations (/proc/stat), under the root path.
 
 The state letter sits after the last ``)`` of each stat line (the command may itself contain ``)``). The pass
-opens one small file per process: ~11 us per process on the reference VM (1.2-1.6 ms CPU for 115 processes,
-a third of a whole collection; 1.9-2.4 ms with a Python file object per process), so ~11 ms for 1,000. The
+opens one small file per process, so its cost grows with the process count and can be a large share of a
+collection (``benchmarks/profile_cycle.py --cprofile`` shows its share on a given host). The
 counts are therefore refreshed at most every ``processes.interval`` (30 s) and reused between;
 ``system.process.created`` (one line of /proc/stat) is read every collection. semconv's four states take every
 letter: D (uninterruptible) and I (idle kernel thread) are sleeping, t (traced) is stopped; X (dead) is not

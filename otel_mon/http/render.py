@@ -83,7 +83,7 @@ def render_metrics(registry: CollectorRegistry, accept: str | None, accept_encod
     body = registry.render(fmt == OPENMETRICS) if isinstance(registry, BatchRegistry) else encoder(registry)
     headers = [("Content-Type", content_type), ("Vary", "Accept, Accept-Encoding"), _NO_STORE]
     if gzip_allowed(accept_encoding):
-        # Level 1: a quarter of the default's CPU (0.07 vs 0.27 ms here) for a body ~15 % larger (3.8 vs 3.3 KB).
+        # Level 1: far less CPU than the default for a slightly larger body (the README's /metrics gzip rows).
         body = gzip.compress(body, compresslevel=1)
         headers.append(("Content-Encoding", "gzip"))
     return Response(200, tuple(headers), body)

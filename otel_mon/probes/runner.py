@@ -178,7 +178,7 @@ class ProbeRunner:
         return [(1.0 if r.ok else 0.0, self._attrs[name]) for name, r in self.results().items()]
 
     def status(self) -> dict[str, Any]:
-        """The /health section: the last result of each probe (``null`` before its first run)."""
+        """The ``probes`` part of /health: the last result of each probe (``null`` before its first run)."""
         results = self.results()
         with self._changed:
             failures = dict(self._failures)

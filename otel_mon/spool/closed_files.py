@@ -10,7 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-from otel_mon.spool.segments import GZIP, PLAIN, TMP, fsync_dir
+from otel_mon.spool.durable import fsync_dir
+from otel_mon.spool.segments import GZIP, PLAIN, TMP
 
 _CHUNK = 1 << 20
 

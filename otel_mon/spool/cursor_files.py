@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from otel_mon.spool.segments import fsync_dir
+from otel_mon.spool.durable import fsync_dir
 
 log = logging.getLogger("otel_mon.spool.segments")
 _CURSOR_RE = re.compile(r"^\.cursor-.+\.json$")

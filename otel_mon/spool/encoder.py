@@ -1,12 +1,13 @@
 """A metrics batch as one spool line, byte for byte what the official OTLP-JSON encoder + ``lines.dumps`` write.
 
 The official path builds a message object per data point, attribute and value, turns them into dicts and
-serialises those: ~1.5 ms of a 10 ms collection here. The line's text is mostly the same from one collection
-to the next (metric headers, every series' attributes), so this encoder keeps those fragments and only
-formats values and timestamps. It covers what the agent emits (sums, gauges, explicit histograms; attribute
-values str/bool/int/float; no exemplars); for anything else ``encode_line`` returns None and the caller uses
-the official encoder, as it does for a line over the size limit. tests/spool/test_spool_encoder.py compares
-both encoders' bytes.
+serialises those (what that costs is in the README's cycle benchmark). The line's text is mostly the same from
+one collection to the next (metric headers, every series' attributes), so this encoder keeps those fragments
+and only formats values and timestamps. It covers what the agent emits (sums, gauges, explicit histograms;
+attribute values str/bool/int/float; no exemplars); for anything else ``encode_line`` returns None and the
+caller uses the official encoder, as it does when a single metric alone is over the line limit
+(``encode_lines`` packs whole metrics into lines under it otherwise). tests/spool/test_spool_encoder.py
+compares both encoders' bytes.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 A metrics batch is written by ``spool/encoder.py`` from cached fragments, byte for byte what the official
 ``opentelemetry-exporter-otlp-json-common`` encoder gives (so a line is exactly what the Collector's file
-exporter writes and its ``otlp_json_file`` receiver reads); the official encoder and ``spool/lines.py`` take a
-batch the fast encoder does not cover or one over the line limit, and every log batch. The exporters never
+exporter writes and its ``otlp_json_file`` receiver reads), split into lines under the limit by whole metrics;
+the official encoder and ``spool/lines.py`` take a batch the fast encoder does not cover, one with a single
+metric over the line limit (split by data points there), and every log batch. The exporters never
 own the spool: the agent closes the :class:`SpoolWriter` after shutting the providers down.
 """
 
@@ -78,7 +79,7 @@ class SpoolMetricExporter(MetricExporter):
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         # The same bytes as the official encoder, at a fraction of the cost (spool/encoder.py); the official
-        # path for what the fast one does not cover and for batches that must be split across lines.
+        # path for what the fast one does not cover and for a single metric over the line limit.
         out = self._encoder.encode_lines(metrics_data, self._limit)
         if out is not None:
             ok = self._sink.write_lines(out)

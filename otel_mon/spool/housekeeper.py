@@ -15,8 +15,9 @@ from pathlib import Path
 from otel_mon.spool import closed_files, retention_plan
 from otel_mon.spool.config import SpoolConfig
 from otel_mon.spool.cursor_files import Cursor, read_cursors
+from otel_mon.spool.durable import fsync_dir
 from otel_mon.spool.segment_log import Clock, SignalLog
-from otel_mon.spool.segments import SIGNALS, Signal, fsync_dir, list_segments
+from otel_mon.spool.segments import SIGNALS, Signal, list_segments
 
 log = logging.getLogger("otel_mon.spool.writer")
 

@@ -1,8 +1,8 @@
 """Turn an encoded OTLP-JSON payload into spool lines, none longer than the contract's 1 MiB.
 
 The payload comes from the official encoder (``opentelemetry-exporter-otlp-json-common``) as a plain dict, for
-the batches ``spool/encoder.py`` leaves to it (every log batch; a metrics batch it does not cover or that
-must be split); this module only serialises it the way the official file exporter does (compact
+the batches ``spool/encoder.py`` leaves to it (every log batch; a metrics batch it does not cover, or one
+with a single metric over the limit); this module only serialises it the way the official file exporter does (compact
 ``json.dumps``) and, when that is too long, regroups the same leaves (data points or log records) under copies
 of their resource, scope and metric so that every line is a valid object on its own.
 """

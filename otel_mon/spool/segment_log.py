@@ -16,7 +16,8 @@ from pathlib import Path
 
 from otel_mon.spool import closed_files
 from otel_mon.spool.config import SpoolConfig
-from otel_mon.spool.segments import PLAIN, TMP, Signal, fsync_dir, list_segments, stem_for, stem_micros
+from otel_mon.spool.durable import fsync_dir
+from otel_mon.spool.segments import PLAIN, TMP, Signal, list_segments, stem_for, stem_micros
 
 Clock = Callable[[], float]
 # Spool data is host telemetry and log text: readable by the agent's group (a collector sidecar), not by all.

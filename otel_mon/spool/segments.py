@@ -109,11 +109,3 @@ def list_segments(signal_dir: Path, signal: str) -> list[Segment]:
         ))
     return out
 
-
-def fsync_dir(path: Path) -> None:
-    """Make a create, rename or unlink in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,4 +1,4 @@
-"""The spool as others see it: the ``otel_mon.spool.*`` metrics and the ``spool`` section of ``/health``.
+"""The spool as others see it: the ``otel_mon.spool.*`` metrics and the ``spool`` part of ``/health``.
 
 Both read the directory listing through :class:`DiskListing`, so one collection lists each signal's
 directory once however many metrics and scrapes ask.
@@ -84,7 +84,7 @@ class SpoolReport:
         instruments.provide("otel_mon.spool.oldest_age", per_signal(lambda s: self._oldest_age(disk.get()[s])))
 
     def status(self) -> dict[str, Any]:
-        """The ``spool`` section of ``/health``: JSON-able, no file contents."""
+        """The ``spool`` part of ``/health``: JSON-able, no file contents."""
         ledger, disk = self._ledger, self._disk.get()
         drops = ledger.dropped()
         signals: dict[str, Any] = {}

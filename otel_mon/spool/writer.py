@@ -38,7 +38,7 @@ class SpoolWriter:
     """The spool of one agent: one segment log per signal, written in order; it triggers housekeeping.
 
     The directory lock is :class:`DirGuard`'s, the counters :class:`WriteLedger`'s, the metrics and the
-    ``/health`` section :class:`SpoolReport`'s, the rotation and retention :class:`Housekeeper`'s.
+    ``/health`` part :class:`SpoolReport`'s, the rotation and retention :class:`Housekeeper`'s.
     """
 
     def __init__(self, config: SpoolConfig, *, clock: Clock = time.time, elapsed: Clock = elapsed_clock) -> None:
@@ -176,5 +176,5 @@ class SpoolWriter:
         return self._ledger.stats()
 
     def status(self) -> dict[str, Any]:
-        """The ``spool`` section of ``/health``: JSON-able, no file contents."""
+        """The ``spool`` part of ``/health``: JSON-able, no file contents."""
         return self._report.status()

@@ -8,12 +8,16 @@ does, a missing build fails under OTEL_MON_REQUIRE_INTEGRATION like any missing 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from otel_mon.host.disk import DisksConfig
+from otel_mon.host.filesystem import FilesystemConfig
+from otel_mon.host.network import InterfacesConfig
 from tests.conftest import ROOT, free_port, stop_process, wait_until
 
 STACK_BIN = Path(os.environ.get("OTEL_MON_STACK_BIN", ROOT / "build" / "stack" / "bin"))
@@ -58,3 +62,23 @@ class NodeExporter:
     def stop(self) -> None:
         stop_process(self.proc)
         self.log.close()
+
+
+def glob_regex(globs: tuple[str, ...]) -> str:
+    """The agent's glob list as one RE2 alternative for node_exporter's exclude flags."""
+    def one(glob: str) -> str:
+        return "".join(".*" if c == "*" else "." if c == "?" else c if c in "[]" else re.escape(c) for c in glob)
+    return "^(" + "|".join(one(g) for g in globs) + ")$"
+
+
+def node_exporter_as_the_agent(workdir: Path) -> NodeExporter:
+    """node_exporter leaving out the disks, interfaces, filesystem types and mount points the agent's
+    defaults leave out, so both sides read the same devices."""
+    fs = FilesystemConfig()
+    return NodeExporter(
+        workdir,
+        f"--collector.diskstats.device-exclude={glob_regex(DisksConfig().exclude)}",
+        f"--collector.netdev.device-exclude={glob_regex(InterfacesConfig().exclude)}",
+        f"--collector.filesystem.fs-types-exclude={glob_regex(fs.types.exclude)}",
+        f"--collector.filesystem.mount-points-exclude={glob_regex(fs.mountpoints.exclude)}",
+    )

@@ -18,10 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_mon.host.disk import DisksConfig
-from otel_mon.host.network import InterfacesConfig
-from tests.compat.peers import NodeExporter, get
-from tests.compat.test_node_exporter_side_by_side import FilesystemConfig, glob_regex
+from tests.compat.peers import get, node_exporter_as_the_agent
 from tests.conftest import ROOT, AgentProcess, free_port, stack_binary, stop_process, wait_until
 
 pytestmark = pytest.mark.integration
@@ -60,14 +57,7 @@ def prometheus_binary() -> str:
 
 @pytest.fixture
 def prometheus(start_agent: Callable[..., AgentProcess], tmp_path: Path) -> Iterator[str]:
-    fs = FilesystemConfig()
-    exporter = NodeExporter(
-        tmp_path,
-        f"--collector.diskstats.device-exclude={glob_regex(DisksConfig().exclude)}",
-        f"--collector.netdev.device-exclude={glob_regex(InterfacesConfig().exclude)}",
-        f"--collector.filesystem.fs-types-exclude={glob_regex(fs.types.exclude)}",
-        f"--collector.filesystem.mount-points-exclude={glob_regex(fs.mountpoints.exclude)}",
-    )
+    exporter = node_exporter_as_the_agent(tmp_path)
     # conntrack is opt-in on the agent (node_exporter's is on by default): on, so both sides have it
     agent = start_agent("--interval", "1s", "--set", "compat.node_exporter=true", "--set", "spool.enabled=false",
                         "--set", "collectors.conntrack=true")

@@ -17,10 +17,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from otel_mon.host.disk import DisksConfig
-from otel_mon.host.filesystem import FilesystemConfig
-from otel_mon.host.network import InterfacesConfig
-from tests.compat.peers import NodeExporter, get
+from tests.compat.peers import NodeExporter, get, node_exporter_as_the_agent
 from tests.conftest import AgentProcess, wait_until
 
 pytestmark = pytest.mark.integration
@@ -42,13 +39,6 @@ GAUGE_SLACK = {"node_load1": 1.0, "node_load5": 0.5, "node_load15": 0.3, "node_p
 NOT_COMPARED = {"node_scrape_collector_duration_seconds"}  # two implementations' own durations
 
 
-def glob_regex(globs: tuple[str, ...]) -> str:
-    """The agent's glob list as one RE2 alternative for node_exporter's exclude flags."""
-    def one(glob: str) -> str:
-        return "".join(".*" if c == "*" else "." if c == "?" else c if c in "[]" else re.escape(c) for c in glob)
-    return "^(" + "|".join(one(g) for g in globs) + ")$"
-
-
 def parse(text: str) -> tuple[Series, dict[str, str]]:
     series: Series = {}
     kinds: dict[str, str] = {}
@@ -64,14 +54,7 @@ def parse(text: str) -> tuple[Series, dict[str, str]]:
 @pytest.fixture
 def side_by_side(start_agent: Callable[..., AgentProcess], tmp_path: Path) -> Iterator[tuple[NodeExporter,
                                                                                            AgentProcess]]:
-    fs = FilesystemConfig()
-    exporter = NodeExporter(
-        tmp_path,
-        f"--collector.diskstats.device-exclude={glob_regex(DisksConfig().exclude)}",
-        f"--collector.netdev.device-exclude={glob_regex(InterfacesConfig().exclude)}",
-        f"--collector.filesystem.fs-types-exclude={glob_regex(fs.types.exclude)}",
-        f"--collector.filesystem.mount-points-exclude={glob_regex(fs.mountpoints.exclude)}",
-    )
+    exporter = node_exporter_as_the_agent(tmp_path)
     agent = start_agent("--interval", "1s", "--set", "compat.node_exporter=true", "--set", "spool.enabled=false")
     try:
         yield exporter, agent

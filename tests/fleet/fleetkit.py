@@ -39,6 +39,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from tests import polling
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "collector-config" / "fleet"
 T = TypeVar("T")
@@ -126,18 +128,8 @@ def free_port() -> int:
 
 
 def wait_until(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:
-    """Poll ``predicate`` until it returns something truthy; raise at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # a server that is not up yet
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last error: {last!r}")
+    """``tests.polling.wait_until`` with the fleet's argument order (what to wait for before the pace)."""
+    return polling.wait_until(predicate, timeout, interval, what)
 
 
 def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:

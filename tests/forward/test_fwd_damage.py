@@ -53,7 +53,7 @@ def test_an_error_while_filling_a_batch_resumes_from_the_cursor(
     poll(lambda: signal.backlog(max_age=0.0).records == 0, what="cursor at the end")
     assert calls["n"] > 11
     assert sequences(receiver) == list(range(20))  # each line once, in order
-    assert signal.failed == {"rejected": 0, "malformed": 0} and signal.retries == 1
+    assert signal.failed == {"rejected": 0, "malformed": 0} and signal.counters.retries == 1
     assert forwarder.stop(2.0)
 
 
@@ -90,7 +90,7 @@ def test_a_damaged_gzip_segment_is_skipped_and_later_segments_are_delivered(
     got = sequences(receiver)
     assert got[-5:] == list(range(100, 105)) and got[:-5] == list(range(len(got) - 5))
     assert signal.failed["malformed"] == 1  # the unreadable remainder, counted once
-    assert signal.retries == 0
+    assert signal.counters.retries == 0
     poll(lambda: signal.backlog(max_age=0.0).records == 0, what="cursor at the end")
     assert damaged.exists()
     began = time.monotonic()

@@ -53,8 +53,8 @@ def test_wrong_headers_hold_the_data_and_never_log_the_secret(tmp_path: Path, fo
         assert receiver.wait_for(lambda r: r.attempts >= 3)
         assert receiver.received == []
         signal = forwarder.signals["metrics"]
-        assert signal.sent == 0 and signal.failed["rejected"] == 0  # 401 holds the data, it is not skipped
-        assert signal.last_error is not None and "401" in signal.last_error[1]
+        assert signal.counters.sent == 0 and signal.failed["rejected"] == 0  # 401 holds the data, it is not skipped
+        assert signal.counters.last_error is not None and "401" in signal.counters.last_error[1]
     assert "wrong-secret" not in caplog.text
     assert "wrong-secret" not in repr(forwarder.status())
 

@@ -17,7 +17,7 @@ from otel_mon.spool.cursor_files import Cursor, save_cursor
 
 def _wait_retries(forwarder: Forwarder, count: int, timeout: float = 10.0) -> None:
     signal = forwarder.signals["metrics"]
-    poll(lambda: signal.retries >= count, timeout, f"{count} retries")
+    poll(lambda: signal.counters.retries >= count, timeout, f"{count} retries")
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -38,7 +38,7 @@ def test_outage_then_unavailable_then_one_rejected_batch(tmp_path: Path, forward
 
         interval()
         assert receiver.wait_for(lambda r: len(sequences(r)) == 4)
-        poll(lambda: forwarder.signals["metrics"].sent == 4)  # acked: going down now cannot cause a resend
+        poll(lambda: forwarder.signals["metrics"].counters.sent == 4)  # acked: going down now cannot cause a resend
 
         # 1. The collector is down for several intervals.
         receiver.down()
@@ -47,7 +47,7 @@ def test_outage_then_unavailable_then_one_rejected_batch(tmp_path: Path, forward
             interval()
             if n == 1:
                 spool.rotate()
-            _wait_retries(forwarder, forwarder.signals["metrics"].retries + 1)
+            _wait_retries(forwarder, forwarder.signals["metrics"].counters.retries + 1)
             checks.append(forwarder.status()["signals"]["metrics"])  # type: ignore[index]
         assert [c["backlog_records"] for c in checks] == [4, 8, 12, 16]
         assert checks[-1]["degraded"] is True
@@ -69,13 +69,13 @@ def test_outage_then_unavailable_then_one_rejected_batch(tmp_path: Path, forward
             interval()
         assert receiver.wait_for(lambda r: len(sequences(r)) == 43, timeout=15)
         # The receiver stays up until the forwarder has its last ack (else it resends: at-least-once).
-        poll(lambda: forwarder.signals["metrics"].sent == 43)
+        poll(lambda: forwarder.signals["metrics"].counters.sent == 43)
 
     expected = [n for n in range(44) if n != 34]
     assert sequences(receiver) == expected  # every other record exactly once, in order
     signal = forwarder.signals["metrics"]
     assert signal.failed["rejected"] == 1
-    assert signal.retries >= 4 + 6
+    assert signal.counters.retries >= 4 + 6
     assert "point 34 is bad" in caplog.text
     assert forwarder.stop(2.0)
     assert forwarder.status()["signals"]["metrics"]["backlog_records"] == 0  # type: ignore[index]
@@ -165,7 +165,7 @@ def test_lag_over_the_threshold_is_degraded(tmp_path: Path, forwarders: list[For
     receiver.down()
     FakeSpool(tmp_path, "logs").write([logs_line(1)])
     forwarder = start(forwarders, fast_config(receiver.http_endpoint, lag_threshold="1ms"), tmp_path)
-    poll(lambda: forwarder.signals["logs"].retries >= 1)
+    poll(lambda: forwarder.signals["logs"].counters.retries >= 1)
     health = forwarder.status()
     logs = health["signals"]["logs"]  # type: ignore[index]
     assert logs["backlog_records"] == 1 and logs["lag_seconds"] > 0.001

@@ -78,4 +78,4 @@ def test_rotel_accepts_what_we_send(tmp_path: Path, rotel: tuple[int, int], rece
     assert sorted(sequences(receiver, "logs")) == list(range(6))
     log = receiver.requests("logs")[0].request.resource_logs[0].scope_logs[0].log_records[0]
     assert log.trace_id.hex() == "0af7651916cd43dd8448eb211c80319c"
-    poll(lambda: forwarder.signals["metrics"].sent == 12 and forwarder.signals["logs"].sent == 6)
+    poll(lambda: forwarder.signals["metrics"].counters.sent == 12 and forwarder.signals["logs"].counters.sent == 6)

@@ -24,12 +24,12 @@ def test_500_then_200_loses_nothing(tmp_path: Path, forwarders: list[Forwarder],
         forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=4),
                           tmp_path)
         assert receiver.wait_for(lambda r: len(sequences(r)) == 12, timeout=15)
-        poll(lambda: forwarder.signals["metrics"].sent == 12)
+        poll(lambda: forwarder.signals["metrics"].counters.sent == 12)
     assert receiver.failures_answered == 5
     assert sequences(receiver) == list(range(12))
     signal = forwarder.signals["metrics"]
     assert signal.failed == {"rejected": 0, "malformed": 0}
-    assert signal.retries >= 5
+    assert signal.counters.retries >= 5
     assert not (tmp_path / "metrics" / FILE_NAME).exists()
 
 
@@ -43,7 +43,7 @@ def test_a_line_refused_itself_goes_to_quarantine(tmp_path: Path, forwarders: li
         forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=4),
                           tmp_path)
         assert receiver.wait_for(lambda r: len(sequences(r)) == 7, timeout=15)
-        poll(lambda: forwarder.signals["metrics"].sent == 7)
+        poll(lambda: forwarder.signals["metrics"].counters.sent == 7)
     assert sequences(receiver) == [0, 1, 2, 3, 4, 6, 7]
     quarantined = (tmp_path / "metrics" / FILE_NAME).read_text().splitlines()
     assert quarantined == [lines[5]]  # the line itself, unchanged: replayable as it is
@@ -83,7 +83,7 @@ def test_a_partial_success_keeps_only_what_it_can_name(tmp_path: Path, forwarder
         receiver.partial_next(1)
         forwarder = start(forwarders, fast_config(receiver.endpoint(protocol), protocol, max_batch_records=2),
                           tmp_path)
-        poll(lambda: forwarder.signals["metrics"].sent == 2)
+        poll(lambda: forwarder.signals["metrics"].counters.sent == 2)
         assert sequences(receiver) == [0, 1]  # accepted (partially): never resent
         assert not (tmp_path / "metrics" / FILE_NAME).exists()  # accepted data is not copied
         notes = [json.loads(line) for line in (tmp_path / "metrics" / "partial.jsonl").read_text().splitlines()]
@@ -93,5 +93,5 @@ def test_a_partial_success_keeps_only_what_it_can_name(tmp_path: Path, forwarder
         assert status["rejection_rate"] == 0.5 and status["degraded"] is True  # 1 of 2 points in the minute
         receiver.partial_next(1)
         spool.write([metrics_line(2)])
-        poll(lambda: forwarder.signals["metrics"].sent == 3)
+        poll(lambda: forwarder.signals["metrics"].counters.sent == 3)
     assert (tmp_path / "metrics" / FILE_NAME).read_text().splitlines() == [metrics_line(2)]

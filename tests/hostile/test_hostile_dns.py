@@ -4,15 +4,14 @@ fails the probe at its deadline."""
 
 from __future__ import annotations
 
-import socket
 import struct
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from otel_mon.probes import dns
 from otel_mon.probes.config import ProbeConfig
+from tests.udp_responder import udp_responder
 
 
 def _answer(qid: int, name: bytes, address: bytes) -> bytes:
@@ -24,29 +23,15 @@ def _answer(qid: int, name: bytes, address: bytes) -> bytes:
 @pytest.fixture(params=[True, False], ids=["forged-then-true", "forged-only"])
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[int, bool]]:
     honest = bool(request.param)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    stop = threading.Event()
 
-    def serve() -> None:
-        sock.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(512)
-            except TimeoutError:
-                continue
-            qid = struct.unpack_from("!H", data)[0]
-            name = data[12:data.index(b"\x00", 12) + 1]
-            sock.sendto(_answer(qid, b"\x08attacker\x04test\x00", bytes([6, 6, 6, 6])), peer)
-            if honest:
-                sock.sendto(_answer(qid, name, bytes([10, 1, 2, 3])), peer)
+    def answer(data: bytes) -> list[bytes]:
+        qid = struct.unpack_from("!H", data)[0]
+        name = data[12:data.index(b"\x00", 12) + 1]
+        forged = _answer(qid, b"\x08attacker\x04test\x00", bytes([6, 6, 6, 6]))
+        return [forged, _answer(qid, name, bytes([10, 1, 2, 3]))] if honest else [forged]
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], honest
-    stop.set()
-    thread.join(2)
-    sock.close()
+    with udp_responder(answer) as port:
+        yield port, honest
 
 
 def test_a_reply_for_another_name_is_not_taken(server: tuple[int, bool]) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import struct
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from otel_mon.probes import dns, dnswire
 from otel_mon.probes.config import ProbeConfig
+from tests.udp_responder import udp_responder
 
 
 def test_query_layout() -> None:
@@ -50,32 +49,18 @@ def dnspython_server() -> Iterator[int]:
                                                         "skipped (wire parsing is covered on bytes above)")
     rrset = pytest.importorskip("dns.rrset")
     rcode = pytest.importorskip("dns.rcode")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    stop = threading.Event()
 
-    def serve() -> None:
-        sock.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(512)
-            except TimeoutError:
-                continue
-            query = message.from_wire(data)
-            response = message.make_response(query)
-            name = query.question[0].name.to_text()
-            if name == "host.test.":
-                response.answer.append(rrset.from_text("host.test.", 60, "IN", "A", "10.1.2.3"))
-            else:
-                response.set_rcode(rcode.NXDOMAIN)
-            sock.sendto(response.to_wire(), peer)
+    def answer(data: bytes) -> list[bytes]:
+        query = message.from_wire(data)
+        response = message.make_response(query)
+        if query.question[0].name.to_text() == "host.test.":
+            response.answer.append(rrset.from_text("host.test.", 60, "IN", "A", "10.1.2.3"))
+        else:
+            response.set_rcode(rcode.NXDOMAIN)
+        return [response.to_wire()]
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1]
-    stop.set()
-    thread.join(2)
-    sock.close()
+    with udp_responder(answer) as port:
+        yield port
 
 
 def test_dns_probe_against_a_server(dnspython_server: int) -> None:
