@@ -66,6 +66,9 @@ _HTTP_HOLD_5XX = {501, 505}  # the endpoint cannot serve this protocol: no batch
 _HTTP_REJECT = {400, 413, 422}
 # An export answer is a few hundred bytes (partial_success); a larger one is a failed attempt, never buffered.
 MAX_RESPONSE_BODY = 1024 * 1024
+# gzip level 1, as /metrics uses: on a host's 47 KB collection line it took half the CPU of level 6 (0.21 vs
+# 0.42 ms for the protobuf body, 0.25 vs 0.59 ms for the JSON one) for 8 % (protobuf) / 17 % (JSON) more bytes.
+GZIP_LEVEL = 1
 
 
 class HttpSender:
@@ -107,7 +110,7 @@ class HttpSender:
         return self._conn
 
     def send(self, body: bytes, timeout: float | None = None) -> Result:
-        data = gzip.compress(body, compresslevel=6) if self.target.compression == "gzip" else body
+        data = gzip.compress(body, compresslevel=GZIP_LEVEL) if self.target.compression == "gzip" else body
         limit = timeout or self.target.timeout
         # The socket timeout bounds each read only; a server trickling bytes would hold us far past ``limit``.
         # A watchdog shuts the socket down at the deadline of the whole attempt.
