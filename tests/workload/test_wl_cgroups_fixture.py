@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from otel_mon import config
-from otel_mon.host.cgroupfs import container_id, layout, parse_blkio, parse_io_stat, parse_limit, systemd_unit
+from otel_mon.host.cgroupfs import (
+    container_id,
+    layout,
+    parse_blkio,
+    parse_io_stat,
+    parse_limit,
+    parse_psi_totals,
+    systemd_unit,
+)
 from otel_mon.host.cgroups import CgroupsCollector, CgroupsConfig
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_mounts
@@ -103,11 +111,15 @@ def test_parsers_on_kernel_text() -> None:
     assert lay.v1 == {"cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
                       "memory": "/sys/fs/cgroup/memory"}
     assert lay.unified == "/sys/fs/cgroup/unified" and lay.source("memory", "memory") == ("v1", "/sys/fs/cgroup/memory")
-    assert parse_limit("max\n") is None and parse_limit("9223372036854771712\n") is None
-    assert parse_limit("67108864\n") == 64 << 20
-    assert parse_io_stat("253:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n") == (10, 20, 1, 2)
-    assert parse_blkio("8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 1\n8:0 Async 2\n8:0 Total 12288\n"
-                       "253:0 Read 1\nTotal 12289\n") == (4097, 8192)
+    assert parse_limit(b"max\n") is None and parse_limit(b"9223372036854771712\n") is None
+    assert parse_limit(b"67108864\n") == 64 << 20
+    assert parse_io_stat(b"253:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n"
+                         b"8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n") == (11, 22, 4, 6)
+    assert parse_blkio(b"8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 1\n8:0 Async 2\n8:0 Total 12288\n"
+                       b"253:0 Read 1\nTotal 12289\n") == (4097, 8192)
+    assert parse_psi_totals(b"some avg10=0.00 avg60=0.00 avg300=0.00 total=15\n") == (15, None)
+    assert parse_psi_totals(b"some avg10=1.00 avg60=0.00 avg300=0.00 total=15\n"
+                            b"full avg10=0.50 avg60=0.00 avg300=0.00 total=7\n") == (15, 7)
     assert container_id(f"kubepods.slice/kubepods-pod1.slice/cri-containerd-{CID}.scope") == CID
     assert container_id(f"docker/{CID}") == CID and container_id("system.slice/nginx.service") == ""
     assert systemd_unit("system.slice/nginx.service") == "nginx.service" and systemd_unit("docker/abc") == ""
