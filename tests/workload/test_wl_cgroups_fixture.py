@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from otel_mon.host.cgroupfs import (
     parse_psi_totals,
     systemd_unit,
 )
-from otel_mon.host.cgroups import CgroupsCollector, CgroupsConfig
+from otel_mon.host.cgroups import METRICS, CgroupsCollector, CgroupsConfig
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_mounts
 from otel_mon.schema import ConfigError
@@ -131,3 +132,27 @@ def test_a_bad_cgroups_option_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         config.load(path=str(path), env={}, flags={})
     assert err.value.problems == ["cgroups.max_depth: invalid value 0: expected 1 to 16"]
+
+
+def _target(fd: str) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except FileNotFoundError:  # the listing's own descriptor
+        return ""
+
+
+def test_a_disabled_metrics_file_is_never_opened(v2host: Path) -> None:
+    """metrics: {memory.limit: off, pressure: off} -> memory.max and *.pressure are not in the plan, never
+    opened (the kept descriptors name exactly the files read), and their series are absent."""
+    off = {"otel_mon.cgroup.memory.limit", "otel_mon.cgroup.pressure.stall_time"}
+    c = CgroupsCollector(HostPaths(str(v2host)), enabled=[m.name for m in METRICS if m.name not in off])
+    got = c.collect(0.0)
+    plan = c.plan
+    assert plan is not None
+    names = {p.rsplit("/", 1)[1] for p in plan.files()}
+    assert names == {"cpu.stat", "memory.current", "memory.events", "io.stat"}
+    held = {t for t in map(_target, os.listdir("/proc/self/fd")) if t.startswith(str(v2host))}
+    assert held == set(plan.files()) and len(held) == 4 * 2  # nginx and docker (cron.service has no files)
+    assert not off & set(got.points)
+    assert by_path(got, "otel_mon.cgroup.memory.usage")["/system.slice/nginx.service"] == 50 << 20
+    c.close()
