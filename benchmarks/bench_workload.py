@@ -5,7 +5,8 @@
    with the same 10 groups (its CPU per scrape of /metrics, from its /proc/<pid>/stat). Target: <= 2x.
 2. 200 cgroups made under every mounted hierarchy (v1 controllers and the unified tree): thread CPU time of
    one collection of the cgroups domain (wall time on a loaded machine is mostly waiting for a core). Target:
-   < 10 ms. Baseline in the same run: the same collection with ``cgroups.open_files: 0`` (every file opened and closed each time), the two taken in turn.
+   < 10 ms. Baseline in the same run: the same collection with ``cgroups.open_files: 0`` (every file opened
+   and closed each time), the two taken in turn.
 
 ``python benchmarks/bench_workload.py [--exporter PATH] [--rounds N] [--only cgroups]``; prints one Markdown
 table.
