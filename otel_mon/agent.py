@@ -53,7 +53,7 @@ class Agent:
         self.paths = HostPaths(settings.root_path)
         self.paths.activate()
         self.resource = build_resource(settings.resource, self.paths)
-        self.sampler = HostSampler(registry.build(settings.host, self.paths))
+        self.sampler = HostSampler(registry.build(settings.host, self.paths, settings.metric_enabled))
         self.status_parts: dict[str, Callable[[], dict[str, Any]]] = {}
         self.spool: SpoolWriter | None = None
         metric_exporters: list[MetricExporter] = []
@@ -211,7 +211,7 @@ class Agent:
         monitor = self._build_monitor(settings, probes)
         sampler = None
         if settings.host != self.settings.host:
-            sampler = HostSampler(registry.build(settings.host, self.paths))
+            sampler = HostSampler(registry.build(settings.host, self.paths, settings.metric_enabled))
         with self._swap:
             old_probes, old_monitor, old_sampler = self.probes, self.monitor, self.sampler
             if sampler is not None:

@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"otel-mon: config error: {reason}", file=sys.stderr)
         return 2
     paths.activate()
-    sampler = HostSampler(registry.build(settings.host, paths))
+    sampler = HostSampler(registry.build(settings.host, paths, settings.metric_enabled))
     sampler.refresh()
     if wait > 0:
         threading.Event().wait(wait)

@@ -18,10 +18,11 @@ from __future__ import annotations
 import errno
 import os
 import resource
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from otel_mon.host.base import Collected
-from otel_mon.host.cgroupfs import Layout, parse_blkio, parse_flat, parse_io_stat, parse_limit, parse_psi_totals
+from otel_mon.host.cgroupfs import Layout, flat, parse_blkio, parse_io_stat, parse_limit, parse_psi_totals
 
 Attrs = Mapping[str, str | int]
 AttrsFor = Callable[..., Attrs]  # (rel, *pairs) -> the shared attribute set
@@ -56,12 +57,12 @@ class OpenFiles:
     def __len__(self) -> int:
         return len(self._fds)
 
-    def read(self, path: str) -> str | None:
-        """The file's text now, or None when it is not there (a controller this cgroup does not have)."""
+    def read(self, path: str) -> bytes | None:
+        """The file's text now (as read), or None when it is not there (a controller this cgroup lacks)."""
         fd = self._fds.get(path)
         if fd is not None:
             try:
-                return _read_fd(fd).decode("ascii", "replace")
+                return _read_fd(fd)
             except OSError as exc:
                 if exc.errno != errno.ENODEV:  # ENODEV: the cgroup was removed; open it again (or find it gone)
                     raise
@@ -72,7 +73,7 @@ class OpenFiles:
         except FileNotFoundError:
             return None
         try:
-            text = _read_fd(fd).decode("ascii", "replace")
+            data = _read_fd(fd)
         except BaseException:
             os.close(fd)
             raise
@@ -80,11 +81,11 @@ class OpenFiles:
             self._fds[path] = fd
         else:
             os.close(fd)
-        return text
+        return data
 
-    def keep(self, prefixes: set[str]) -> None:
-        """Close every file not under one of these cgroup directories (``<root>/<rel>/``)."""
-        for path in [p for p in self._fds if p.rsplit("/", 1)[0] not in prefixes]:
+    def keep(self, paths: set[str]) -> None:
+        """Close every file but these (the files of the new read plan)."""
+        for path in [p for p in self._fds if p not in paths]:
             os.close(self._fds.pop(path))
 
     def close(self) -> None:
@@ -115,130 +116,216 @@ def list_tree(roots: list[str], max_depth: int) -> dict[str, set[str]]:
     return seen
 
 
+# Emitters: one per kind of file, from its text (bytes, as read) to the points of its enabled metrics.
+# ``out`` holds one point list per metric the kind feeds (None: the metric is disabled); ``e`` is the entry,
+# (path, attribute sets...). A malformed figure (ValueError, KeyError) gives no point for that file.
+Points = list[Any]
+Out = Sequence[Any]  # a Points list or None (disabled) per metric of the kind
+Entry = Sequence[Any]  # (path, attribute sets...): the emitter of its kind knows how many
+
+
+def _cpu_v2(data: bytes, e: Entry, out: Out) -> None:
+    usage, time, *throttling = out  # throttling: only where the unified tree has the cpu controller
+    s = flat(data)
+    if usage is not None and b"usage_usec" in s:
+        usage.append((int(s[b"usage_usec"]) / 1e6, e[1]))
+    if time is not None and b"user_usec" in s:
+        time.append((int(s[b"user_usec"]) / 1e6, e[2]))
+        time.append((int(s[b"system_usec"]) / 1e6, e[3]))
+    if throttling and b"nr_periods" in s:
+        _throttling(e[1], throttling, int(s[b"nr_periods"]), int(s[b"nr_throttled"]),
+                    int(s.get(b"throttled_usec", 0)) / 1e6)
+
+
+def _cpu_v1(data: bytes, e: Entry, out: Out) -> None:
+    s = flat(data)
+    if b"nr_periods" in s:
+        _throttling(e[1], out, int(s[b"nr_periods"]), int(s[b"nr_throttled"]),
+                    int(s.get(b"throttled_time", 0)) / 1e9)
+
+
+def _throttling(a: Attrs, out: Out, n: int, nt: int, seconds: float) -> None:
+    periods, throttled, throttled_time = out
+    if periods is not None:
+        periods.append((n, a))
+    if throttled is not None:
+        throttled.append((nt, a))
+    if throttled_time is not None:
+        throttled_time.append((seconds, a))
+
+
+def _cpuacct_usage(data: bytes, e: Entry, out: Out) -> None:
+    out[0].append((int(data) / 1e9, e[1]))  # a kind is read only when enabled
+
+
+def _cpuacct_stat(data: bytes, e: Entry, out: Out) -> None:
+    s = flat(data)
+    out[0].append((int(s[b"user"]) / _TICK, e[1]))
+    out[0].append((int(s[b"system"]) / _TICK, e[2]))
+
+
+def _number(data: bytes, e: Entry, out: Out) -> None:
+    out[0].append((int(data), e[1]))
+
+
+def _limit(data: bytes, e: Entry, out: Out) -> None:
+    limit = parse_limit(data)
+    if limit is not None:
+        out[0].append((limit, e[1]))
+
+
+def _events(data: bytes, e: Entry, out: Out) -> None:
+    s = flat(data)
+    if b"oom" in s:  # v2 only
+        out[0].append((int(s[b"oom"]), e[1]))
+    if b"oom_kill" in s:
+        out[0].append((int(s[b"oom_kill"]), e[2]))
+
+
+def _io_v2(data: bytes, e: Entry, out: Out) -> None:
+    rb, wb, rio, wio = parse_io_stat(data)
+    nbytes, ops = out
+    if nbytes is not None:
+        nbytes.append((rb, e[1]))
+        nbytes.append((wb, e[2]))
+    if ops is not None:
+        ops.append((rio, e[1]))
+        ops.append((wio, e[2]))
+
+
+def _blkio(data: bytes, e: Entry, out: Out) -> None:
+    read, write = parse_blkio(data)
+    out[0].append((read, e[1]))
+    out[0].append((write, e[2]))
+
+
+def _psi(data: bytes, e: Entry, out: Out) -> None:
+    some, full = parse_psi_totals(data)
+    if some is not None:
+        out[0].append((some / 1e6, e[1]))
+    if full is not None:
+        out[0].append((full / 1e6, e[2]))
+
+
+Emit = Callable[[bytes, Entry, Out], None]
+
+
+class Kind:
+    """One kind of file (``memory.current``...): the metrics it feeds and the cgroups it is read from."""
+
+    __slots__ = ("emit", "entries", "metrics")
+
+    def __init__(self, emit: Emit, metrics: tuple[str | None, ...]) -> None:
+        self.emit = emit
+        self.metrics = metrics  # None: that metric is disabled
+        self.entries: list[Entry] = []
+
+
+CPU = "otel_mon.cgroup.cpu."
+THROTTLING = tuple(f"{CPU}throttling.{m}" for m in ("periods", "throttled_periods", "throttled_time"))
+MEMORY = "otel_mon.cgroup.memory."
+IO = ("otel_mon.cgroup.io", "otel_mon.cgroup.io.operations")
+STALL = "otel_mon.cgroup.pressure.stall_time"
+
+
 class Plan:
-    """One cgroup's files (None: not read) and attribute sets, decided when the tree is listed."""
+    """The files of every chosen cgroup (by kind of file, read kind after kind) and their attribute sets,
+    decided when the tree is listed. Only files that feed an enabled metric are in it."""
 
-    __slots__ = ("attrs", "blkio", "cpu_modes", "cpu_v1", "cpu_v2", "cpuacct", "io_dirs", "io_v2", "memory",
-                 "memory_events", "psi", "v2_first")
+    def __init__(self, chosen: list[tuple[str, set[str]]], lay: Layout, attrs: AttrsFor,
+                 enabled: Callable[[str], bool]) -> None:
+        def kind(emit: Emit, *metrics: str) -> Kind | None:
+            on = tuple(m if enabled(m) else None for m in metrics)
+            return Kind(emit, on) if any(on) else None
 
-    def __init__(self, rel: str, holders: set[str], lay: Layout, attrs: AttrsFor) -> None:
+        k = {
+            "cpu_v2": kind(_cpu_v2, f"{CPU}usage", f"{CPU}time", *THROTTLING),
+            "cpu_v2_usage": kind(_cpu_v2, f"{CPU}usage", f"{CPU}time"),  # without the cpu controller
+            "cpuacct.usage": kind(_cpuacct_usage, f"{CPU}usage"),
+            "cpuacct.stat": kind(_cpuacct_stat, f"{CPU}time"),
+            "cpu_v1": kind(_cpu_v1, *THROTTLING),
+            "usage": kind(_number, f"{MEMORY}usage"),
+            "limit": kind(_limit, f"{MEMORY}limit"),
+            "events": kind(_events, f"{MEMORY}events"),
+            "io.stat": kind(_io_v2, *IO),
+            "blkio_bytes": kind(_blkio, IO[0]),
+            "blkio_ops": kind(_blkio, IO[1]),
+            "psi": kind(_psi, STALL),
+        }
         ctl = lay.unified_controllers
+        for rel, holders in chosen:
+            self._add(k, rel, holders, lay, ctl, attrs)
+        self.kinds = [x for x in k.values() if x is not None and x.entries]
+
+    @staticmethod
+    def _add(k: dict[str, Kind | None], rel: str, holders: set[str], lay: Layout, ctl: frozenset[str],
+             attrs: AttrsFor) -> None:
+        def put(name: str, path: str, *sets: Attrs) -> None:
+            got = k[name]
+            if got is not None:
+                got.entries.append((path, *sets))
+
+        a = attrs(rel)
         v2 = f"{lay.unified}/{rel}" if lay.unified is not None and lay.unified in holders else None
         v1 = {c: f"{root}/{rel}" for c, root in lay.v1.items() if root in holders}
-        self.attrs = attrs(rel)
-        self.cpu_modes = tuple((mode, attrs(rel, ("cpu.mode", mode))) for mode in ("user", "system"))
-        self.memory_events = tuple((e, attrs(rel, ("otel_mon.cgroup.memory.event", e))) for e in ("oom", "oom_kill"))
-        self.io_dirs = tuple(attrs(rel, ("disk.io.direction", d)) for d in ("read", "write"))
-        # CPU: v2's cpu.stat always has usage (the core keeps it without the cpu controller); where the cpu
-        # controller is a v1 one, cpuacct is read first and v2's cpu.stat only when cpuacct has no figure.
-        self.cpu_v2 = f"{v2}/cpu.stat" if v2 is not None else None
-        cpuacct = v1.get("cpuacct")
-        self.cpuacct = (f"{cpuacct}/cpuacct.usage", f"{cpuacct}/cpuacct.stat") if cpuacct is not None else None
-        self.v2_first = "cpu" in ctl or self.cpuacct is None
-        self.cpu_v1 = f"{v1['cpu']}/cpu.stat" if "cpu" in v1 else None  # throttling without v2's cpu controller
-        self.memory: tuple[str, str, str] | None = None
+        modes = [attrs(rel, ("cpu.mode", m)) for m in ("user", "system")]
+        # CPU: v2's cpu.stat always has usage (the core keeps it without the cpu controller), throttling only
+        # with it; where the cpu controller is a v1 one, cpuacct answers (v2's cpu.stat only without it).
+        if v2 is not None and "cpu" in ctl:
+            put("cpu_v2", f"{v2}/cpu.stat", a, *modes)
+        else:
+            if "cpuacct" in v1:
+                put("cpuacct.usage", f"{v1['cpuacct']}/cpuacct.usage", a)
+                put("cpuacct.stat", f"{v1['cpuacct']}/cpuacct.stat", *modes)
+            elif v2 is not None:
+                put("cpu_v2_usage", f"{v2}/cpu.stat", a, *modes)
+            if "cpu" in v1:
+                put("cpu_v1", f"{v1['cpu']}/cpu.stat", a)
+        events = [attrs(rel, ("otel_mon.cgroup.memory.event", e)) for e in ("oom", "oom_kill")]
         if v2 is not None and "memory" in ctl:
-            self.memory = (f"{v2}/memory.current", f"{v2}/memory.max", f"{v2}/memory.events")
-        elif "memory" in lay.v1:
-            m = v1.get("memory")
-            self.memory = None if m is None else (
-                f"{m}/memory.usage_in_bytes", f"{m}/memory.limit_in_bytes", f"{m}/memory.oom_control")
-        self.io_v2: str | None = None
-        self.blkio: tuple[str, str] | None = None
+            put("usage", f"{v2}/memory.current", a)
+            put("limit", f"{v2}/memory.max", a)
+            put("events", f"{v2}/memory.events", *events)
+        elif "memory" in v1:
+            m = v1["memory"]
+            put("usage", f"{m}/memory.usage_in_bytes", a)
+            put("limit", f"{m}/memory.limit_in_bytes", a)
+            put("events", f"{m}/memory.oom_control", *events)
+        dirs = [attrs(rel, ("disk.io.direction", d)) for d in ("read", "write")]
         if v2 is not None and "io" in ctl:
-            self.io_v2 = f"{v2}/io.stat"
+            put("io.stat", f"{v2}/io.stat", *dirs)
         elif "blkio" in v1:
-            b = v1["blkio"]
-            self.blkio = (f"{b}/blkio.throttle.io_service_bytes", f"{b}/blkio.throttle.io_serviced")
-        # Pressure: v2 files only; a kernel without PSI has none, dropped after the first try.
-        self.psi: list[tuple[str, str, tuple[Attrs, Attrs]]] = [] if v2 is None else [
-            (f"{v2}/{r}.pressure", r, (attrs(rel, *_psi(r, "some")), attrs(rel, *_psi(r, "full"))))
-            for r in ("cpu", "memory", "io")]
+            put("blkio_bytes", f"{v1['blkio']}/blkio.throttle.io_service_bytes", *dirs)
+            put("blkio_ops", f"{v1['blkio']}/blkio.throttle.io_serviced", *dirs)
+        if v2 is not None:  # pressure: v2 files only (also a hybrid host's unified tree)
+            for r in ("cpu", "memory", "io"):
+                put("psi", f"{v2}/{r}.pressure", *(attrs(rel, ("otel_mon.pressure.resource", r),
+                                                          ("otel_mon.pressure.stall_type", t))
+                                                    for t in ("some", "full")))
 
-    def dirs(self) -> set[str]:
-        """The directories this plan reads files from."""
-        files = [self.cpu_v2, self.cpu_v1, self.io_v2, *(self.cpuacct or ()), *(self.memory or ()),
-                 *(self.blkio or ()), *(p for p, _r, _a in self.psi)]
-        return {f.rsplit("/", 1)[0] for f in files if f is not None}
+    def files(self) -> list[str]:
+        """Every file a collection reads, in reading order."""
+        return [e[0] for kind in self.kinds for e in kind.entries]
 
     def read(self, out: Collected, files: OpenFiles) -> None:
-        """The cgroup's points, in the order of its files."""
-        read_small = files.read
-        a = self.attrs
-        add = out.add
-        stat2: dict[str, int] = {}
-        if self.cpu_v2 is not None and self.v2_first:
-            stat2 = _flat(read_small(self.cpu_v2))
-        usage = None
-        if self.cpuacct is not None and not stat2:
-            usage = read_small(self.cpuacct[0])
-            if usage is None or not usage.strip().isdigit():
-                usage = None
-                if self.cpu_v2 is not None and not self.v2_first:
-                    stat2 = _flat(read_small(self.cpu_v2))
-        if usage is not None and self.cpuacct is not None:
-            add("otel_mon.cgroup.cpu.usage", int(usage) / 1e9, a)
-            modes = _flat(read_small(self.cpuacct[1]))
-            for mode, attrs in self.cpu_modes:
-                if mode in modes:
-                    add("otel_mon.cgroup.cpu.time", modes[mode] / _TICK, attrs)
-        elif "usage_usec" in stat2:
-            add("otel_mon.cgroup.cpu.usage", stat2["usage_usec"] / 1e6, a)
-            for mode, attrs in self.cpu_modes:
-                key = f"{mode}_usec"
-                if key in stat2:
-                    add("otel_mon.cgroup.cpu.time", stat2[key] / 1e6, attrs)
-        if "nr_periods" in stat2:
-            self._throttling(out, stat2["nr_periods"], stat2["nr_throttled"], stat2.get("throttled_usec", 0) / 1e6)
-        elif self.cpu_v1 is not None:
-            st = _flat(read_small(self.cpu_v1))
-            if "nr_periods" in st:
-                self._throttling(out, st["nr_periods"], st["nr_throttled"], st.get("throttled_time", 0) / 1e9)
-        if self.memory is not None:
-            self._memory(out, *(read_small(f) for f in self.memory))
-        if self.io_v2 is not None:
-            text = read_small(self.io_v2)
-            if text is not None:
-                self._io(out, *parse_io_stat(text))
-        elif self.blkio is not None:
-            nbytes, ops = read_small(self.blkio[0]), read_small(self.blkio[1])
-            if nbytes is not None and ops is not None:
-                self._io(out, *parse_blkio(nbytes), *parse_blkio(ops))
-        for entry in list(self.psi):
-            text = read_small(entry[0])
-            if text is None:
-                self.psi.remove(entry)
-                continue
-            totals = parse_psi_totals(text)
-            for kind, attrs in (("full", entry[2][1]), ("some", entry[2][0])):
-                if kind in totals:
-                    add("otel_mon.cgroup.pressure.stall_time", totals[kind] / 1e6, attrs)
-
-    def _throttling(self, out: Collected, periods: int, throttled: int, seconds: float) -> None:
-        out.add("otel_mon.cgroup.cpu.throttling.periods", periods, self.attrs)
-        out.add("otel_mon.cgroup.cpu.throttling.throttled_periods", throttled, self.attrs)
-        out.add("otel_mon.cgroup.cpu.throttling.throttled_time", seconds, self.attrs)
-
-    def _memory(self, out: Collected, current: str | None, limit: str | None, events: str | None) -> None:
-        if current is not None and current.strip().isdigit():
-            out.add("otel_mon.cgroup.memory.usage", int(current), self.attrs)
-        lim = parse_limit(limit) if limit is not None else None
-        if lim is not None:
-            out.add("otel_mon.cgroup.memory.limit", lim, self.attrs)
-        ev = _flat(events)
-        for event, attrs in self.memory_events:
-            if event in ev:
-                out.add("otel_mon.cgroup.memory.events", ev[event], attrs)
-
-    def _io(self, out: Collected, rb: int, wb: int, rio: int, wio: int) -> None:
-        for attrs, nbytes, ops in ((self.io_dirs[0], rb, rio), (self.io_dirs[1], wb, wio)):
-            out.add("otel_mon.cgroup.io", nbytes, attrs)
-            out.add("otel_mon.cgroup.io.operations", ops, attrs)
-
-
-def _psi(resource: str, kind: str) -> tuple[tuple[str, str], tuple[str, str]]:
-    return ("otel_mon.pressure.resource", resource), ("otel_mon.pressure.stall_type", kind)
-
-
-def _flat(text: str | None) -> dict[str, int]:
-    return parse_flat(text) if text is not None else {}
+        """Each kind of file in turn, over every cgroup (the same kernel code one file after another). A file
+        that is not there (a kernel without PSI, a cgroup gone) leaves the plan until the next listing."""
+        read = files.read
+        points = out.points
+        for kind in self.kinds:
+            lists = tuple(None if m is None else points.setdefault(m, []) for m in kind.metrics)
+            emit = kind.emit
+            gone: list[Entry] = []
+            for entry in kind.entries:
+                data = read(entry[0])
+                if data is None:
+                    gone.append(entry)
+                    continue
+                try:
+                    emit(data, entry, lists)
+                except (ValueError, KeyError):
+                    continue
+            if gone:
+                kind.entries = [e for e in kind.entries if e not in gone]
+        for name in [n for n, pts in points.items() if not pts]:
+            del points[name]

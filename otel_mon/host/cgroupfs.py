@@ -83,56 +83,59 @@ def parse_flat(text: str) -> dict[str, int]:
     return out
 
 
-def parse_limit(text: str) -> int | None:
+def flat(data: bytes) -> dict[bytes, bytes]:
+    """``key value`` lines as read (the reader converts only the values it uses)."""
+    words = iter(data.split())
+    return dict(zip(words, words, strict=False))
+
+
+def parse_limit(data: bytes) -> int | None:
     """memory.max ("max": none) or memory.limit_in_bytes (a huge number: none)."""
-    text = text.strip()
-    if text == "max" or not text.isdigit():
+    data = data.strip()
+    if not data.isdigit():
         return None
-    value = int(text)
+    value = int(data)
     return None if value >= V1_UNLIMITED else value
 
 
-def parse_io_stat(text: str) -> tuple[int, int, int, int]:
+_IO_STAT = re.compile(rb"rbytes=(\d+) wbytes=(\d+) rios=(\d+) wios=(\d+)")  # the kernel's fixed order
+
+
+def parse_io_stat(data: bytes) -> tuple[int, int, int, int]:
     """v2 io.stat summed over devices: (read bytes, write bytes, read ops, write ops)."""
     rb = wb = rio = wio = 0
-    for line in text.splitlines():
-        for part in line.split()[1:]:
-            key, _, value = part.partition("=")
-            if not value.isdigit():
-                continue
-            if key == "rbytes":
-                rb += int(value)
-            elif key == "wbytes":
-                wb += int(value)
-            elif key == "rios":
-                rio += int(value)
-            elif key == "wios":
-                wio += int(value)
+    for r, w, ri, wi in _IO_STAT.findall(data):
+        rb += int(r)
+        wb += int(w)
+        rio += int(ri)
+        wio += int(wi)
     return rb, wb, rio, wio
 
 
-def parse_blkio(text: str) -> tuple[int, int]:
+def parse_blkio(data: bytes) -> tuple[int, int]:
     """v1 blkio.throttle.io_service_bytes / io_serviced summed over devices: (read, write)."""
     read = write = 0
-    for line in text.splitlines():
+    for line in data.splitlines():
         fields = line.split()
         if len(fields) == 3 and fields[2].isdigit():
-            if fields[1] == "Read":
+            if fields[1] == b"Read":
                 read += int(fields[2])
-            elif fields[1] == "Write":
+            elif fields[1] == b"Write":
                 write += int(fields[2])
     return read, write
 
 
-def parse_psi_totals(text: str) -> dict[str, int]:
-    """{"some"|"full": total stall microseconds} of a cgroup's *.pressure file."""
-    out = {}
-    for line in text.splitlines():
-        kind, _, rest = line.partition(" ")
-        for part in rest.split():
-            if part.startswith("total=") and part[6:].isdigit():
-                out[kind] = int(part[6:])
-    return out
+def parse_psi_totals(data: bytes) -> tuple[int | None, int | None]:
+    """(some, full) total stall microseconds of a cgroup's *.pressure file (None: the line is not there)."""
+    some = full = None
+    for line in data.splitlines():
+        total = line.rpartition(b" total=")[2]
+        if total.isdigit():
+            if line.startswith(b"some"):
+                some = int(total)
+            elif line.startswith(b"full"):
+                full = int(total)
+    return some, full
 
 
 def container_id(path: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -124,14 +124,17 @@ class CgroupsConfig:
 class CgroupsCollector:
     name = "cgroups"
 
-    def __init__(self, paths: HostPaths, cfg: CgroupsConfig = CgroupsConfig()) -> None:
+    def __init__(self, paths: HostPaths, cfg: CgroupsConfig = CgroupsConfig(),
+                 enabled: Collection[str] | None = None) -> None:
         self.paths = paths
         self.cfg = cfg
+        # The metrics that are on (``metrics:``); a file that feeds only disabled ones is never opened.
+        self._enabled = frozenset(m.name for m in METRICS) if enabled is None else frozenset(enabled)
         self._layout: Layout | None = None
         # (path, extra pairs) -> the shared attribute set (frozen_attrs' own cache is shared by every domain)
         self._attrs: dict[tuple[str, tuple[tuple[str, str], ...]], Mapping[str, str | int]] = {}
         self._logged = False
-        self._listed: tuple[float, list[Plan], int] | None = None  # (when, the chosen cgroups' plans, dropped)
+        self._listed: tuple[float, Plan, int, int] | None = None  # (when, the read plan, cgroups, dropped)
         self._files = OpenFiles(descriptor_budget(cfg.open_files))
         weakref.finalize(self, self._files.close)
 
@@ -150,6 +153,17 @@ class CgroupsCollector:
         """cgroup files held open between collections (bounded by ``open_files``)."""
         return len(self._files)
 
+    def select(self, enabled: Collection[str]) -> None:
+        """Read only the files these metrics need (registry.build passes the enabled ones, before any
+        collection; a later call takes effect at once)."""
+        self._enabled = frozenset(enabled)
+        self._listed = None
+
+    @property
+    def plan(self) -> Plan | None:
+        """The read plan of the last listing (which files a collection reads)."""
+        return None if self._listed is None else self._listed[1]
+
     def selected(self, paths: list[str]) -> tuple[list[str], int]:
         inc, exc = self.cfg.include, self.cfg.exclude
         chosen = [p for p in paths if any(fnmatch.fnmatchcase(p, g) for g in inc)
@@ -162,14 +176,14 @@ class CgroupsCollector:
         if self._listed is None or not 0 <= now - self._listed[0] < self.cfg.rescan:
             tree = list_tree(lay.roots(), self.cfg.max_depth)
             chosen, dropped = self.selected(sorted(tree))
-            self._listed = (now, [Plan(rel, tree[rel], lay, self._attr) for rel in chosen], dropped)
+            plan = Plan([(rel, tree[rel]) for rel in chosen], lay, self._attr, self._enabled.__contains__)
+            self._listed = (now, plan, len(chosen), dropped)
             keep = set(chosen)  # cgroups that went away take their attribute sets and open files with them
             self._attrs = {k: v for k, v in self._attrs.items() if k[0] in keep}
-            self._files.keep(set().union(*(plan.dirs() for plan in self._listed[1])))
-        _, plans, dropped = self._listed
-        for plan in plans:
-            plan.read(out, self._files)
-        out.add("otel_mon.cgroup.count", len(plans))
+            self._files.keep(set(plan.files()))
+        _, plan, count, dropped = self._listed
+        plan.read(out, self._files)
+        out.add("otel_mon.cgroup.count", count)
         out.add("otel_mon.cgroup.dropped", dropped)
         if dropped and not self._logged:
             self._logged = True

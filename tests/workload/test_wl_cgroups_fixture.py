@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from otel_mon import config
-from otel_mon.host.cgroupfs import container_id, layout, parse_blkio, parse_io_stat, parse_limit, systemd_unit
-from otel_mon.host.cgroups import CgroupsCollector, CgroupsConfig
+from otel_mon.host.cgroupfs import (
+    container_id,
+    layout,
+    parse_blkio,
+    parse_io_stat,
+    parse_limit,
+    parse_psi_totals,
+    systemd_unit,
+)
+from otel_mon.host.cgroups import METRICS, CgroupsCollector, CgroupsConfig
 from otel_mon.host.paths import HostPaths
 from otel_mon.host.procfs import parse_mounts
 from otel_mon.schema import ConfigError
@@ -103,11 +112,15 @@ def test_parsers_on_kernel_text() -> None:
     assert lay.v1 == {"cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
                       "memory": "/sys/fs/cgroup/memory"}
     assert lay.unified == "/sys/fs/cgroup/unified" and lay.source("memory", "memory") == ("v1", "/sys/fs/cgroup/memory")
-    assert parse_limit("max\n") is None and parse_limit("9223372036854771712\n") is None
-    assert parse_limit("67108864\n") == 64 << 20
-    assert parse_io_stat("253:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n") == (10, 20, 1, 2)
-    assert parse_blkio("8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 1\n8:0 Async 2\n8:0 Total 12288\n"
-                       "253:0 Read 1\nTotal 12289\n") == (4097, 8192)
+    assert parse_limit(b"max\n") is None and parse_limit(b"9223372036854771712\n") is None
+    assert parse_limit(b"67108864\n") == 64 << 20
+    assert parse_io_stat(b"253:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n"
+                         b"8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n") == (11, 22, 4, 6)
+    assert parse_blkio(b"8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 1\n8:0 Async 2\n8:0 Total 12288\n"
+                       b"253:0 Read 1\nTotal 12289\n") == (4097, 8192)
+    assert parse_psi_totals(b"some avg10=0.00 avg60=0.00 avg300=0.00 total=15\n") == (15, None)
+    assert parse_psi_totals(b"some avg10=1.00 avg60=0.00 avg300=0.00 total=15\n"
+                            b"full avg10=0.50 avg60=0.00 avg300=0.00 total=7\n") == (15, 7)
     assert container_id(f"kubepods.slice/kubepods-pod1.slice/cri-containerd-{CID}.scope") == CID
     assert container_id(f"docker/{CID}") == CID and container_id("system.slice/nginx.service") == ""
     assert systemd_unit("system.slice/nginx.service") == "nginx.service" and systemd_unit("docker/abc") == ""
@@ -119,3 +132,27 @@ def test_a_bad_cgroups_option_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         config.load(path=str(path), env={}, flags={})
     assert err.value.problems == ["cgroups.max_depth: invalid value 0: expected 1 to 16"]
+
+
+def _target(fd: str) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except FileNotFoundError:  # the listing's own descriptor
+        return ""
+
+
+def test_a_disabled_metrics_file_is_never_opened(v2host: Path) -> None:
+    """metrics: {memory.limit: off, pressure: off} -> memory.max and *.pressure are not in the plan, never
+    opened (the kept descriptors name exactly the files read), and their series are absent."""
+    off = {"otel_mon.cgroup.memory.limit", "otel_mon.cgroup.pressure.stall_time"}
+    c = CgroupsCollector(HostPaths(str(v2host)), enabled=[m.name for m in METRICS if m.name not in off])
+    got = c.collect(0.0)
+    plan = c.plan
+    assert plan is not None
+    names = {p.rsplit("/", 1)[1] for p in plan.files()}
+    assert names == {"cpu.stat", "memory.current", "memory.events", "io.stat"}
+    held = {t for t in map(_target, os.listdir("/proc/self/fd")) if t.startswith(str(v2host))}
+    assert held == set(plan.files()) and len(held) == 4 * 2  # nginx and docker (cron.service has no files)
+    assert not off & set(got.points)
+    assert by_path(got, "otel_mon.cgroup.memory.usage")["/system.slice/nginx.service"] == 50 << 20
+    c.close()

@@ -140,7 +140,7 @@ def test_dd_bytes_match_the_kernels_io_accounting(made: list[Path], tmp_path: Pa
     got = collector(name).collect(0.0)
     written = one(got, "otel_mon.cgroup.io", name, **{"disk.io.direction": "write"})
     if kind == "v1":
-        kernel = parse_blkio((d / "blkio.throttle.io_service_bytes").read_text())[1]
+        kernel = parse_blkio((d / "blkio.throttle.io_service_bytes").read_bytes())[1]
     else:
         kernel = sum(int(p.split("=")[1]) for line in (d / "io.stat").read_text().splitlines()
                      for p in line.split()[1:] if p.startswith("wbytes="))
